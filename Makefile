@@ -1,0 +1,43 @@
+# libkimberlite: one way to build, test, bench and demo. See README.md.
+GO      ?= go
+BUILD   ?= build
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+
+.PHONY: all build server lib test test-go test-c bench demo install clean fmt vet
+
+all: build
+
+build: server lib
+
+server:
+	@mkdir -p $(BUILD)
+	$(GO) build -o $(BUILD)/kimberlite ./cmd/kimberlite
+
+# The C ABI (ffi/) as a shared library with a soname; see build.sh.
+lib:
+	@./build.sh lib $(BUILD)
+
+test: build test-go test-c
+	@echo "make test: all suites passed"
+
+test-go:
+	KIMBERLITE_BIN=$(abspath $(BUILD))/kimberlite $(GO) test -count=1 -timeout 10m ./...
+
+test-c: lib
+	@if [ -x tests/c/run.sh ]; then BUILD=$(abspath $(BUILD)) tests/c/run.sh; else echo "test-c: no C suite yet"; fi
+
+bench: build
+	@./bench/run.sh $(BUILD)
+
+demo: build
+	@./scripts/demo.sh $(BUILD)
+
+install: build
+	@./build.sh install $(BUILD) $(PREFIX)
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,193 @@
+package pool
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// ReadPreference says which nodes serve reads.
+type ReadPreference int
+
+const (
+	// ReadLeader sends reads to the leader: linearizable, the default.
+	ReadLeader ReadPreference = iota
+	// ReadAnyHealthy spreads reads over every healthy node; a follower may lag behind the leader.
+	ReadAnyHealthy
+)
+
+// Defaults, in one place. Config fields document their meaning; these are their values in
+// DefaultConfig.
+var (
+	defaultConnectTimeout        = 5 * time.Second
+	defaultRequestTimeout        = 30 * time.Second
+	defaultMinIdleConnsPerNode   = 1
+	defaultMaxConnsPerNode       = 4
+	defaultMaxInFlightPerConn    = 256
+	defaultMaxConnLifetime       = time.Hour
+	defaultMaxConnLifetimeJitter = 5 * time.Minute
+	defaultMaxConnIdleTime       = 5 * time.Minute
+	defaultHealthCheckPeriod     = 2 * time.Second
+	defaultKeepAlive             = 15 * time.Second
+	defaultMaxDialsPerNode       = 2
+	defaultRetryMaxAttempts      = 8
+	defaultRetryInitialBackoff   = 20 * time.Millisecond
+	defaultRetryMaxBackoff       = time.Second
+	defaultRetryBudgetRatio      = 0.2
+	defaultRetryBudgetMinPerSec  = 10
+	defaultMaxRedirects          = 3
+	defaultAppendBatchEvents     = 1024
+	defaultAppendBatchBytes      = 4 << 20
+	defaultReadMaxBytes          = 1 << 20
+)
+
+// Config configures a Client. Make it with DefaultConfig and change what you need; Connect
+// validates it and keeps a private copy, so the caller may reuse or change it afterwards.
+type Config struct {
+	// Addresses is the seed list of "host:port" client addresses. At least one. The client
+	// connects to any that answers and discovers the leader from there; a leader outside this
+	// list is still used. Default: none.
+	Addresses []string
+	// TenantID is the tenant every request is made for. Default 0.
+	TenantID uint64
+	// AuthToken is sent in the handshake of every connection when not empty. Default "".
+	AuthToken string
+
+	// ConnectTimeout bounds one dial plus handshake. Default 5s; must be > 0.
+	ConnectTimeout time.Duration
+	// RequestTimeout is the deadline of a whole call (acquire, redirects, retries) when the
+	// caller's context has none. Default 30s; must be > 0.
+	RequestTimeout time.Duration
+
+	// MinIdleConnsPerNode connections are kept open to each node in use, even when idle.
+	// Default 1; 0 keeps none; must be <= MaxConnsPerNode.
+	MinIdleConnsPerNode int
+	// MaxConnsPerNode caps open connections per node. Default 4; must be >= 1.
+	MaxConnsPerNode int
+	// MaxInFlightPerConn caps requests in flight on one connection; past it the pool opens
+	// another connection or waits. Default 256; must be >= 1.
+	MaxInFlightPerConn int
+	// MaxConnLifetime closes a connection (once idle) after this age, plus a random jitter up
+	// to MaxConnLifetimeJitter so connections do not all expire at once. Default 1h, jitter 5m;
+	// 0 means no limit.
+	MaxConnLifetime       time.Duration
+	MaxConnLifetimeJitter time.Duration
+	// MaxConnIdleTime closes a connection idle this long (above MinIdleConnsPerNode).
+	// Default 5m; 0 means never.
+	MaxConnIdleTime time.Duration
+	// HealthCheckPeriod is how often each node is pinged in the background, idle connections
+	// checked and the leader confirmed. Default 2s; 0 disables background checks.
+	HealthCheckPeriod time.Duration
+	// KeepAlive is the TCP keep-alive period of every socket. Default 15s; 0 uses the OS default;
+	// negative disables keep-alive.
+	KeepAlive time.Duration
+	// MaxDialsPerNode caps concurrent dials to one node, so a reconnect storm cannot form.
+	// Default 2; must be >= 1.
+	MaxDialsPerNode int
+
+	// RetryMaxAttempts is the most attempts one call makes (the first included). Default 8;
+	// 1 disables retries; must be >= 1.
+	RetryMaxAttempts int
+	// RetryInitialBackoff and RetryMaxBackoff bound the exponential backoff between attempts,
+	// with full jitter. Defaults 20ms and 1s; 0 < initial <= max.
+	RetryInitialBackoff time.Duration
+	RetryMaxBackoff     time.Duration
+	// RetryBudgetRatio caps retries at this share of recent calls (plus RetryBudgetMinPerSec),
+	// so an outage cannot multiply the load. Default 0.2; 0 <= ratio <= 10.
+	RetryBudgetRatio float64
+	// RetryBudgetMinPerSec retries per second are always allowed. Default 10; must be >= 0.
+	RetryBudgetMinPerSec int
+	// MaxRedirects is how many NotLeader hints one attempt follows. Default 3; must be >= 0.
+	MaxRedirects int
+
+	// ReadFrom says where reads go. Default ReadLeader.
+	ReadFrom ReadPreference
+
+	// AppendBatchMaxEvents and AppendBatchMaxBytes bound one coalesced AppendEvents request
+	// built from concurrent appends to the same stream. Defaults 1024 events and 4 MiB.
+	AppendBatchMaxEvents int
+	AppendBatchMaxBytes  int
+}
+
+// DefaultConfig returns a Config with every field set to its documented default and no addresses.
+func DefaultConfig() Config {
+	return Config{
+		ConnectTimeout:        defaultConnectTimeout,
+		RequestTimeout:        defaultRequestTimeout,
+		MinIdleConnsPerNode:   defaultMinIdleConnsPerNode,
+		MaxConnsPerNode:       defaultMaxConnsPerNode,
+		MaxInFlightPerConn:    defaultMaxInFlightPerConn,
+		MaxConnLifetime:       defaultMaxConnLifetime,
+		MaxConnLifetimeJitter: defaultMaxConnLifetimeJitter,
+		MaxConnIdleTime:       defaultMaxConnIdleTime,
+		HealthCheckPeriod:     defaultHealthCheckPeriod,
+		KeepAlive:             defaultKeepAlive,
+		MaxDialsPerNode:       defaultMaxDialsPerNode,
+		RetryMaxAttempts:      defaultRetryMaxAttempts,
+		RetryInitialBackoff:   defaultRetryInitialBackoff,
+		RetryMaxBackoff:       defaultRetryMaxBackoff,
+		RetryBudgetRatio:      defaultRetryBudgetRatio,
+		RetryBudgetMinPerSec:  defaultRetryBudgetMinPerSec,
+		MaxRedirects:          defaultMaxRedirects,
+		ReadFrom:              ReadLeader,
+		AppendBatchMaxEvents:  defaultAppendBatchEvents,
+		AppendBatchMaxBytes:   defaultAppendBatchBytes,
+	}
+}
+
+// DefaultReadMaxBytes is the page size ReadAll uses when given 0.
+var DefaultReadMaxBytes = uint64(defaultReadMaxBytes)
+
+// Copy returns a deep copy (the address slice is not shared).
+func (c Config) Copy() Config {
+	c.Addresses = append([]string(nil), c.Addresses...)
+	return c
+}
+
+// Validate checks every field and the relations between them. Its message names the field and
+// the bound, e.g. "MaxConnsPerNode (0) must be >= 1".
+func (c Config) Validate() error {
+	if len(c.Addresses) == 0 {
+		return invalidConfig("Addresses is empty: give at least one host:port")
+	}
+	for _, a := range c.Addresses {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return invalidConfig(fmt.Sprintf("Addresses: %q is not host:port", a))
+		}
+	}
+	checks := []struct {
+		ok  bool
+		msg string
+	}{
+		{c.ConnectTimeout > 0, fmt.Sprintf("ConnectTimeout (%v) must be > 0", c.ConnectTimeout)},
+		{c.RequestTimeout > 0, fmt.Sprintf("RequestTimeout (%v) must be > 0", c.RequestTimeout)},
+		{c.MaxConnsPerNode >= 1, fmt.Sprintf("MaxConnsPerNode (%d) must be >= 1", c.MaxConnsPerNode)},
+		{c.MinIdleConnsPerNode >= 0, fmt.Sprintf("MinIdleConnsPerNode (%d) must be >= 0", c.MinIdleConnsPerNode)},
+		{c.MinIdleConnsPerNode <= c.MaxConnsPerNode, fmt.Sprintf("MinIdleConnsPerNode (%d) must be <= MaxConnsPerNode (%d)", c.MinIdleConnsPerNode, c.MaxConnsPerNode)},
+		{c.MaxInFlightPerConn >= 1, fmt.Sprintf("MaxInFlightPerConn (%d) must be >= 1", c.MaxInFlightPerConn)},
+		{c.MaxConnLifetime >= 0, fmt.Sprintf("MaxConnLifetime (%v) must be >= 0", c.MaxConnLifetime)},
+		{c.MaxConnLifetimeJitter >= 0, fmt.Sprintf("MaxConnLifetimeJitter (%v) must be >= 0", c.MaxConnLifetimeJitter)},
+		{c.MaxConnIdleTime >= 0, fmt.Sprintf("MaxConnIdleTime (%v) must be >= 0", c.MaxConnIdleTime)},
+		{c.HealthCheckPeriod >= 0, fmt.Sprintf("HealthCheckPeriod (%v) must be >= 0", c.HealthCheckPeriod)},
+		{c.MaxDialsPerNode >= 1, fmt.Sprintf("MaxDialsPerNode (%d) must be >= 1", c.MaxDialsPerNode)},
+		{c.RetryMaxAttempts >= 1, fmt.Sprintf("RetryMaxAttempts (%d) must be >= 1", c.RetryMaxAttempts)},
+		{c.RetryInitialBackoff > 0, fmt.Sprintf("RetryInitialBackoff (%v) must be > 0", c.RetryInitialBackoff)},
+		{c.RetryMaxBackoff >= c.RetryInitialBackoff, fmt.Sprintf("RetryMaxBackoff (%v) must be >= RetryInitialBackoff (%v)", c.RetryMaxBackoff, c.RetryInitialBackoff)},
+		{c.RetryBudgetRatio >= 0 && c.RetryBudgetRatio <= 10, fmt.Sprintf("RetryBudgetRatio (%v) must be between 0 and 10", c.RetryBudgetRatio)},
+		{c.RetryBudgetMinPerSec >= 0, fmt.Sprintf("RetryBudgetMinPerSec (%d) must be >= 0", c.RetryBudgetMinPerSec)},
+		{c.MaxRedirects >= 0, fmt.Sprintf("MaxRedirects (%d) must be >= 0", c.MaxRedirects)},
+		{c.ReadFrom == ReadLeader || c.ReadFrom == ReadAnyHealthy, fmt.Sprintf("ReadFrom (%d) must be ReadLeader or ReadAnyHealthy", c.ReadFrom)},
+		{c.AppendBatchMaxEvents >= 1, fmt.Sprintf("AppendBatchMaxEvents (%d) must be >= 1", c.AppendBatchMaxEvents)},
+		{c.AppendBatchMaxBytes >= 1, fmt.Sprintf("AppendBatchMaxBytes (%d) must be >= 1", c.AppendBatchMaxBytes)},
+	}
+	for _, ch := range checks {
+		if !ch.ok {
+			return invalidConfig(ch.msg)
+		}
+	}
+	return nil
+}
+
+func invalidConfig(msg string) error {
+	return &Error{Kind: KindInvalidArgument, Message: "invalid config: " + msg}
+}
