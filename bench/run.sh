@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: every benchmark side by side in one run. Results are ratios measured in the same run
+# on the same machine; absolute numbers are printed for context only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(cd "${1:-build}" && pwd)
+export KIMBERLITE_BIN="$build/kimberlite"
+run() {
+  echo
+  echo "== $1"
+  shift
+  "$@"
+}
+[ -d bench/server ] && run "server: appends and reads through the TCP server (issue 2)" go run ./bench/server
+[ -d bench/cluster ] && run "cluster: 3 nodes vs 1, leader failover (issue 3)" go run ./bench/cluster
+[ -d bench/client ] && run "client core: round trips, coalescing, pipelining (issue 4)" go run ./bench/client
+[ -x bench/cabi/run.sh ] && run "C ABI: call cost, C vs Go round trips (issue 5)" bench/cabi/run.sh "$build"
+echo
+echo "make bench: done"
