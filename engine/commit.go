@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// Submit queues a write and returns at once. One committer goroutine takes everything queued,
+// applies it in submission order in one transaction and commits it with one fsync, then
+// completes each Pending: concurrent writers share fsyncs, so throughput grows with concurrency.
+// A Pending completes only once its write is durable, or with an error. After Close, the Pending
+// completes at once with ErrClosed.
+func (db *DB) Submit(op Op) *Pending {
+	return db.q.submit(op)
+}
+
+// ApplyBatch applies ops in order in one transaction that also records index as the applied
+// index, and returns once that transaction is durable. A refused op (OffsetMismatch,
+// StreamNotFound, ...) gets its *Error in its Result and does not stop the others. The error is
+// only for a storage failure, in which case nothing of the batch was applied.
+func (db *DB) ApplyBatch(ops []Op, index uint64) ([]Result, error) {
+	return db.commit(ops, &index)
+}
+
+// AppliedIndex returns the index recorded by the last ApplyBatch, or 0 if there was none.
+func (db *DB) AppliedIndex() (uint64, error) {
+	var idx uint64
+	err := db.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if b == nil {
+			return fmt.Errorf("engine: database has no meta bucket")
+		}
+		if v := b.Get(keyApplied); len(v) == 8 {
+			idx = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return idx, err
+}
+
+// commit applies ops in one write transaction and commits it (fsync). When index is not nil it
+// is stored as the applied index in the same transaction. Both the group committer and
+// ApplyBatch use it.
+func (db *DB) commit(ops []Op, index *uint64) ([]Result, error) {
+	db.rw.RLock()
+	defer db.rw.RUnlock()
+	if db.store == nil {
+		return nil, ErrClosed
+	}
+	start := time.Now()
+	tx, err := db.store.Begin(true)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newApplier(tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	results, err := a.applyAll(ops)
+	if err == nil && index != nil {
+		err = tx.Bucket(bucketMeta).Put(keyApplied, u64Key(*index))
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	applied := time.Now()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	db.tenants.Add(a.newTenants)
+	db.commitCount.Add(1)
+	db.opCount.Add(int64(len(ops)))
+	db.applyNanos.Add(int64(applied.Sub(start)))
+	db.commitNanos.Add(int64(time.Since(applied)))
+	return results, nil
+}
+
+type queuedOp struct {
+	op Op
+	p  *Pending
+}
+
+// committer is the group commit queue: a FIFO of submitted writes and the goroutine that
+// drains it, one transaction per drain.
+type committer struct {
+	db     *DB
+	mu     sync.Mutex
+	cond   sync.Cond
+	queue  []queuedOp
+	closed bool
+	done   chan struct{}
+}
+
+func (c *committer) init(db *DB) {
+	c.db = db
+	c.cond.L = &c.mu
+	c.done = make(chan struct{})
+	go c.run()
+}
+
+func (c *committer) submit(op Op) *Pending {
+	p := NewPending()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		p.Complete(Result{Err: ErrClosed})
+		return p
+	}
+	c.queue = append(c.queue, queuedOp{op: op, p: p})
+	c.cond.Signal()
+	c.mu.Unlock()
+	return p
+}
+
+// stop refuses new writes, waits until everything already queued is committed, and ends the
+// goroutine.
+func (c *committer) stop() {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	var ops []Op
+	for {
+		c.mu.Lock()
+		for len(c.queue) == 0 && !c.closed {
+			c.cond.Wait()
+		}
+		batch := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			return // closed and drained
+		}
+		ops = ops[:0]
+		for _, q := range batch {
+			ops = append(ops, q.op)
+		}
+		results, err := c.db.commit(ops, nil)
+		clear(ops) // drop references to event bytes between batches
+		if err != nil {
+			if err != ErrClosed {
+				err = Errorf(wire.ErrStorageError, "storage error: %v", err)
+			}
+			for _, q := range batch {
+				q.p.Complete(Result{Err: err})
+			}
+			continue
+		}
+		for i, q := range batch {
+			q.p.Complete(results[i])
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// readBudget caps the encoded size of one read's events so the response always fits in a frame:
+// past it a read stops early (after at least one event), whatever max_bytes says. The margin
+// covers the response's own fields.
+const readBudget = wire.MaxPayloadSize - 64
+
+// Read returns the events of streamID with offset >= from, in order. maxBytes counts event bytes
+// and is checked before each event, which is then taken whole: a non-zero maxBytes yields at least
+// one event when any exists and may overshoot by one event; zero yields nothing. next is
+// from + count when at least one event was returned, else nil. A missing stream of the tenant
+// reads as empty; a stream id of another tenant is StreamNotFound.
+func (db *DB) Read(ctx context.Context, tenant, streamID, from, maxBytes uint64) (events [][]byte, next *uint64, err error) {
+	if wire.StreamTenant(streamID) != effectiveTenant(tenant) {
+		return nil, nil, Errorf(wire.ErrStreamNotFound, "stream with id %d not found", streamID)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	events = [][]byte{}
+	if maxBytes == 0 {
+		return events, nil, nil
+	}
+	err = db.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		prefix := u64Key(streamID)
+		var taken, encoded uint64
+		for k, v := c.Seek(eventKey(streamID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if taken >= maxBytes {
+				break
+			}
+			size := uint64(len(v)) + uvarintLen(uint64(len(v)))
+			if len(events) > 0 && encoded+size > readBudget {
+				break
+			}
+			events = append(events, bytes.Clone(v))
+			taken += uint64(len(v))
+			encoded += size
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(events) > 0 {
+		n := from + uint64(len(events))
+		next = &n
+	}
+	return events, next, nil
+}
+
+// StreamLength returns the number of events in the stream (its next offset), or StreamNotFound
+// for a missing stream or a stream id of another tenant.
+func (db *DB) StreamLength(ctx context.Context, tenant, streamID uint64) (uint64, error) {
+	notFound := Errorf(wire.ErrStreamNotFound, "stream not found: %d", streamID)
+	if wire.StreamTenant(streamID) != effectiveTenant(tenant) {
+		return 0, notFound
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var length uint64
+	err := db.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketStreams).Get(u64Key(streamID))
+		if v == nil {
+			return notFound
+		}
+		rec, err := decodeStreamRecord(v)
+		if err != nil {
+			return err
+		}
+		length = rec.length
+		return nil
+	})
+	return length, err
+}
+
+// Sync flushes the file to stable storage. Acknowledged writes are already durable (each commit
+// fsyncs), so this is a safety net that also reports a closed database.
+func (db *DB) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.rw.RLock()
+	defer db.rw.RUnlock()
+	if db.store == nil {
+		return ErrClosed
+	}
+	return db.store.Sync()
+}
+
+// uvarintLen is the size of v as a postcard (LEB128) varint.
+func uvarintLen(v uint64) uint64 {
+	n := uint64(1)
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
