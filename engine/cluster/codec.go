@@ -1,0 +1,165 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/kimberlite/libkimberlite/engine"
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// Raft log command format. Every entry written by a Node is one engine.Op:
+//
+//	version(1) kind(1) tenant(uvarint) then
+//	  create: name(len uvarint + bytes) dataclass(1) placement: global(1) [kind(1) [custom(len+bytes)]]
+//	  append: stream(uvarint) expected(uvarint) count(uvarint) {len(uvarint) bytes}*
+//
+// The encoding is deterministic, so every node decodes the same Op from the same entry.
+const opFormatVersion = 1
+
+var errBadCommand = errors.New("cluster: malformed log command")
+
+// encodeOp returns the log command for op.
+func encodeOp(op engine.Op) []byte {
+	size := 16 + len(op.Name)
+	for _, e := range op.Events {
+		size += len(e) + binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, size)
+	b = append(b, opFormatVersion, byte(op.Kind))
+	b = binary.AppendUvarint(b, op.Tenant)
+	switch op.Kind {
+	case engine.OpCreateStream:
+		b = binary.AppendUvarint(b, uint64(len(op.Name)))
+		b = append(b, op.Name...)
+		b = append(b, byte(op.DataClass))
+		if op.Placement.Global {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0, byte(op.Placement.Region.Kind))
+			if op.Placement.Region.Kind == wire.RegionCustom {
+				b = binary.AppendUvarint(b, uint64(len(op.Placement.Region.Custom)))
+				b = append(b, op.Placement.Region.Custom...)
+			}
+		}
+	case engine.OpAppend:
+		b = binary.AppendUvarint(b, op.StreamID)
+		b = binary.AppendUvarint(b, op.Expected)
+		b = binary.AppendUvarint(b, uint64(len(op.Events)))
+		for _, e := range op.Events {
+			b = binary.AppendUvarint(b, uint64(len(e)))
+			b = append(b, e...)
+		}
+	}
+	return b
+}
+
+type opReader struct {
+	b   []byte
+	err error
+}
+
+func (r *opReader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", errBadCommand, what)
+	}
+}
+
+func (r *opReader) byte(what string) byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.fail("truncated " + what)
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *opReader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad varint in " + what)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *opReader) bytes(what string) []byte {
+	n := r.uvarint(what)
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.fail("truncated " + what)
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+// decodeOp parses a log command written by encodeOp. Event slices alias data.
+func decodeOp(data []byte) (engine.Op, error) {
+	r := &opReader{b: data}
+	if v := r.byte("version"); r.err == nil && v != opFormatVersion {
+		return engine.Op{}, fmt.Errorf("%w: unknown format version %d", errBadCommand, v)
+	}
+	op := engine.Op{Kind: engine.OpKind(r.byte("kind"))}
+	op.Tenant = r.uvarint("tenant")
+	switch op.Kind {
+	case engine.OpCreateStream:
+		op.Name = string(r.bytes("name"))
+		op.DataClass = wire.DataClass(r.byte("data class"))
+		if int(op.DataClass) >= wire.DataClassCount {
+			r.fail("data class out of range")
+		}
+		switch r.byte("placement") {
+		case 1:
+			op.Placement = wire.PlacementGlobal
+		case 0:
+			op.Placement.Region.Kind = wire.RegionKind(r.byte("region"))
+			switch op.Placement.Region.Kind {
+			case wire.RegionUSEast1, wire.RegionAPSoutheast2:
+			case wire.RegionCustom:
+				op.Placement.Region.Custom = string(r.bytes("custom region"))
+			default:
+				r.fail("region out of range")
+			}
+		default:
+			r.fail("placement out of range")
+		}
+	case engine.OpAppend:
+		op.StreamID = r.uvarint("stream id")
+		op.Expected = r.uvarint("expected offset")
+		n := r.uvarint("event count")
+		// Each event takes at least one byte (its length), which bounds the allocation.
+		if r.err == nil && n > uint64(len(r.b)) {
+			r.fail("event count exceeds command size")
+		}
+		if r.err == nil {
+			op.Events = make([][]byte, 0, n)
+			for i := uint64(0); i < n && r.err == nil; i++ {
+				op.Events = append(op.Events, r.bytes("event"))
+			}
+		}
+	default:
+		if r.err == nil {
+			r.fail(fmt.Sprintf("unknown op kind %d", op.Kind))
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail(fmt.Sprintf("%d trailing bytes", len(r.b)))
+	}
+	if r.err != nil {
+		return engine.Op{}, r.err
+	}
+	return op, nil
+}

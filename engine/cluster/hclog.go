@@ -1,0 +1,124 @@
+package cluster
+
+import (
+	"context"
+	"io"
+	"log"
+	"log/slog"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// slogAdapter routes raft's hclog output to a slog.Logger. Levels map one to one (Trace to
+// Debug), so raft is as quiet as the server's own log level.
+type slogAdapter struct {
+	l       *slog.Logger
+	name    string
+	implied []any
+}
+
+func newHCLogger(l *slog.Logger) hclog.Logger {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &slogAdapter{l: l, name: "raft"}
+}
+
+func toSlogLevel(level hclog.Level) slog.Level {
+	switch level {
+	case hclog.Trace, hclog.Debug:
+		return slog.LevelDebug
+	case hclog.Info:
+		return slog.LevelInfo
+	case hclog.Warn:
+		return slog.LevelWarn
+	default:
+		return slog.LevelError
+	}
+}
+
+func (a *slogAdapter) Log(level hclog.Level, msg string, args ...any) {
+	if level == hclog.Off || level == hclog.NoLevel {
+		return
+	}
+	lv := toSlogLevel(level)
+	if !a.l.Enabled(context.Background(), lv) {
+		return
+	}
+	all := make([]any, 0, len(a.implied)+len(args)+2)
+	all = append(all, "component", a.name)
+	all = append(all, a.implied...)
+	all = append(all, args...)
+	a.l.Log(context.Background(), lv, msg, all...)
+}
+
+func (a *slogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }
+func (a *slogAdapter) Debug(msg string, args ...any) { a.Log(hclog.Debug, msg, args...) }
+func (a *slogAdapter) Info(msg string, args ...any)  { a.Log(hclog.Info, msg, args...) }
+func (a *slogAdapter) Warn(msg string, args ...any)  { a.Log(hclog.Warn, msg, args...) }
+func (a *slogAdapter) Error(msg string, args ...any) { a.Log(hclog.Error, msg, args...) }
+
+func (a *slogAdapter) enabled(l slog.Level) bool { return a.l.Enabled(context.Background(), l) }
+func (a *slogAdapter) IsTrace() bool             { return false }
+func (a *slogAdapter) IsDebug() bool             { return a.enabled(slog.LevelDebug) }
+func (a *slogAdapter) IsInfo() bool              { return a.enabled(slog.LevelInfo) }
+func (a *slogAdapter) IsWarn() bool              { return a.enabled(slog.LevelWarn) }
+func (a *slogAdapter) IsError() bool             { return a.enabled(slog.LevelError) }
+func (a *slogAdapter) ImpliedArgs() []any        { return a.implied }
+func (a *slogAdapter) Name() string              { return a.name }
+
+func (a *slogAdapter) With(args ...any) hclog.Logger {
+	c := *a
+	c.implied = append(append([]any(nil), a.implied...), args...)
+	return &c
+}
+
+func (a *slogAdapter) Named(name string) hclog.Logger {
+	c := *a
+	c.name = a.name + "." + name
+	return &c
+}
+
+func (a *slogAdapter) ResetNamed(name string) hclog.Logger {
+	c := *a
+	c.name = name
+	return &c
+}
+
+// SetLevel is ignored: the slog handler decides what is logged.
+func (a *slogAdapter) SetLevel(hclog.Level) {}
+
+func (a *slogAdapter) GetLevel() hclog.Level {
+	switch {
+	case a.IsDebug():
+		return hclog.Debug
+	case a.IsInfo():
+		return hclog.Info
+	case a.IsWarn():
+		return hclog.Warn
+	default:
+		return hclog.Error
+	}
+}
+
+func (a *slogAdapter) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger {
+	return log.New(a.StandardWriter(opts), "", 0)
+}
+
+func (a *slogAdapter) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		a.Info(string(trimNewline(p)))
+		return len(p), nil
+	})
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}

@@ -1,0 +1,352 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/kimberlite/libkimberlite/engine"
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// Node is one member of a replicated cluster. It implements server.Backend. All methods are
+// safe for concurrent use.
+type Node struct {
+	cfg        Config
+	log        *slog.Logger
+	db         store
+	fsm        *fsm
+	raft       *raft.Raft
+	transport  *raft.NetworkTransport
+	logStore   *raftboltdb.BoltStore
+	clientAddr map[raft.ServerID]string
+
+	// readyTerm is the term in which this node, as leader, committed a barrier: from then on
+	// its commit index covers every entry committed by earlier leaders, so it can serve
+	// linearizable reads with the read-index check.
+	readyTerm atomic.Uint64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (or creates) the engine database in cfg.DataDir and joins the cluster described
+// by cfg. On the first start of a node the cluster is bootstrapped from cfg.Peers; on later
+// starts the node rejoins with its data and catches up from the leader.
+func Open(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	db, err := engine.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	n, err := open(cfg, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func open(cfg Config, db store) (*Node, error) {
+	def := DefaultConfig()
+	if cfg.SnapshotThreshold == 0 {
+		cfg.SnapshotThreshold = def.SnapshotThreshold
+	}
+	if cfg.TrailingLogs == 0 {
+		cfg.TrailingLogs = def.TrailingLogs
+	}
+	if cfg.SnapshotInterval == 0 {
+		cfg.SnapshotInterval = def.SnapshotInterval
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("node", cfg.NodeID)
+	hl := newHCLogger(log)
+
+	n := &Node{cfg: cfg, log: log, db: db, clientAddr: map[raft.ServerID]string{}}
+	servers := make([]raft.Server, 0, len(cfg.Peers))
+	for _, p := range cfg.Peers {
+		n.clientAddr[raft.ServerID(p.ID)] = p.ClientAddr
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
+	}
+
+	raftDir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(raftDir, 0o755); err != nil {
+		return nil, err
+	}
+	var err error
+	n.fsm, err = newFSM(db, log, func(error) { _ = n.raft.Shutdown() })
+	if err != nil {
+		return nil, fmt.Errorf("reading the applied index: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hl)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.restoreIfBehind(snaps); err != nil {
+		return nil, err
+	}
+
+	n.logStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("opening the raft log: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			n.closeRaftParts()
+		}
+	}()
+	logs, err := raft.NewLogCache(1024, n.logStore)
+	if err != nil {
+		return nil, err
+	}
+
+	self := cfg.Self()
+	advertise, err := net.ResolveTCPAddr("tcp", self.RaftAddr)
+	if err != nil {
+		return nil, fmt.Errorf("raft address %s: %w", self.RaftAddr, err)
+	}
+	n.transport, err = raft.NewTCPTransportWithLogger(self.RaftAddr, advertise, 3, 10*time.Second, hl)
+	if err != nil {
+		return nil, fmt.Errorf("listening for raft on %s: %w", self.RaftAddr, err)
+	}
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.Logger = hl
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.HeartbeatTimeout
+	rc.CommitTimeout = 10 * time.Millisecond
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	// The database is durable on its own: replaying the log after the last applied index is
+	// enough, restoring the whole snapshot on every start would only cost time.
+	rc.NoSnapshotRestoreOnStart = true
+	if err := raft.ValidateConfig(rc); err != nil {
+		return nil, err
+	}
+
+	has, err := raft.HasExistingState(logs, n.logStore, snaps)
+	if err != nil {
+		return nil, err
+	}
+	if !has {
+		err := raft.BootstrapCluster(rc, logs, n.logStore, snaps, n.transport, raft.Configuration{Servers: servers})
+		if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return nil, fmt.Errorf("bootstrapping the cluster: %w", err)
+		}
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.logStore, snaps, n.transport)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return n, nil
+}
+
+// restoreIfBehind restores the newest snapshot when the database is older than it (the
+// database was lost or replaced while raft's state was kept): the log before the snapshot
+// may already be compacted away.
+func (n *Node) restoreIfBehind(snaps raft.SnapshotStore) error {
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	applied, _ := n.fsm.appliedIndex()
+	if list[0].Index <= applied {
+		return nil
+	}
+	_, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return err
+	}
+	n.log.Warn("database is behind the newest raft snapshot; restoring it", "applied", applied, "snapshot", list[0].Index)
+	return n.fsm.Restore(rc)
+}
+
+func (n *Node) closeRaftParts() {
+	if n.transport != nil {
+		_ = n.transport.Close()
+	}
+	if n.logStore != nil {
+		_ = n.logStore.Close()
+	}
+}
+
+// Close leaves the cluster (without changing its membership), then closes raft's state and
+// the database. It waits for the entries being applied to finish. It is idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		err := n.raft.Shutdown().Error()
+		n.closeRaftParts()
+		n.closeErr = errors.Join(err, n.db.Close())
+	})
+	return n.closeErr
+}
+
+// Submit replicates a write. The Pending completes once the write is committed on a majority
+// and applied here, with the database's result (which may be a refusal such as
+// OffsetMismatch). It completes with NotLeader on a follower or when this node loses its
+// leadership, and with RateLimited "no_quorum: commit timed out after {ms}ms" when no majority
+// commits it within Config.ApplyTimeout. After a NotLeader from a lost leadership or a
+// no_quorum error, the outcome is unknown: the write may still commit. A client must check
+// (read the stream at its expected offset) before retrying an append.
+func (n *Node) Submit(op engine.Op) *engine.Pending {
+	p := engine.NewPending()
+	if n.raft.State() != raft.Leader {
+		p.Complete(engine.Result{Err: n.notLeader()})
+		return p
+	}
+	f := n.raft.Apply(encodeOp(op), n.cfg.ApplyTimeout)
+	go func() {
+		if err := n.wait(context.Background(), f); err != nil {
+			p.Complete(engine.Result{Err: err})
+			return
+		}
+		res, ok := f.Response().(engine.Result)
+		if !ok {
+			res = engine.Result{Err: engine.Errorf(wire.ErrInternalError, "no result for log entry %d", f.Index())}
+		}
+		p.Complete(res)
+	}()
+	return p
+}
+
+// wait waits for f within Config.ApplyTimeout and ctx, and maps raft's errors to the errors a
+// client receives.
+func (n *Node) wait(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(n.cfg.ApplyTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return n.mapError(err)
+	case <-t.C:
+		return noQuorumError(n.cfg.ApplyTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (n *Node) mapError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrAbortedByRestore),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return n.notLeader()
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return busyError()
+	default:
+		return engine.Errorf(wire.ErrInternalError, "replication: %v", err)
+	}
+}
+
+// notLeader builds the NotLeader error: the current term and the leader's client address, or
+// "unknown" while no other node is known to lead.
+func (n *Node) notLeader() *engine.Error {
+	_, hint := n.Leader()
+	if hint == n.cfg.Self().ClientAddr {
+		hint = "" // we were the leader a moment ago; the new one is not known yet
+	}
+	return &engine.Error{Code: wire.ErrNotLeader, Message: wire.FormatNotLeader(n.raft.CurrentTerm(), hint)}
+}
+
+// Leader returns the id and client address of the node this node believes leads, or empty
+// strings when it knows none.
+func (n *Node) Leader() (id, clientAddr string) {
+	_, sid := n.raft.LeaderWithID()
+	if sid == "" {
+		return "", ""
+	}
+	return string(sid), n.clientAddr[sid]
+}
+
+// IsLeader reports whether this node is the leader right now.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Term is the current raft term (the "view" of NotLeader messages).
+func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
+
+// Sync returns once every write acknowledged before it is committed and applied, and the
+// database has synced. Only the leader answers; others return NotLeader.
+func (n *Node) Sync(ctx context.Context) error {
+	if n.raft.State() != raft.Leader {
+		return n.notLeader()
+	}
+	if err := n.wait(ctx, n.raft.Barrier(n.cfg.ApplyTimeout)); err != nil {
+		return err
+	}
+	return n.db.Sync(ctx)
+}
+
+// readFence makes a leader read linearizable (the read-index method): it waits until this
+// node has applied everything committed when the read arrived, having confirmed with a
+// majority that it still leads. A follower reads what it has applied, with no fence.
+func (n *Node) readFence(ctx context.Context) error {
+	if n.raft.State() != raft.Leader {
+		return nil
+	}
+	if term := n.raft.CurrentTerm(); n.readyTerm.Load() != term {
+		if err := n.wait(ctx, n.raft.Barrier(n.cfg.ApplyTimeout)); err != nil {
+			return err
+		}
+		n.readyTerm.Store(term)
+	}
+	commit := n.raft.CommitIndex()
+	if err := n.wait(ctx, n.raft.VerifyLeader()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
+	defer cancel()
+	if err := n.fsm.waitApplied(ctx, commit); err != nil {
+		return noQuorumError(n.cfg.ApplyTimeout)
+	}
+	return nil
+}
+
+// Read returns events as *engine.DB.Read does: linearizable on the leader, as applied on a
+// follower. A leader that cannot confirm its leadership answers NotLeader.
+func (n *Node) Read(ctx context.Context, tenant, streamID, from, maxBytes uint64) ([][]byte, *uint64, error) {
+	if err := n.readFence(ctx); err != nil {
+		return nil, nil, err
+	}
+	return n.db.Read(ctx, tenant, streamID, from, maxBytes)
+}
+
+// StreamLength returns a stream's length with the same consistency as Read.
+func (n *Node) StreamLength(ctx context.Context, tenant, streamID uint64) (uint64, error) {
+	if err := n.readFence(ctx); err != nil {
+		return 0, err
+	}
+	return n.db.StreamLength(ctx, tenant, streamID)
+}
+
+// Mode is always Clustered.
+func (n *Node) Mode() wire.ClusterMode { return wire.ClusterClustered }
+
+// TenantCount is the number of tenants with at least one stream, as applied on this node.
+func (n *Node) TenantCount() uint32 { return n.db.TenantCount() }
