@@ -1,0 +1,287 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kimberlite/libkimberlite/engine"
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// conn is one client connection. Its reader goroutine decodes requests in arrival order, hands
+// writes to the backend at once and starts reads in their own goroutines; each request gets a
+// slot in a FIFO, and the writer goroutine sends the slots' answers in that order.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	log    *slog.Logger
+	ctx    context.Context // ends when the connection is torn down
+	cancel context.CancelFunc
+
+	slots    chan *slot
+	budget   budget
+	stopping atomic.Bool // no new requests: the server is shutting down
+	aborted  atomic.Bool // answers are no longer sent
+
+	// Owned by the reader goroutine.
+	authed    bool
+	tenant    uint64
+	lastWrite *engine.Pending // the latest write handed to the backend
+}
+
+// slot is one request's place in the answer order. done is closed when the answer is known:
+// either resp is set, or pend (a write) has completed.
+type slot struct {
+	id    uint64
+	size  int
+	done  <-chan struct{}
+	resp  wire.ResponsePayload
+	pend  *engine.Pending
+	write uint32 // for a write: wire.ReqCreateStream or wire.ReqAppendEvents
+	count uint32 // for an append: number of events
+}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func newConn(s *Server, nc net.Conn) *conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	c := &conn{
+		s:     s,
+		nc:    nc,
+		log:   s.log.With("remote", nc.RemoteAddr().String()),
+		slots: make(chan *slot, s.opts.MaxInFlight),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.budget.init(s.opts.MaxInFlightBytes)
+	return c
+}
+
+func (c *conn) serve() {
+	defer c.s.removeConn(c)
+	c.log.Debug("connection opened")
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	c.readLoop()
+	close(c.slots)
+	<-writerDone
+	c.cancel()
+	_ = c.nc.Close()
+	c.log.Debug("connection closed")
+}
+
+// stopReading makes the reader stop before its next request; requests already read are still
+// answered. Used by Shutdown.
+func (c *conn) stopReading() {
+	c.stopping.Store(true)
+	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+}
+
+// abort drops the connection at once: answers not yet sent are discarded.
+func (c *conn) abort() {
+	c.aborted.Store(true)
+	c.cancel()
+	_ = c.nc.Close()
+}
+
+var errStopping = errors.New("server: shutting down")
+
+// Read implements io.Reader for the frame reader: it renews the idle deadline before every read,
+// so the timeout counts from the last incoming data.
+func (c *conn) Read(p []byte) (int, error) {
+	if t := c.s.opts.IdleTimeout; t > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(t))
+	} else {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	// Checked after setting the deadline, so a concurrent stopReading is never overridden.
+	if c.stopping.Load() {
+		return 0, errStopping
+	}
+	return c.nc.Read(p)
+}
+
+func (c *conn) readLoop() {
+	br := bufio.NewReaderSize(c, 64<<10)
+	var buf []byte
+	for {
+		payload, err := wire.ReadFrame(br, buf)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		msg, err := wire.DecodeMessage(payload)
+		if err != nil {
+			c.log.Warn("closing connection: undecodable message", "err", err)
+			c.abort()
+			return
+		}
+		req, ok := msg.(*wire.Request)
+		if !ok {
+			c.log.Warn("closing connection: client sent a message that is not a request", "type", typeName(msg))
+			c.abort()
+			return
+		}
+		// Keep a small buffer for the next frame, but do not pin a big one to the connection.
+		if cap(payload) <= 1<<20 {
+			buf = payload[:0]
+		} else {
+			buf = nil
+		}
+		c.budget.acquire(wire.HeaderSize + len(payload))
+		c.slots <- c.handle(req, wire.HeaderSize+len(payload))
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errStopping) || (c.stopping.Load() && errors.As(err, &ne) && ne.Timeout()):
+		// Shutdown: answer what was read, then close.
+	case errors.Is(err, io.EOF):
+		// The client closed its side: answer what was read, then close.
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Debug("closing idle connection", "idle_timeout", c.s.opts.IdleTimeout)
+		c.abort()
+	case errors.Is(err, wire.ErrBadMagic), errors.Is(err, wire.ErrBadVersion),
+		errors.Is(err, wire.ErrFrameTooLarge), errors.Is(err, wire.ErrChecksum):
+		c.log.Warn("closing connection: malformed frame", "err", err)
+		c.abort()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		c.log.Debug("connection ended inside a frame")
+		c.abort()
+	default:
+		c.log.Debug("connection read failed", "err", err)
+		c.abort()
+	}
+}
+
+func (c *conn) writeLoop() {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var frame []byte
+	failed := false
+	fail := func(err error) {
+		if !failed && !c.aborted.Load() {
+			c.log.Debug("connection write failed", "err", err)
+		}
+		failed = true
+		c.abort()
+	}
+	flush := func() {
+		if failed || c.aborted.Load() || bw.Buffered() == 0 {
+			return
+		}
+		c.setWriteDeadline()
+		if err := bw.Flush(); err != nil {
+			fail(err)
+		}
+	}
+	for {
+		var s *slot
+		var ok bool
+		select {
+		case s, ok = <-c.slots:
+		default:
+			flush()
+			s, ok = <-c.slots
+		}
+		if !ok {
+			flush()
+			return
+		}
+		select {
+		case <-s.done:
+		default:
+			flush()
+			<-s.done
+		}
+		if !failed && !c.aborted.Load() {
+			resp := &wire.Response{RequestID: s.id, Payload: c.answer(s)}
+			var err error
+			frame, err = wire.AppendFrame(frame[:0], resp)
+			if err != nil {
+				c.log.Error("response does not fit in a frame", "request_id", s.id, "err", err)
+				frame, _ = wire.AppendFrame(frame[:0], &wire.Response{RequestID: s.id,
+					Payload: wire.ErrorResponse{Code: wire.ErrInternalError, Message: "response exceeds the 16 MiB frame limit"}})
+			}
+			if bw.Available() < len(frame) {
+				c.setWriteDeadline()
+			}
+			if _, err := bw.Write(frame); err != nil {
+				fail(err)
+			}
+			if cap(frame) > 1<<20 {
+				frame = nil
+			}
+		}
+		c.budget.release(s.size)
+	}
+}
+
+// setWriteDeadline bounds how long a client that stops reading can hold the connection.
+func (c *conn) setWriteDeadline() {
+	if t := c.s.opts.IdleTimeout; t > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(t))
+	}
+}
+
+// answer builds the response of a completed slot.
+func (c *conn) answer(s *slot) wire.ResponsePayload {
+	if s.pend == nil {
+		return s.resp
+	}
+	r := s.pend.Wait(context.Background())
+	if r.Err != nil {
+		return c.errorResponse(r.Err)
+	}
+	if s.write == wire.ReqCreateStream {
+		return wire.CreateStreamResponse{StreamID: r.StreamID}
+	}
+	return wire.AppendEventsResponse{FirstOffset: r.FirstOffset, Count: s.count}
+}
+
+// budget bounds the bytes of requests in flight on one connection.
+type budget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	used int
+	max  int
+}
+
+func (b *budget) init(max int) {
+	b.max = max
+	b.cond.L = &b.mu
+}
+
+// acquire waits until n more bytes fit; a request alone is always let through.
+func (b *budget) acquire(n int) {
+	b.mu.Lock()
+	for b.used > 0 && b.used+n > b.max {
+		b.cond.Wait()
+	}
+	b.used += n
+	b.mu.Unlock()
+}
+
+func (b *budget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	b.cond.Signal()
+	b.mu.Unlock()
+}

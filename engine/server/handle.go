@@ -1,0 +1,190 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kimberlite/libkimberlite/engine"
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// Handshake capabilities (fixed, as the reference server's) and ServerInfo capabilities.
+var (
+	handshakeCapabilities  = []string{"query", "append", "subscribe"}
+	serverInfoCapabilities = []string{"query", "append", "server_info.v1"}
+)
+
+// handle turns one request into its slot. It runs on the reader goroutine, in arrival order:
+// session state (auth) changes in that order, and writes reach the backend in that order.
+func (c *conn) handle(req *wire.Request, size int) *slot {
+	s := &slot{id: req.ID, size: size, done: closedChan}
+	if hs, ok := req.Payload.(wire.HandshakeRequest); ok {
+		s.resp = c.handshake(hs)
+		return s
+	}
+	if e := c.authorize(req); e != nil {
+		s.resp = *e
+		return s
+	}
+	b := c.s.backend
+	switch p := req.Payload.(type) {
+	case wire.CreateStreamRequest:
+		c.submit(s, engine.Op{Kind: engine.OpCreateStream, Tenant: req.TenantID, Name: p.Name,
+			DataClass: p.DataClass, Placement: p.Placement})
+		s.write = wire.ReqCreateStream
+	case wire.AppendEventsRequest:
+		if len(p.Events) == 0 {
+			s.resp = wire.ErrorResponse{Code: wire.ErrInvalidRequest,
+				Message: fmt.Sprintf("append to stream %d carries no events", p.StreamID)}
+			return s
+		}
+		c.submit(s, engine.Op{Kind: engine.OpAppend, Tenant: req.TenantID, StreamID: p.StreamID,
+			Events: p.Events, Expected: p.ExpectedOffset})
+		s.write = wire.ReqAppendEvents
+		s.count = uint32(len(p.Events))
+	case wire.ReadEventsRequest:
+		c.afterWrites(s, func(ctx context.Context) wire.ResponsePayload {
+			events, next, err := b.Read(ctx, req.TenantID, p.StreamID, p.FromOffset, p.MaxBytes)
+			if err != nil {
+				return c.errorResponse(err)
+			}
+			return wire.ReadEventsResponse{Events: events, NextOffset: next}
+		})
+	case wire.StreamInfoRequest:
+		c.afterWrites(s, func(ctx context.Context) wire.ResponsePayload {
+			n, err := b.StreamLength(ctx, req.TenantID, p.StreamID)
+			if err != nil {
+				return c.errorResponse(err)
+			}
+			return wire.StreamInfoResponse{Length: n}
+		})
+	case wire.SyncRequest:
+		c.afterWrites(s, func(ctx context.Context) wire.ResponsePayload {
+			if err := b.Sync(ctx); err != nil {
+				return c.errorResponse(err)
+			}
+			return wire.SyncResponse{Success: true}
+		})
+	case wire.GetServerInfoRequest:
+		s.resp = wire.ServerInfoResponse{
+			BuildVersion:    c.s.opts.Version,
+			ProtocolVersion: wire.Version,
+			Capabilities:    serverInfoCapabilities,
+			UptimeSecs:      uint64(time.Since(c.s.started) / time.Second),
+			ClusterMode:     b.Mode(),
+			TenantCount:     b.TenantCount(),
+		}
+	default:
+		// Subscribe, SubscribeCredit, Unsubscribe and every variant outside the subset.
+		s.resp = wire.ErrorResponse{Code: wire.ErrInvalidRequest,
+			Message: fmt.Sprintf("unsupported operation: %s", wire.RequestName(req.Payload.RequestIndex()))}
+	}
+	return s
+}
+
+// submit hands a write to the backend at once; its answer is ready when it is durable.
+func (c *conn) submit(s *slot, op engine.Op) {
+	p := c.s.backend.Submit(op)
+	c.lastWrite = p
+	s.pend = p
+	s.done = p.Done()
+}
+
+// afterWrites runs fn in its own goroutine once every earlier write of this connection has
+// completed, so a read sees the connection's own writes, while later requests keep flowing.
+func (c *conn) afterWrites(s *slot, fn func(ctx context.Context) wire.ResponsePayload) {
+	prev := c.lastWrite
+	done := make(chan struct{})
+	s.done = done
+	go func() {
+		defer close(done)
+		if prev != nil {
+			select {
+			case <-prev.Done():
+			case <-c.ctx.Done():
+				s.resp = c.errorResponse(c.ctx.Err())
+				return
+			}
+		}
+		s.resp = fn(c.ctx)
+	}()
+}
+
+func (c *conn) handshake(p wire.HandshakeRequest) wire.ResponsePayload {
+	if p.ClientVersion != wire.Version {
+		return wire.ErrorResponse{Code: wire.ErrInvalidRequest,
+			Message: fmt.Sprintf("unsupported client version: %d, server is %d", p.ClientVersion, wire.Version)}
+	}
+	ok := wire.HandshakeResponse{ServerVersion: wire.Version, Authenticated: true, Capabilities: handshakeCapabilities}
+	if len(c.s.opts.AuthTokens) == 0 {
+		return ok
+	}
+	if p.AuthToken == nil {
+		// As the reference server: no token is not an error, but the session stays anonymous.
+		ok.Authenticated = false
+		return ok
+	}
+	tenant, found := c.s.lookupToken(*p.AuthToken)
+	if !found {
+		// A failed handshake keeps an identity established earlier on this connection.
+		return wire.ErrorResponse{Code: wire.ErrAuthenticationFailed,
+			Message: "authentication failed: unauthorized: invalid API key"}
+	}
+	c.authed, c.tenant = true, tenant
+	return ok
+}
+
+// lookupToken compares the token with every configured one in constant time, so response
+// timing does not reveal how much of a token was right.
+func (s *Server) lookupToken(token string) (uint64, bool) {
+	var tenant uint64
+	found := 0
+	for t, tn := range s.opts.AuthTokens {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
+			tenant, found = tn, 1
+		}
+	}
+	return tenant, found == 1
+}
+
+// authorize checks a non-handshake request against the session when authentication is on.
+func (c *conn) authorize(req *wire.Request) *wire.ErrorResponse {
+	if len(c.s.opts.AuthTokens) == 0 {
+		return nil
+	}
+	if !c.authed {
+		return &wire.ErrorResponse{Code: wire.ErrAuthenticationFailed, Message: "must authenticate via Handshake first"}
+	}
+	if req.TenantID != c.tenant {
+		return &wire.ErrorResponse{Code: wire.ErrAuthenticationFailed,
+			Message: fmt.Sprintf("tenant ID mismatch: token is for tenant %d, request targets tenant %d", c.tenant, req.TenantID)}
+	}
+	return nil
+}
+
+// errorResponse maps a backend error to the wire: an *engine.Error keeps its code and text;
+// anything else is an InternalError, logged here.
+func (c *conn) errorResponse(err error) wire.ErrorResponse {
+	var e *engine.Error
+	if errors.As(err, &e) {
+		return wire.ErrorResponse{Code: e.Code, Message: e.Message}
+	}
+	if !errors.Is(err, context.Canceled) {
+		c.log.Error("request failed", "err", err)
+	}
+	return wire.ErrorResponse{Code: wire.ErrInternalError, Message: "internal error: " + err.Error()}
+}
+
+func typeName(m wire.Message) string {
+	switch m.(type) {
+	case *wire.Response:
+		return "Response"
+	case *wire.Push:
+		return "Push"
+	default:
+		return fmt.Sprintf("%T", m)
+	}
+}

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults for Options fields left at zero.
+const (
+	DefaultMaxConns         = 1024
+	DefaultIdleTimeout      = 300 * time.Second
+	DefaultMaxInFlight      = 256
+	DefaultMaxInFlightBytes = 64 << 20
+	DefaultVersion          = "0.1.0"
+)
+
+// Options configure a Server. The zero value is usable: every zero field means its default.
+type Options struct {
+	// AuthTokens maps each accepted token to the tenant it may act for. Empty: no authentication
+	// (local development), every request acts for its own tenant id.
+	AuthTokens map[string]uint64
+	// MaxConns is the most connections open at once, server-wide; a connection beyond it is
+	// accepted and closed at once. Zero means DefaultMaxConns (1024).
+	MaxConns int
+	// IdleTimeout closes a connection that sent nothing for this long. Zero means
+	// DefaultIdleTimeout (300 s); negative disables it.
+	IdleTimeout time.Duration
+	// MaxInFlight bounds the requests of one connection that are read but not yet answered;
+	// beyond it the server stops reading that connection until answers go out. Zero means
+	// DefaultMaxInFlight (256).
+	MaxInFlight int
+	// MaxInFlightBytes bounds the frame bytes of those requests in the same way (a single
+	// larger request is still served alone). Zero means DefaultMaxInFlightBytes (64 MiB).
+	MaxInFlightBytes int
+	// Logger receives the server's logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Version is the build version ServerInfo reports. Empty means DefaultVersion ("0.1.0").
+	Version string
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxInFlightBytes <= 0 {
+		o.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Version == "" {
+		o.Version = DefaultVersion
+	}
+	tokens := make(map[string]uint64, len(o.AuthTokens))
+	for k, v := range o.AuthTokens {
+		tokens[k] = v
+	}
+	o.AuthTokens = tokens
+	return o
+}
