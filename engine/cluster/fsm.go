@@ -31,9 +31,8 @@ type fsm struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	applied uint64        // last raft index reflected in db
-	changed chan struct{} // closed and replaced whenever applied moves
-	failed  error         // a storage failure: the node must stop applying
+	applied uint64 // last raft index reflected in db
+	failed  error  // a storage failure: the node must stop applying
 	onFail  func(error)
 }
 
@@ -42,35 +41,14 @@ func newFSM(db store, log *slog.Logger, onFail func(error)) (*fsm, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fsm{db: db, log: log, applied: applied, changed: make(chan struct{}), onFail: onFail}, nil
+	return &fsm{db: db, log: log, applied: applied, onFail: onFail}, nil
 }
 
-// appliedIndex returns the last applied index and a channel closed when it next changes.
-func (f *fsm) appliedIndex() (uint64, <-chan struct{}) {
+// appliedIndex returns the last raft index reflected in the database.
+func (f *fsm) appliedIndex() uint64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.applied, f.changed
-}
-
-func (f *fsm) setApplied(i uint64) {
-	f.applied = i
-	close(f.changed)
-	f.changed = make(chan struct{})
-}
-
-// waitApplied blocks until index is applied or ctx ends.
-func (f *fsm) waitApplied(ctx context.Context, index uint64) error {
-	for {
-		applied, changed := f.appliedIndex()
-		if applied >= index {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return f.applied
 }
 
 // Apply applies one entry; raft uses ApplyBatch instead, this satisfies raft.FSM.
@@ -136,7 +114,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	for k, r := range results {
 		resp[slot[k]] = r
 	}
-	f.setApplied(last)
+	f.applied = last
 	return resp
 }
 
@@ -157,7 +135,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	f.setApplied(applied)
+	f.applied = applied
 	return nil
 }
 

@@ -99,7 +99,7 @@ func TestFSMSkipsEntriesAlreadyApplied(t *testing.T) {
 	if got := readAll(t, db, 1); len(got) != 3 || got[0] != "a" || got[1] != "b" || got[2] != "c" {
 		t.Fatalf("stream holds %q, want [a b c]", got)
 	}
-	if applied, _ := f2.appliedIndex(); applied != 6 {
+	if applied := f2.appliedIndex(); applied != 6 {
 		t.Fatalf("fsm applied %d, want 6", applied)
 	}
 }
@@ -136,7 +136,7 @@ func TestFSMStopsAfterStorageFailure(t *testing.T) {
 	if err := <-failed; err == nil {
 		t.Fatal("onFail got nil")
 	}
-	if applied, _ := f.appliedIndex(); applied != 0 {
+	if applied := f.appliedIndex(); applied != 0 {
 		t.Fatalf("applied index moved to %d after a failure", applied)
 	}
 }
@@ -163,7 +163,7 @@ func TestFSMSnapshotRestore(t *testing.T) {
 	if err := g.Restore(readCloser{bytes.NewReader(sink.Bytes())}); err != nil {
 		t.Fatal(err)
 	}
-	if applied, _ := g.appliedIndex(); applied != 2 {
+	if applied := g.appliedIndex(); applied != 2 {
 		t.Fatalf("applied after restore %d, want 2", applied)
 	}
 	if got := readAll(t, dst, 1); len(got) != 2 || got[1] != "y" {
