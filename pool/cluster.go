@@ -1,0 +1,275 @@
+package pool
+
+import (
+	"context"
+	"sync"
+
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// cluster knows the nodes and which one leads. The leader comes from NotLeader hints, tracked
+// with their view (raft term) so that an older hint never overrides a newer one, and from probing
+// every node with Sync when no hint names it. A leader hint outside the seed list adds a node.
+type cluster struct {
+	c *Client
+
+	mu        sync.Mutex
+	nodes     []*node
+	leader    *node
+	view      uint64
+	discovery *discovery // the discovery in progress, if any
+	dialErr   error
+}
+
+// discovery is one round of probing every node; done is closed when it found a leader or every
+// probe ended.
+type discovery struct {
+	done chan struct{}
+}
+
+func newCluster(c *Client) *cluster { return &cluster{c: c} }
+
+// add returns the node for addr, creating it if needed.
+func (r *cluster) add(addr string) *node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addLocked(addr)
+}
+
+func (r *cluster) addLocked(addr string) *node {
+	for _, n := range r.nodes {
+		if n.matches(addr) {
+			return n
+		}
+	}
+	n := newNode(r.c, addr)
+	r.nodes = append(r.nodes, n)
+	return n
+}
+
+func (r *cluster) all() []*node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*node(nil), r.nodes...)
+}
+
+func (r *cluster) currentLeader() (*node, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.leader, r.view
+}
+
+func (r *cluster) anyHealthy() bool {
+	for _, n := range r.all() {
+		if n.healthy.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *cluster) setLastDialErr(err error) {
+	r.mu.Lock()
+	r.dialErr = err
+	r.mu.Unlock()
+}
+
+func (r *cluster) lastDialErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dialErr
+}
+
+// confirmed records that n answered Sync successfully: it is the leader now.
+func (r *cluster) confirmed(n *node) {
+	r.mu.Lock()
+	old := r.leader
+	r.leader = n
+	r.mu.Unlock()
+	r.changed(old, n)
+}
+
+// notLeader records a NotLeader answer from n with the view and hint it carried (hint "" for
+// unknown). It returns the leader now believed, or nil.
+func (r *cluster) notLeader(from *node, view uint64, hint string) *node {
+	r.mu.Lock()
+	if view < r.view {
+		l := r.leader
+		if l == from { // it was leader in an older view and says it is not now
+			r.leader = nil
+			l = nil
+		}
+		r.mu.Unlock()
+		from.role.Store(roleFollower)
+		return l
+	}
+	old := r.leader
+	if old == from {
+		r.leader = nil
+	}
+	if hint != "" {
+		target := r.addLocked(hint)
+		if target != from && (view > r.view || r.leader == nil) {
+			r.leader = target
+		}
+	}
+	if view > r.view {
+		r.view = view
+	}
+	l := r.leader
+	r.mu.Unlock()
+	if from != l {
+		from.role.Store(roleFollower)
+	}
+	r.changed(old, l)
+	return l
+}
+
+// lost forgets n as leader after it stopped answering.
+func (r *cluster) lost(n *node) {
+	r.mu.Lock()
+	if r.leader != n {
+		r.mu.Unlock()
+		return
+	}
+	r.leader = nil
+	r.mu.Unlock()
+	n.role.Store(roleUnknown)
+}
+
+// changed applies a leader change: roles, the counter, and dropping the deposed leader's
+// connections so no further call goes to it.
+func (r *cluster) changed(old, now *node) {
+	if now != nil {
+		now.role.Store(roleLeader)
+	}
+	if old == now {
+		return
+	}
+	if old != nil {
+		old.role.Store(roleFollower)
+		if now != nil {
+			r.c.stats.leaderChanges.Add(1)
+		}
+		old.drain()
+	}
+}
+
+// startDiscovery probes every node with Sync, unless a round is already running, and returns
+// the round. The probes run on their own, bounded by ConnectTimeout, so a caller may stop waiting.
+func (r *cluster) startDiscovery() *discovery {
+	r.mu.Lock()
+	if d := r.discovery; d != nil {
+		r.mu.Unlock()
+		return d
+	}
+	d := &discovery{done: make(chan struct{})}
+	r.discovery = d
+	nodes := append([]*node(nil), r.nodes...)
+	r.mu.Unlock()
+
+	results := make(chan struct{}, len(nodes))
+	started := 0
+	for _, n := range nodes {
+		if r.c.spawn(func() { r.c.probe(n); results <- struct{}{} }) {
+			started++
+		}
+	}
+	finish := func() {
+		r.mu.Lock()
+		r.discovery = nil
+		r.mu.Unlock()
+		close(d.done)
+	}
+	if started == 0 || !r.c.spawn(func() {
+		for i := 0; i < started; i++ {
+			<-results
+			if l, _ := r.currentLeader(); l != nil {
+				break
+			}
+		}
+		finish()
+	}) {
+		finish()
+	}
+	return d
+}
+
+// leaderNode returns the leader, discovering it when unknown. It fails with
+// KindClusterUnavailable when no node names a leader.
+func (r *cluster) leaderNode(ctx context.Context) (*node, error) {
+	for round := 0; ; round++ {
+		if l, _ := r.currentLeader(); l != nil {
+			return l, nil
+		}
+		if round == 2 {
+			return nil, &Error{Kind: KindClusterUnavailable, Message: "no leader is known and no node claims to lead",
+				LastDialErr: r.lastDialErr()}
+		}
+		d := r.startDiscovery()
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.c.shutdown:
+			return nil, errClosed()
+		}
+	}
+}
+
+// anyNode picks the healthy node with the fewest calls in flight, or nil.
+func (r *cluster) anyNode() *node {
+	var best *node
+	var bestInf int32
+	for _, n := range r.all() {
+		if !n.healthy.Load() {
+			continue
+		}
+		inf := n.totalInFlight()
+		if best == nil || inf < bestInf {
+			best, bestInf = n, inf
+		}
+	}
+	return best
+}
+
+// probe sends Sync to n (dialing if needed) and learns from the answer: success means n leads;
+// NotLeader names the leader or says none is known; no answer marks n unhealthy. It reports
+// whether n answered.
+func (c *Client) probe(n *node) bool {
+	n.lastPing.Store(nowNano())
+	ctx, cancel := context.WithTimeout(c.life, c.cfg.ConnectTimeout)
+	defer cancel()
+	cn, err := n.acquire(ctx)
+	if err != nil {
+		n.healthy.Store(false)
+		c.cluster.lost(n)
+		return false
+	}
+	p, _, _, err := cn.roundTrip(ctx, c.syncBody)
+	n.release(cn)
+	if err != nil {
+		n.healthy.Store(false)
+		c.cluster.lost(n)
+		if ctx.Err() != nil && c.life.Err() == nil {
+			// No answer in time: the node is hung or black-holed. Break its connections so the
+			// calls waiting on them fail now and go elsewhere.
+			n.breakAll(&Error{Kind: KindConnection, Message: "node stopped answering health checks"})
+		}
+		return false
+	}
+	n.healthy.Store(true)
+	switch p := p.(type) {
+	case wire.SyncResponse:
+		c.cluster.confirmed(n)
+	case wire.ErrorResponse:
+		if p.Code == wire.ErrNotLeader {
+			if view, hint, ok := wire.ParseNotLeader(p.Message); ok {
+				c.cluster.notLeader(n, view, hint)
+			} else {
+				c.cluster.notLeader(n, 0, "")
+			}
+		}
+	}
+	return true
+}

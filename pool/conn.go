@@ -1,0 +1,321 @@
+package pool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// conn is one TCP connection carrying many requests at once. Requests are matched to responses
+// by id (ids count from 1 per connection; the handshake is 1). A writer goroutine flushes every
+// queued frame in one write (writev), so many small requests cost one syscall under load; a
+// reader goroutine hands each response to its waiter. A broken connection fails every call in
+// flight on it with a connection error and leaves its node's pool.
+type conn struct {
+	node    *node
+	nc      net.Conn
+	created time.Time
+	expires time.Time // zero: no lifetime limit
+
+	inFlight atomic.Int32 // calls holding this conn (acquired, not yet released)
+	lastUsed atomic.Int64 // unix nanoseconds of the last release
+	draining atomic.Bool  // take no new calls; close once idle
+
+	mu      sync.Mutex
+	nextID  uint64
+	pending map[uint64]*call
+	err     error    // set once the conn is broken; every later send fails with it
+	wq      [][]byte // frames and large bodies waiting for the writer, in order
+	cur     []byte   // small frames being coalesced into one buffer
+	wsig    chan struct{}
+
+	closed chan struct{} // closed by fail: stops the writer
+}
+
+// call is one request waiting for its response.
+type call struct{ ch chan result }
+
+type result struct {
+	payload wire.ResponsePayload
+	err     error
+}
+
+var callPool = sync.Pool{New: func() any { return &call{ch: make(chan result, 1)} }}
+
+// bodyInline is the size under which a body is copied into the shared write buffer; larger
+// bodies are written from where they are (writev), without a copy.
+const bodyInline = 16 << 10
+
+// dialConn opens a connection to n, runs the handshake with the auth token and starts its
+// goroutines. ctx bounds the dial and the handshake.
+func dialConn(ctx context.Context, n *node) (*conn, error) {
+	cfg := &n.client.cfg
+	d := net.Dialer{KeepAlive: cfg.KeepAlive}
+	nc, err := d.DialContext(ctx, "tcp", n.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if err := handshake(ctx, nc, cfg); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c := &conn{
+		node:    n,
+		nc:      nc,
+		created: time.Now(),
+		nextID:  2,
+		pending: make(map[uint64]*call),
+		wsig:    make(chan struct{}, 1),
+		closed:  make(chan struct{}),
+	}
+	if cfg.MaxConnLifetime > 0 {
+		life := cfg.MaxConnLifetime
+		if cfg.MaxConnLifetimeJitter > 0 {
+			life += time.Duration(randInt63n(int64(cfg.MaxConnLifetimeJitter)))
+		}
+		c.expires = c.created.Add(life)
+	}
+	c.lastUsed.Store(c.created.UnixNano())
+	n.client.bg.Add(2) // called from a dial goroutine, which holds bg above zero
+	go c.readLoop()
+	go c.writeLoop()
+	return c, nil
+}
+
+// handshakeError is a handshake the server refused (bad token, wrong version): a server error,
+// not a transport failure, so it is not worth redialing for.
+type handshakeError struct{ resp wire.ErrorResponse }
+
+func (e *handshakeError) Error() string {
+	return fmt.Sprintf("handshake refused: %s: %s", e.resp.Code, e.resp.Message)
+}
+
+func handshake(ctx context.Context, nc net.Conn, cfg *Config) error {
+	deadline := time.Now().Add(cfg.ConnectTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = nc.SetDeadline(deadline)
+	// A context cancelled mid-handshake (client closing) must not wait for the deadline.
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	req := wire.HandshakeRequest{ClientVersion: wire.Version}
+	if cfg.AuthToken != "" {
+		tok := cfg.AuthToken
+		req.AuthToken = &tok
+	}
+	frame, err := wire.AppendFrame(nil, &wire.Request{ID: 1, TenantID: cfg.TenantID, Payload: req})
+	if err != nil {
+		return err
+	}
+	if _, err := nc.Write(frame); err != nil {
+		return err
+	}
+	payload, err := wire.ReadFrame(nc, nil)
+	if err != nil {
+		if err == io.EOF {
+			return fmt.Errorf("handshake: server closed the connection: %w", err)
+		}
+		return fmt.Errorf("handshake: %w", err)
+	}
+	m, err := wire.DecodeMessage(payload)
+	if err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	resp, ok := m.(*wire.Response)
+	if !ok || resp.RequestID != 1 {
+		return fmt.Errorf("handshake: unexpected reply %T", m)
+	}
+	switch p := resp.Payload.(type) {
+	case wire.HandshakeResponse:
+		if p.ServerVersion != wire.Version {
+			return fmt.Errorf("handshake: server speaks protocol %d, want %d", p.ServerVersion, wire.Version)
+		}
+	case wire.ErrorResponse:
+		return &handshakeError{resp: p}
+	default:
+		return fmt.Errorf("handshake: unexpected reply %T", p)
+	}
+	return nc.SetDeadline(time.Time{})
+}
+
+// roundTrip sends body and waits for its response or for ctx. sent reports whether the request
+// was queued for the wire (so the server may have seen it). The caller holds an in-flight slot.
+func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePayload, id uint64, sent bool, err error) {
+	cl := callPool.Get().(*call)
+	c.mu.Lock()
+	if c.err != nil {
+		err = c.err
+		c.mu.Unlock()
+		callPool.Put(cl)
+		return nil, 0, false, err
+	}
+	id = c.nextID
+	c.nextID++
+	c.pending[id] = cl
+	c.cur = appendFrameHead(c.cur, id, body)
+	if len(body) <= bodyInline {
+		c.cur = append(c.cur, body...)
+	} else {
+		c.wq = append(c.wq, c.cur, body)
+		c.cur = nil
+	}
+	c.mu.Unlock()
+	select {
+	case c.wsig <- struct{}{}:
+	default:
+	}
+
+	select {
+	case r := <-cl.ch:
+		callPool.Put(cl)
+		return r.payload, id, true, r.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		_, waiting := c.pending[id]
+		if waiting {
+			delete(c.pending, id)
+		}
+		c.mu.Unlock()
+		if !waiting { // the answer is being delivered: take it
+			r := <-cl.ch
+			callPool.Put(cl)
+			return r.payload, id, true, r.err
+		}
+		callPool.Put(cl)
+		return nil, id, true, ctx.Err()
+	}
+}
+
+func (c *conn) writeLoop() {
+	defer c.node.client.bg.Done()
+	var spare []byte
+	var bufs net.Buffers
+	for {
+		select {
+		case <-c.wsig:
+		case <-c.closed:
+			return
+		}
+		c.mu.Lock()
+		bufs = append(bufs[:0], c.wq...)
+		c.wq = c.wq[:0]
+		var taken []byte
+		if len(c.cur) > 0 {
+			taken = c.cur
+			bufs = append(bufs, taken)
+			c.cur = spare[:0]
+		}
+		c.mu.Unlock()
+		if len(bufs) == 0 {
+			continue
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.node.client.cfg.RequestTimeout))
+		toWrite := bufs
+		_, err := toWrite.WriteTo(c.nc)
+		clear(bufs)
+		if err != nil {
+			c.fail(connErr("write", err))
+			return
+		}
+		if taken != nil && cap(taken) <= 1<<20 { // reuse a moderate buffer, drop huge ones
+			spare = taken[:0]
+		} else if taken != nil {
+			spare = nil
+		}
+	}
+}
+
+func (c *conn) readLoop() {
+	defer c.node.client.bg.Done()
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var buf []byte
+	for {
+		payload, err := wire.ReadFrame(br, buf)
+		if err != nil {
+			if isFrameErr(err) {
+				c.fail(&Error{Kind: KindProtocol, Message: "bad frame from server", Err: err})
+			} else {
+				c.fail(connErr("read", err))
+			}
+			return
+		}
+		if cap(payload) > cap(buf) && cap(payload) <= 1<<20 {
+			buf = payload[:0]
+		}
+		m, err := wire.DecodeMessage(payload)
+		if err != nil {
+			c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
+			return
+		}
+		resp, ok := m.(*wire.Response)
+		if !ok {
+			continue // pushes belong to subscriptions, which this client does not open
+		}
+		c.mu.Lock()
+		cl := c.pending[resp.RequestID]
+		delete(c.pending, resp.RequestID)
+		c.mu.Unlock()
+		if cl != nil {
+			cl.ch <- result{payload: resp.Payload}
+		}
+	}
+}
+
+func isFrameErr(err error) bool {
+	return errors.Is(err, wire.ErrBadMagic) || errors.Is(err, wire.ErrBadVersion) ||
+		errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrChecksum)
+}
+
+// connErr describes a socket failure during op.
+func connErr(op string, err error) *Error {
+	msg := op + " failed"
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		msg = "connection closed by server"
+	}
+	return &Error{Kind: KindConnection, Message: msg, Err: err}
+}
+
+// fail breaks the connection with err: every call in flight gets err, later sends fail at once,
+// the socket is closed and the node forgets the connection. Safe to call more than once.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	pending := c.pending
+	c.pending = nil
+	c.wq, c.cur = nil, nil
+	c.mu.Unlock()
+	close(c.closed)
+	_ = c.nc.Close()
+	for _, cl := range pending {
+		cl.ch <- result{err: err}
+	}
+	c.node.removeConn(c)
+}
+
+// broken reports whether the connection has failed.
+func (c *conn) broken() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil
+}
+
+// closeIdle closes a connection that has nothing in flight.
+func (c *conn) closeIdle() {
+	c.fail(&Error{Kind: KindConnection, Message: "connection closed by the pool"})
+}
