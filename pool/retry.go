@@ -63,9 +63,9 @@ func (b *retryBudget) take() bool {
 type route int
 
 const (
-	toLeader route = iota // writes, and reads under ReadLeader
-	toReader              // reads: the leader or any healthy node, per ReadFrom
-	toAnyNode             // ping: the leader, or any node when none is known
+	toLeader  route = iota // writes, and reads under ReadLeader
+	toReader               // reads: the leader or any healthy node, per ReadFrom
+	toAnyNode              // ping: the leader, or any node when none is known
 )
 
 // callState is what one call saw, for its error: attempts, last node and request id, last dial

@@ -81,7 +81,7 @@ func histIndex(ns int64) int {
 		return int(max(ns, 0))
 	}
 	u := uint64(ns)
-	p := bits.Len64(u) - 1                      // u in [2^p, 2^(p+1))
+	p := bits.Len64(u) - 1                     // u in [2^p, 2^(p+1))
 	sub := int(u>>(uint(p)-2)) & (histSub - 1) // next two bits below the top one
 	return p*histSub + sub
 }
