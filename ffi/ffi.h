@@ -1,0 +1,39 @@
+/* Internal declarations shared by the C and Go halves of the C ABI. Not installed. */
+#ifndef KMB_FFI_H
+#define KMB_FFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "kimberlite.h"
+
+/* Internal symbols stay out of the library's dynamic symbol table. */
+#define KMB_INTERNAL __attribute__((visibility("hidden")))
+
+/* kmb__forked is set in a child process by the pthread_atfork handler. */
+KMB_INTERNAL extern volatile int kmb__forked;
+
+/* kmb__set_error records this thread's last error (msg need not be NUL-terminated). */
+KMB_INTERNAL void kmb__set_error(kmb_status_t status, const char *msg, size_t msg_len, int32_t server_code,
+                    uint64_t request_id);
+
+/* kmb__alloc is malloc (never 0 bytes); unlike cgo's C.malloc it returns NULL when memory runs
+ * out, so the caller can answer KMB_ERR_NO_MEMORY. */
+KMB_INTERNAL void *kmb__alloc(size_t n);
+
+/* kmb__forked_error records KMB_ERR_FORKED and returns it. */
+KMB_INTERNAL kmb_status_t kmb__forked_error(void);
+
+/* Callback trampolines: record the error for this (library) thread, then call cb. */
+KMB_INTERNAL void kmb__call_status_cb(kmb_status_callback_t cb, void *user_data, kmb_status_t status,
+                         const char *msg, size_t msg_len, int32_t server_code, uint64_t request_id);
+KMB_INTERNAL void kmb__call_uint64_cb(kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
+                         uint64_t value, const char *msg, size_t msg_len, int32_t server_code,
+                         uint64_t request_id);
+KMB_INTERNAL void kmb__call_events_cb(kmb_events_callback_t cb, void *user_data, kmb_status_t status,
+                         kmb_events_t *events, const char *msg, size_t msg_len, int32_t server_code,
+                         uint64_t request_id);
+KMB_INTERNAL void kmb__call_server_info_cb(kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
+                              kmb_server_info_t *info, const char *msg, size_t msg_len,
+                              int32_t server_code, uint64_t request_id);
+
+#endif

@@ -1,0 +1,243 @@
+/* One client shared by 8 pthreads; per-thread last errors; _async callbacks, each called exactly
+ * once on a library thread; kmb_client_close with callbacks pending. */
+#include "testutil.h"
+
+#include <pthread.h>
+
+#define THREADS 8
+#define PER_THREAD 40
+
+static kmb_client_t *client;
+static uint64_t shared_stream;
+
+typedef struct {
+    int index;
+    uint64_t own_stream;
+    int failures;
+} worker_t;
+
+static void *worker(void *arg) {
+    worker_t *w = arg;
+    char name[96], payload[64];
+    int i;
+    uint64_t len = 0, off;
+    kmb_events_t *ev = NULL;
+
+    snprintf(name, sizeof name, "ctest-thread-%d-%d-%ld", (int)getpid(), w->index, (long)time(NULL));
+    if (kmb_create_stream(client, name, KMB_DATA_CLASS_PUBLIC, &w->own_stream) != KMB_OK) {
+        w->failures++;
+        return NULL;
+    }
+    for (i = 0; i < PER_THREAD; i++) {
+        const uint8_t *evs[1];
+        size_t lens[1];
+        snprintf(payload, sizeof payload, "t%d-e%d", w->index, i);
+        evs[0] = (const uint8_t *)payload;
+        lens[0] = strlen(payload);
+        if (kmb_append(client, w->own_stream, evs, lens, 1, NULL, &off) != KMB_OK || off != (uint64_t)i)
+            w->failures++;
+        if (kmb_append(client, shared_stream, evs, lens, 1, NULL, NULL) != KMB_OK) w->failures++;
+        /* this thread's own failure, while the others succeed: the last error is per thread */
+        if (i % 10 == 0) {
+            char want[64];
+            uint64_t missing = shared_stream + 1000000 + (uint64_t)w->index;
+            if (kmb_stream_length(client, missing, &len) != KMB_ERR_STREAM_NOT_FOUND) w->failures++;
+            snprintf(want, sizeof want, "%llu", (unsigned long long)missing);
+            if (kmb_last_error_status() != KMB_ERR_STREAM_NOT_FOUND) w->failures++;
+            if (strstr(kmb_last_error_message(), want) == NULL) {
+                fprintf(stderr, "thread %d: last error %s lacks %s\n", w->index, kmb_last_error_message(), want);
+                w->failures++;
+            }
+        }
+    }
+    if (kmb_stream_length(client, w->own_stream, &len) != KMB_OK || len != PER_THREAD) w->failures++;
+    if (kmb_read(client, w->own_stream, 0, 0, &ev) != KMB_OK || ev->count != PER_THREAD) {
+        w->failures++;
+    } else {
+        snprintf(payload, sizeof payload, "t%d-e%d", w->index, PER_THREAD - 1);
+        if (ev->lengths[PER_THREAD - 1] != strlen(payload) ||
+            memcmp(ev->data[PER_THREAD - 1], payload, strlen(payload)) != 0)
+            w->failures++;
+    }
+    kmb_events_free(ev);
+    return NULL;
+}
+
+static void test_threads(void) {
+    pthread_t th[THREADS];
+    worker_t w[THREADS];
+    int i;
+    uint64_t len = 0;
+    char name[96];
+
+    snprintf(name, sizeof name, "ctest-shared-%d-%ld", (int)getpid(), (long)time(NULL));
+    REQUIRE(kmb_create_stream(client, name, KMB_DATA_CLASS_PUBLIC, &shared_stream) == KMB_OK);
+    for (i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].index = i;
+        REQUIRE(pthread_create(&th[i], NULL, worker, &w[i]) == 0);
+    }
+    for (i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(w[i].failures == 0);
+    }
+    CHECK_OK(kmb_stream_length(client, shared_stream, &len));
+    CHECK(len == THREADS * PER_THREAD);
+}
+
+/* ---- async ---- */
+
+#define ASYNC_CALLS 64
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls[ASYNC_CALLS]; /* times each callback ran */
+    kmb_status_t status[ASYNC_CALLS];
+    uint64_t value[ASYNC_CALLS];
+    int32_t server_code[ASYNC_CALLS];
+    int on_caller_thread;
+    int done;
+    pthread_t caller;
+} tracker_t;
+
+typedef struct {
+    tracker_t *t;
+    int slot;
+} slot_t;
+
+static tracker_t tr;
+static slot_t slots[ASYNC_CALLS];
+
+static void tracker_reset(void) {
+    int i;
+    memset(tr.calls, 0, sizeof tr.calls);
+    tr.done = 0;
+    tr.on_caller_thread = 0;
+    tr.caller = pthread_self();
+    for (i = 0; i < ASYNC_CALLS; i++) {
+        slots[i].t = &tr;
+        slots[i].slot = i;
+    }
+}
+
+static void record(void *ud, kmb_status_t st, uint64_t v) {
+    slot_t *s = ud;
+    pthread_mutex_lock(&s->t->mu);
+    s->t->calls[s->slot]++;
+    s->t->status[s->slot] = st;
+    s->t->value[s->slot] = v;
+    s->t->server_code[s->slot] = st == KMB_OK ? -1 : kmb_last_error_server_code();
+    if (pthread_equal(pthread_self(), s->t->caller)) s->t->on_caller_thread++;
+    s->t->done++;
+    pthread_cond_broadcast(&s->t->cv);
+    pthread_mutex_unlock(&s->t->mu);
+}
+
+static void on_u64(void *ud, kmb_status_t st, uint64_t v) { record(ud, st, v); }
+static void on_status(void *ud, kmb_status_t st) { record(ud, st, 0); }
+static void on_events(void *ud, kmb_status_t st, kmb_events_t *ev) {
+    record(ud, st, ev ? ev->count : 0);
+    kmb_events_free(ev);
+}
+static void on_info(void *ud, kmb_status_t st, kmb_server_info_t *info) {
+    record(ud, st, info ? info->protocol_version : 0);
+    kmb_server_info_free(info);
+}
+
+/* wait_done waits (20 s at most) for n callbacks. */
+static int wait_done(int n) {
+    struct timespec dl;
+    int ok = 1;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 20;
+    pthread_mutex_lock(&tr.mu);
+    while (tr.done < n && ok) ok = pthread_cond_timedwait(&tr.cv, &tr.mu, &dl) == 0 || tr.done >= n;
+    pthread_mutex_unlock(&tr.mu);
+    return tr.done >= n;
+}
+
+static void test_async(void) {
+    char name[96];
+    uint64_t stream = 0;
+    int i, n = 0;
+    const uint8_t *evs[2] = {(const uint8_t *)"one", (const uint8_t *)"two"};
+    size_t lens[2] = {3, 3};
+    uint64_t wrong = 77;
+
+    tracker_reset();
+    snprintf(name, sizeof name, "ctest-async-%d-%ld", (int)getpid(), (long)time(NULL));
+    CHECK_OK(kmb_create_stream_async(client, name, KMB_DATA_CLASS_PII, on_u64, &slots[n++]));
+    REQUIRE(wait_done(1));
+    CHECK(tr.status[0] == KMB_OK);
+    stream = tr.value[0];
+    CHECK(stream != 0);
+
+    /* 20 appends in flight at once, then the other operations */
+    for (i = 0; i < 20; i++)
+        CHECK_OK(kmb_append_async(client, stream, evs, lens, 2, NULL, on_u64, &slots[n++]));
+    REQUIRE(wait_done(n));
+    {
+        int seen[40] = {0};
+        for (i = 1; i < n; i++) {
+            CHECK(tr.status[i] == KMB_OK);
+            if (tr.value[i] < 40 && tr.value[i] % 2 == 0) seen[tr.value[i]]++;
+        }
+        for (i = 0; i < 40; i += 2) CHECK(seen[i] == 1); /* every batch got its own offsets */
+    }
+    CHECK_OK(kmb_stream_length_async(client, stream, on_u64, &slots[n++]));
+    CHECK_OK(kmb_read_async(client, stream, 0, 0, on_events, &slots[n++]));
+    CHECK_OK(kmb_sync_async(client, on_status, &slots[n++]));
+    CHECK_OK(kmb_ping_async(client, on_status, &slots[n++]));
+    CHECK_OK(kmb_server_info_async(client, on_info, &slots[n++]));
+    /* failures come through the callback, with the thread's last error set */
+    CHECK_OK(kmb_stream_length_async(client, stream + 999999, on_u64, &slots[n++]));
+    CHECK_OK(kmb_append_async(client, stream, evs, lens, 1, &wrong, on_u64, &slots[n++]));
+    REQUIRE(wait_done(n));
+    CHECK(tr.value[21] == 40); /* length */
+    CHECK(tr.value[22] == 40); /* events read */
+    CHECK(tr.status[23] == KMB_OK && tr.status[24] == KMB_OK);
+    CHECK(tr.status[25] == KMB_OK && tr.value[25] == 5);
+    CHECK(tr.status[26] == KMB_ERR_STREAM_NOT_FOUND && tr.server_code[26] == 5);
+    CHECK(tr.status[27] == KMB_ERR_OFFSET_MISMATCH && tr.server_code[27] == 16);
+    for (i = 0; i < n; i++) CHECK(tr.calls[i] == 1);
+    CHECK(tr.on_caller_thread == 0);
+}
+
+/* close with callbacks pending: close returns only after every callback ran, exactly once */
+static void test_close_pending(void) {
+    char name[96];
+    uint64_t stream = 0;
+    int i, ok = 0, closed = 0;
+    const uint8_t *evs[1] = {(const uint8_t *)"pending"};
+    size_t lens[1] = {7};
+    kmb_client_t *c = t_connect(t_addr());
+
+    snprintf(name, sizeof name, "ctest-close-%d-%ld", (int)getpid(), (long)time(NULL));
+    REQUIRE(kmb_create_stream(c, name, KMB_DATA_CLASS_PUBLIC, &stream) == KMB_OK);
+    tracker_reset();
+    for (i = 0; i < ASYNC_CALLS; i++)
+        CHECK_OK(kmb_append_async(c, stream, evs, lens, 1, NULL, on_u64, &slots[i]));
+    CHECK_OK(kmb_client_close(c));
+    pthread_mutex_lock(&tr.mu);
+    CHECK(tr.done == ASYNC_CALLS); /* no waiting: close already waited */
+    for (i = 0; i < ASYNC_CALLS; i++) {
+        CHECK(tr.calls[i] == 1);
+        if (tr.status[i] == KMB_OK) ok++;
+        if (tr.status[i] == KMB_ERR_CLOSED) closed++;
+    }
+    pthread_mutex_unlock(&tr.mu);
+    CHECK(ok + closed == ASYNC_CALLS);
+    CHECK_ST(kmb_ping_async(c, on_status, &slots[0]), KMB_ERR_INVALID_HANDLE);
+}
+
+int main(void) {
+    pthread_mutex_init(&tr.mu, NULL);
+    pthread_cond_init(&tr.cv, NULL);
+    client = t_connect(t_addr());
+    test_threads();
+    test_async();
+    CHECK_OK(kmb_client_close(client));
+    test_close_pending();
+    return t_done("test_concurrency");
+}
