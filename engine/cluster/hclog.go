@@ -9,8 +9,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// slogAdapter routes raft's hclog output to a slog.Logger. Levels map one to one (Trace to
-// Debug), so raft is as quiet as the server's own log level.
+// slogAdapter routes raft's hclog output to a slog.Logger. Raft's Trace, Debug and Info
+// (state changes, elections) become Debug, so a server at the default level stays quiet;
+// Warn and Error keep their level.
 type slogAdapter struct {
 	l       *slog.Logger
 	name    string
@@ -26,10 +27,8 @@ func newHCLogger(l *slog.Logger) hclog.Logger {
 
 func toSlogLevel(level hclog.Level) slog.Level {
 	switch level {
-	case hclog.Trace, hclog.Debug:
+	case hclog.Trace, hclog.Debug, hclog.Info:
 		return slog.LevelDebug
-	case hclog.Info:
-		return slog.LevelInfo
 	case hclog.Warn:
 		return slog.LevelWarn
 	default:
@@ -61,7 +60,7 @@ func (a *slogAdapter) Error(msg string, args ...any) { a.Log(hclog.Error, msg, a
 func (a *slogAdapter) enabled(l slog.Level) bool { return a.l.Enabled(context.Background(), l) }
 func (a *slogAdapter) IsTrace() bool             { return false }
 func (a *slogAdapter) IsDebug() bool             { return a.enabled(slog.LevelDebug) }
-func (a *slogAdapter) IsInfo() bool              { return a.enabled(slog.LevelInfo) }
+func (a *slogAdapter) IsInfo() bool              { return a.enabled(slog.LevelDebug) }
 func (a *slogAdapter) IsWarn() bool              { return a.enabled(slog.LevelWarn) }
 func (a *slogAdapter) IsError() bool             { return a.enabled(slog.LevelError) }
 func (a *slogAdapter) ImpliedArgs() []any        { return a.implied }
@@ -92,8 +91,6 @@ func (a *slogAdapter) GetLevel() hclog.Level {
 	switch {
 	case a.IsDebug():
 		return hclog.Debug
-	case a.IsInfo():
-		return hclog.Info
 	case a.IsWarn():
 		return hclog.Warn
 	default:
