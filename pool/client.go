@@ -72,12 +72,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		n.aliases = resolveAliases(ctx, a, cfg.ConnectTimeout)
 	}
 
-	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	defer cancel()
+	// One probe of every seed, each bounded by ConnectTimeout.
 	d := c.cluster.startDiscovery()
 	select {
 	case <-d.done:
-	case <-cctx.Done():
+	case <-ctx.Done():
 	}
 	if c.cluster.anyHealthy() {
 		c.spawn(c.maintain)

@@ -80,10 +80,16 @@ func (r *cluster) lastDialErr() error {
 	return r.dialErr
 }
 
-// confirmed records that n answered Sync successfully: it is the leader now.
+// confirmed records that n answered Sync successfully: it leads. A healthy known leader is kept
+// (a deposed leader says so itself, with NotLeader, and a dead one fails its health check), so
+// two addresses of one standalone server do not take turns as leader.
 func (r *cluster) confirmed(n *node) {
 	r.mu.Lock()
 	old := r.leader
+	if old != nil && old != n && old.healthy.Load() {
+		r.mu.Unlock()
+		return
+	}
 	r.leader = n
 	r.mu.Unlock()
 	r.changed(old, n)
@@ -238,7 +244,8 @@ func (r *cluster) anyNode() *node {
 // whether n answered.
 func (c *Client) probe(n *node) bool {
 	n.lastPing.Store(nowNano())
-	ctx, cancel := context.WithTimeout(c.life, c.cfg.ConnectTimeout)
+	// A dial with its handshake gets ConnectTimeout, and so does the Sync round trip.
+	ctx, cancel := context.WithTimeout(c.life, 2*c.cfg.ConnectTimeout)
 	defer cancel()
 	cn, err := n.acquire(ctx)
 	if err != nil {

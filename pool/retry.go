@@ -110,6 +110,13 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		st.node, st.reqID = n.addr, id
 		st.sent = st.sent || sent
 		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Kind == KindConnection && !c.closing.Load() {
+				// The node dropped the connection: look for the leader again and keep reads
+				// away from it until a health check finds it well.
+				n.healthy.Store(false)
+				c.cluster.lost(n)
+			}
 			return nil, err
 		}
 		er, ok := p.(wire.ErrorResponse)
