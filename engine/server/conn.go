@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -121,7 +122,7 @@ func (c *conn) readLoop() {
 	br := bufio.NewReaderSize(c, 64<<10)
 	var buf []byte
 	for {
-		payload, err := wire.ReadFrame(br, buf)
+		payload, err := readFrame(br, buf)
 		if err != nil {
 			c.readFailed(err)
 			return
@@ -147,6 +148,40 @@ func (c *conn) readLoop() {
 		c.budget.acquire(wire.HeaderSize + len(payload))
 		c.slots <- c.handle(req, wire.HeaderSize+len(payload))
 	}
+}
+
+// readFrame reads one frame like wire.ReadFrame, but grows the payload buffer as bytes arrive
+// instead of allocating what the header announces: a client that announces 16 MiB and sends
+// nothing more costs the server almost no memory.
+func readFrame(r io.Reader, buf []byte) ([]byte, error) {
+	var h [wire.HeaderSize]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	n, sum, err := wire.CheckHeader(h[:])
+	if err != nil {
+		return nil, err
+	}
+	const step = 1 << 20
+	payload := buf[:0]
+	for len(payload) < n {
+		want := min(n, len(payload)+step)
+		if cap(payload) < want {
+			payload = append(payload[:cap(payload)], make([]byte, want-cap(payload))...)[:len(payload)]
+		}
+		m, err := io.ReadFull(r, payload[len(payload):want])
+		payload = payload[:len(payload)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	if got := wire.Checksum(payload); got != sum {
+		return nil, fmt.Errorf("%w: header says %#08x, payload has %#08x", wire.ErrChecksum, sum, got)
+	}
+	return payload, nil
 }
 
 func (c *conn) readFailed(err error) {

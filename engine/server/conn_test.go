@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -306,4 +307,24 @@ func TestMaxConnections(t *testing.T) {
 		return err == nil
 	})
 	call(t, b, 1, wire.SyncRequest{})
+}
+
+func TestLargeFramesRoundTrip(t *testing.T) {
+	ts := start(t, server.Options{}, nil)
+	c := dial(t, ts.addr)
+	sid := createStream(t, c, 6, "big")
+	big := make([][]byte, 2)
+	for i := range big {
+		big[i] = make([]byte, 3<<20+i)
+		for j := range big[i] {
+			big[i][j] = byte(j*7 + i)
+		}
+	}
+	if r := call(t, c, 6, wire.AppendEventsRequest{StreamID: sid, Events: big}); r != (wire.AppendEventsResponse{Count: 2}) {
+		t.Fatalf("append: %#v", r)
+	}
+	rd := call(t, c, 6, wire.ReadEventsRequest{StreamID: sid, MaxBytes: 1 << 40}).(wire.ReadEventsResponse)
+	if len(rd.Events) != 2 || !bytes.Equal(rd.Events[0], big[0]) || !bytes.Equal(rd.Events[1], big[1]) {
+		t.Fatalf("read back %d events", len(rd.Events))
+	}
 }
