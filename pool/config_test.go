@@ -94,7 +94,7 @@ func TestBadArguments(t *testing.T) {
 		{"empty events slice", func() error { _, err := c.Append(ctx, id, [][]byte{}, pool.AppendOptions{}); return err }, "events is empty"},
 		{"events over 16 MiB", func() error { _, err := c.Append(ctx, id, [][]byte{huge}, pool.AppendOptions{}); return err }, "over the 16777216-byte frame limit"},
 		{"many events over 16 MiB", func() error {
-			_, err := c.Append(ctx, id, [][]byte{huge[:8 << 20], huge[:8 << 20]}, pool.AppendOptions{})
+			_, err := c.Append(ctx, id, [][]byte{huge[:8<<20], huge[:8<<20]}, pool.AppendOptions{})
 			return err
 		}, "frame limit"},
 		{"nil context append", func() error { _, err := c.Append(nilCtx, id, [][]byte{nil}, pool.AppendOptions{}); return err }, "ctx is nil"},
