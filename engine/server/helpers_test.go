@@ -130,4 +130,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func tokenPtr(s string) *string { return &s }

@@ -102,7 +102,7 @@ func TestAuth(t *testing.T) {
 	} {
 		wantError(t, call(t, c, 7, p), wire.ErrAuthenticationFailed, mustAuth)
 	}
-	wantError(t, call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: ptr("wrong")}),
+	wantError(t, call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tokenPtr("wrong")}),
 		wire.ErrAuthenticationFailed, "authentication failed: unauthorized: invalid API key")
 	wantError(t, call(t, c, 7, wire.StreamInfoRequest{StreamID: 1}), wire.ErrAuthenticationFailed, mustAuth)
 
@@ -113,7 +113,7 @@ func TestAuth(t *testing.T) {
 	}
 	wantError(t, call(t, c, 7, wire.SyncRequest{}), wire.ErrAuthenticationFailed, mustAuth)
 
-	hs = call(t, c, 0, wire.HandshakeRequest{ClientVersion: 5, AuthToken: ptr("token-a")}).(wire.HandshakeResponse)
+	hs = call(t, c, 0, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tokenPtr("token-a")}).(wire.HandshakeResponse)
 	if !hs.Authenticated {
 		t.Fatal("a good token did not authenticate")
 	}
@@ -127,7 +127,7 @@ func TestAuth(t *testing.T) {
 		"tenant ID mismatch: token is for tenant 7, request targets tenant 8")
 
 	// A later failed handshake keeps the identity.
-	wantError(t, call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: ptr("token-x")}),
+	wantError(t, call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tokenPtr("token-x")}),
 		wire.ErrAuthenticationFailed, "authentication failed: unauthorized: invalid API key")
 	if r := appendEvents(t, c, 7, sid, 0, "ok"); r != (wire.AppendEventsResponse{Count: 1}) {
 		t.Fatalf("append after a failed re-handshake: %#v", r)
@@ -135,7 +135,7 @@ func TestAuth(t *testing.T) {
 
 	// Tenant 8's token cannot reach tenant 7's stream even though the tenants match.
 	c8 := dial(t, ts.addr)
-	call(t, c8, 8, wire.HandshakeRequest{ClientVersion: 5, AuthToken: ptr("token-b")})
+	call(t, c8, 8, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tokenPtr("token-b")})
 	wantError(t, call(t, c8, 8, wire.StreamInfoRequest{StreamID: sid}), wire.ErrStreamNotFound, fmt.Sprintf("stream not found: %d", sid))
 }
 
