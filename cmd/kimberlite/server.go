@@ -52,9 +52,9 @@ func runServer(args []string) int {
 	dataDir := fs.String("data", "", "folder `DIR` holding the database, created if missing (required)")
 	tokens := authTokens{}
 	fs.Var(tokens, "auth-token", "accept `TOKEN=TENANT`: a client handing over TOKEN acts for TENANT only (repeatable;\nwithout any, no authentication: local development only)")
-	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "most client connections open at once; more are accepted and closed at once")
-	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection that sent nothing for `DUR`ation, e.g. 90s (0 disables)")
-	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error (logs go to stderr)")
+	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "at most `N` client connections at once; more are accepted and closed at once")
+	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection after `DUR` without incoming data, e.g. 90s (0 disables)")
+	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
 	}
@@ -68,7 +68,7 @@ func runServer(args []string) int {
 		fmt.Fprintln(w, "flight finish, then the database closes. Once listening it prints one line to stdout:")
 		fmt.Fprintln(w, "  kimberlite server listening on HOST:PORT")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "flags:")
+		fmt.Fprintln(w, "flags (-flag and --flag are the same):")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
