@@ -13,12 +13,15 @@ import (
 type cluster struct {
 	c *Client
 
-	mu        sync.Mutex
-	nodes     []*node
-	leader    *node
-	view      uint64
-	discovery *discovery // the discovery in progress, if any
-	dialErr   error
+	mu     sync.Mutex
+	nodes  []*node
+	leader *node
+	view   uint64
+	// lastLeader is the last node known to lead, kept while the leader is unknown, so that
+	// finding another one counts as a change and drops connections to the old one.
+	lastLeader *node
+	discovery  *discovery // the discovery in progress, if any
+	dialErr    error
 }
 
 // discovery is one round of probing every node; done is closed when it found a leader or every
@@ -96,31 +99,21 @@ func (r *cluster) confirmed(n *node) {
 }
 
 // notLeader records a NotLeader answer from n with the view and hint it carried (hint "" for
-// unknown). It returns the leader now believed, or nil.
+// unknown). Only a hint that names a leader moves the view: a node that knows no leader may be a
+// partitioned candidate whose term ran ahead, and must not make the real leader's hints look
+// old. It returns the leader now believed, or nil.
 func (r *cluster) notLeader(from *node, view uint64, hint string) *node {
 	r.mu.Lock()
-	if view < r.view {
-		l := r.leader
-		if l == from { // it was leader in an older view and says it is not now
-			r.leader = nil
-			l = nil
-		}
-		r.mu.Unlock()
-		from.role.Store(roleFollower)
-		return l
-	}
 	old := r.leader
 	if old == from {
-		r.leader = nil
+		r.leader = nil // n said itself that it does not lead
 	}
-	if hint != "" {
+	if hint != "" && view >= r.view {
 		target := r.addLocked(hint)
 		if target != from && (view > r.view || r.leader == nil) {
 			r.leader = target
+			r.view = view
 		}
-	}
-	if view > r.view {
-		r.view = view
 	}
 	l := r.leader
 	r.mu.Unlock()
@@ -144,7 +137,8 @@ func (r *cluster) lost(n *node) {
 }
 
 // changed applies a leader change: roles, the counter, and dropping the deposed leader's
-// connections so no further call goes to it.
+// connections so no further call goes to it. A leader lost and later found again through
+// discovery counts as a change only if a different node leads.
 func (r *cluster) changed(old, now *node) {
 	if now != nil {
 		now.role.Store(roleLeader)
@@ -154,10 +148,21 @@ func (r *cluster) changed(old, now *node) {
 	}
 	if old != nil {
 		old.role.Store(roleFollower)
-		if now != nil {
-			r.c.stats.leaderChanges.Add(1)
-		}
 		old.drain()
+	}
+	if now == nil {
+		return
+	}
+	r.mu.Lock()
+	prev := r.lastLeader
+	r.lastLeader = now
+	r.mu.Unlock()
+	if prev != nil && prev != now {
+		r.c.stats.leaderChanges.Add(1)
+		if prev != old {
+			prev.role.Store(roleFollower)
+			prev.drain()
+		}
 	}
 }
 
