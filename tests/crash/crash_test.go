@@ -17,7 +17,7 @@ import (
 const (
 	tenant  = 1
 	writers = 4
-	rounds  = 5
+	rounds  = 8
 	window  = 8 // appends in flight per connection
 )
 
@@ -57,12 +57,18 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	}
 	setup.Close()
 
+	creates := &createState{acked: map[string]uint64{}}
 	var total atomic.Int64 // acknowledged events in this test run
 	for round := 1; round <= rounds; round++ {
 		// Kill after a random number of acknowledged events, so the kill lands anywhere in the
 		// append pipeline: before, during or after commits.
-		target := total.Load() + int64(20+rand.IntN(400))
+		target := total.Load() + int64(20+rand.IntN(1500))
 		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			createStreams(t, p.Addr, creates)
+		}()
 		for w, st := range states {
 			wg.Add(1)
 			go func() {
@@ -86,7 +92,8 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 		for w, st := range states {
 			verify(t, p.Addr, round, w, st)
 		}
-		t.Logf("round %d: killed after %d acknowledged events in total; all present", round, total.Load())
+		verifyCreates(t, p.Addr, round, creates)
+		t.Logf("round %d: killed after %d acknowledged events and %d created streams in total; all present", round, total.Load(), len(creates.acked))
 	}
 }
 
@@ -201,4 +208,58 @@ func verify(t *testing.T, addr string, round, w int, st *writerState) {
 		t.Fatalf("round %d writer %d: events past the length: %#v %v", round, w, resp, err)
 	}
 	st.acked.Store(length) // verified durable: the next round starts from here
+}
+
+// createState tracks the streams created alongside the appends.
+type createState struct {
+	mu    sync.Mutex
+	next  int               // number of the next stream name to create
+	acked map[string]uint64 // acknowledged creations: name -> id
+}
+
+// createStreams creates streams "extra-N" one after another until the connection breaks.
+func createStreams(t *testing.T, addr string, st *createState) {
+	c, err := rawconn.Dial(addr, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_ = c.NetConn().SetDeadline(time.Now().Add(60 * time.Second))
+	for {
+		st.mu.Lock()
+		name := fmt.Sprint("extra-", st.next)
+		st.mu.Unlock()
+		resp, err := c.Call(tenant, wire.CreateStreamRequest{Name: name, DataClass: wire.DataClassPHI})
+		if err != nil {
+			return
+		}
+		cs, ok := resp.(wire.CreateStreamResponse)
+		if !ok {
+			t.Errorf("create %s: %#v", name, resp)
+			return
+		}
+		st.mu.Lock()
+		st.acked[name] = cs.StreamID
+		st.next++
+		st.mu.Unlock()
+	}
+}
+
+// verifyCreates checks that every acknowledged creation kept its id: creating the same name
+// again is idempotent and must return it.
+func verifyCreates(t *testing.T, addr string, round int, st *createState) {
+	t.Helper()
+	c := dial(t, addr)
+	defer c.Close()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for name, id := range st.acked {
+		resp, err := c.Call(tenant, wire.CreateStreamRequest{Name: name, DataClass: wire.DataClassPHI})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp != (wire.CreateStreamResponse{StreamID: id}) {
+			t.Fatalf("round %d: stream %s was created as %d before the kill, now %#v", round, name, id, resp)
+		}
+	}
 }
