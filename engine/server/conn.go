@@ -240,11 +240,18 @@ func (c *conn) writeLoop() {
 			flush()
 			return
 		}
+		if failed || c.aborted.Load() {
+			c.budget.release(s.size) // nothing more is sent: drop the slot without waiting
+			continue
+		}
 		select {
 		case <-s.done:
 		default:
 			flush()
-			<-s.done
+			select {
+			case <-s.done:
+			case <-c.ctx.Done(): // aborted while waiting
+			}
 		}
 		if !failed && !c.aborted.Load() {
 			resp := &wire.Response{RequestID: s.id, Payload: c.answer(s)}

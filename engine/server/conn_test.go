@@ -328,3 +328,21 @@ func TestLargeFramesRoundTrip(t *testing.T) {
 		t.Fatalf("read back %d events", len(rd.Events))
 	}
 }
+
+func TestShutdownPastItsDeadlineClosesConnections(t *testing.T) {
+	var g *gated
+	ts := start(t, server.Options{}, func(db *engine.DB) server.Backend { g = gate(db); return g })
+	defer close(g.release)
+	c := dial(t, ts.addr)
+	c.Send(2, wire.CreateStreamRequest{Name: "stuck"})
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the write to reach the backend", func() bool { return g.submitted.Load() == 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with a write stuck: %v", err)
+	}
+	wantClosed(t, c)
+}
