@@ -1,0 +1,150 @@
+package pool_test
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kimberlite/libkimberlite/internal/testserver"
+	"github.com/kimberlite/libkimberlite/pool"
+	"github.com/kimberlite/libkimberlite/tests/faultproxy"
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// partitionable is a 3-node cluster whose raft traffic goes through one fault proxy per
+// direction (node i dials node j through links[i][j]), so a node can be cut off from its peers
+// while clients still reach it.
+type partitionable struct {
+	nodes []*testserver.Process
+	links [3][3]*faultproxy.Proxy
+}
+
+func startPartitionable(t *testing.T) *partitionable {
+	t.Helper()
+	const n = 3
+	clients, rafts := make([]string, n), make([]string, n)
+	used := map[string]bool{}
+	for i := 0; i < n; i++ {
+		for _, p := range []*string{&clients[i], &rafts[i]} {
+			for *p == "" || used[*p] {
+				*p = testserver.FreePort(t)
+			}
+			used[*p] = true
+		}
+	}
+	pc := &partitionable{}
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			if i != j {
+				pc.links[i][j] = faultproxy.New(t, rafts[j])
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		args := []string{"server", "--listen", clients[i], "--data", t.TempDir(), "--log-level", "error",
+			"--node-id", strconv.Itoa(i + 1)}
+		for j := 0; j < n; j++ {
+			raft := rafts[j]
+			if j != i {
+				raft = pc.links[i][j].Addr()
+			}
+			args = append(args, "--peer", fmt.Sprintf("%d=%s,%s", j+1, clients[j], raft))
+		}
+		pc.nodes = append(pc.nodes, testserver.Start(t, clients[i], args...))
+	}
+	return pc
+}
+
+func (pc *partitionable) addrs() []string {
+	var out []string
+	for _, p := range pc.nodes {
+		out = append(out, p.Addr)
+	}
+	return out
+}
+
+// isolate cuts node i's raft traffic both ways; clients still reach it.
+func (pc *partitionable) isolate(i int) {
+	for j := range pc.nodes {
+		if j != i {
+			pc.links[i][j].BlackHole()
+			pc.links[j][i].BlackHole()
+		}
+	}
+}
+
+func (pc *partitionable) leader(t *testing.T, not int) int {
+	t.Helper()
+	found := -1
+	waitFor(t, 30*time.Second, "a leader", func() bool {
+		for i, p := range pc.nodes {
+			if i != not && testserver.ProbeSync(p.Addr, time.Second) == nil {
+				found = i
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// The leader is cut off from its peers but still answers clients. Once the others elect a new
+// leader, the client follows it and drops the old one, which keeps answering pings.
+func TestDeposedLeaderIsDropped(t *testing.T) {
+	pc := startPartitionable(t)
+	old := pc.leader(t, -1)
+	cfg := testConfig(pc.addrs()...)
+	c := connect(t, cfg)
+	ctx := ctxT(t, 90*time.Second)
+	id, err := c.CreateStream(ctx, "deposed", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Append(ctx, id, [][]byte{[]byte("before")}, pool.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	oldAddr := pc.nodes[old].Addr
+	if c.Stats().Leader != oldAddr {
+		t.Fatalf("client leader %q, want %q", c.Stats().Leader, oldAddr)
+	}
+	before, _ := nodeStats(c, oldAddr)
+	if before.OpenConns == 0 {
+		t.Fatalf("no connection to the leader: %+v", before)
+	}
+
+	pc.isolate(old)
+	now := pc.leader(t, old)
+	newAddr := pc.nodes[now].Addr
+	// The deposed leader still answers: a handshake works and Sync says NotLeader.
+	if err := testserver.Handshake(oldAddr, time.Second); err != nil {
+		t.Fatalf("the old leader stopped answering: %v", err)
+	}
+	waitFor(t, 30*time.Second, "the old leader to step down", func() bool {
+		var se *testserver.ServerError
+		return errors.As(testserver.ProbeSync(oldAddr, time.Second), &se) && se.Code == wire.ErrNotLeader
+	})
+
+	off, err := c.Append(ctx, id, [][]byte{[]byte("after")}, pool.AppendOptions{})
+	if err != nil || off != 1 {
+		t.Fatalf("append after the partition: %d %v", off, err)
+	}
+	waitFor(t, 30*time.Second, "the client to drop the deposed leader", func() bool {
+		st := c.Stats()
+		n, _ := nodeStats(c, oldAddr)
+		return st.Leader == newAddr && n.Role != "leader" && n.InFlight == 0 &&
+			(n.OpenConns == 0 || n.DialsCount > before.DialsCount)
+	})
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.LeaderChangesCount < 1 {
+		t.Fatalf("leader change not counted: %+v", st)
+	}
+	got := readAll(t, c, id)
+	if len(got) != 2 || string(got[1]) != "after" {
+		t.Fatalf("stream: %q", got)
+	}
+}
