@@ -35,9 +35,11 @@ func (a authTokens) Set(v string) error {
 		return fmt.Errorf("want TOKEN=TENANT, got %q", v)
 	}
 	token, tenantText := v[:i], v[i+1:]
-	tenant, err := strconv.ParseUint(tenantText, 10, 64)
+	// Stream ids carry only 32 bits of tenant, so a larger tenant would share streams with
+	// the tenant holding the same low 32 bits.
+	tenant, err := strconv.ParseUint(tenantText, 10, 32)
 	if err != nil {
-		return fmt.Errorf("tenant %q is not an unsigned integer", tenantText)
+		return fmt.Errorf("tenant %q is not an integer from 0 to 4294967295", tenantText)
 	}
 	if _, dup := a[token]; dup {
 		return fmt.Errorf("token %q given twice", token)

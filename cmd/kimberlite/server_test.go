@@ -157,6 +157,8 @@ func TestBadFlagsExitTwo(t *testing.T) {
 		{"server", "--listen", "127.0.0.1:0"},
 		{"server", "--data", t.TempDir(), "--auth-token", "notenant"},
 		{"server", "--data", t.TempDir(), "--auth-token", "a=-1"},
+		{"server", "--data", t.TempDir(), "--auth-token", "a=4294967296"},
+		{"server", "--data", t.TempDir(), "--auth-token", "a=1", "--auth-token", "a=2"},
 		{"server", "--data", t.TempDir(), "--log-level", "loud"},
 		{"server", "--data", t.TempDir(), "--max-conns", "0"},
 		{"server", "--data", t.TempDir(), "--idle-timeout", "soon"},

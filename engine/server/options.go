@@ -17,7 +17,9 @@ const (
 // Options configure a Server. The zero value is usable: every zero field means its default.
 type Options struct {
 	// AuthTokens maps each accepted token to the tenant it may act for. Empty: no authentication
-	// (local development), every request acts for its own tenant id.
+	// (local development), every request acts for its own tenant id. Stream ids carry only the
+	// low 32 bits of a tenant, so tenants here should be below 2^32: tenants that agree on their
+	// low 32 bits share streams.
 	AuthTokens map[string]uint64
 	// MaxConns is the most connections open at once, server-wide; a connection beyond it is
 	// accepted and closed at once. Zero means DefaultMaxConns (1024).
