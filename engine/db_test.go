@@ -85,6 +85,11 @@ func TestStreamIDsPerTenantAndIdempotentCreate(t *testing.T) {
 	if got := create(t, db, 7, ""); got != wire.StreamID(7, 1) {
 		t.Fatalf("empty name: %d", got)
 	}
+	// Stream ids keep 32 bits of tenant: a tenant above 2^32 lives in the id and name space of
+	// its low 32 bits, so ids never collide.
+	if got := create(t, db, 1<<32|7, "other"); got != wire.StreamID(7, 2) {
+		t.Fatalf("tenant 2^32+7: %d, want %d", got, wire.StreamID(7, 2))
+	}
 	if n := db.TenantCount(); n != 3 {
 		t.Fatalf("TenantCount = %d, want 3", n)
 	}
