@@ -1,0 +1,103 @@
+// Command cluster benchmarks replication: append throughput of a 3-node cluster against a
+// single node under the same workload in the same run, and leader failover time (kill -9 of
+// the leader to the first committed write on a new leader) over repeated kills.
+//
+//	go run ./bench/cluster [-duration 4s] [-kills 10]
+//
+// It runs the `kimberlite` binary named by $KIMBERLITE_BIN, or builds ./cmd/kimberlite.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+func main() {
+	duration := flag.Duration("duration", 4*time.Second, "how long each throughput workload runs")
+	kills := flag.Int("kills", 10, "how many times the leader is killed")
+	flag.Parse()
+	if err := run(*duration, *kills); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, kills int) error {
+	tmp, err := os.MkdirTemp("", "kimberlite-bench-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin, err := binary(tmp)
+	if err != nil {
+		return err
+	}
+
+	workloads := []workload{
+		{conns: 1, batch: 1, size: 100},
+		{conns: 16, batch: 1, size: 100},
+		{conns: 16, batch: 100, size: 100},
+	}
+	fmt.Printf("append throughput, events of 100 bytes, %v per workload (single node vs 3-node cluster, same run)\n", duration)
+	fmt.Printf("%-26s %14s %14s %8s\n", "workload", "single ev/s", "cluster ev/s", "ratio")
+	single, err := startSingle(bin, filepath.Join(tmp, "single"))
+	if err != nil {
+		return err
+	}
+	defer single.stopAll()
+	cl, err := startCluster(bin, filepath.Join(tmp, "cluster"), 3)
+	if err != nil {
+		return err
+	}
+	defer cl.stopAll()
+	for i, w := range workloads {
+		leader, err := cl.waitLeader(20 * time.Second)
+		if err != nil {
+			return err
+		}
+		s, err := w.run(single.nodes[0].addr, uint64(100+i), duration)
+		if err != nil {
+			return fmt.Errorf("single node, %v: %w", w, err)
+		}
+		c, err := w.run(cl.nodes[leader].addr, uint64(100+i), duration)
+		if err != nil {
+			return fmt.Errorf("cluster, %v: %w", w, err)
+		}
+		fmt.Printf("%-26s %14.0f %14.0f %7.2fx\n", w.String(), s, c, c/s)
+	}
+	single.stopAll()
+
+	fmt.Printf("\nleader failover over %d kills (kill -9 of the leader -> first committed write on a new leader)\n", kills)
+	times, err := failover(cl, kills)
+	if err != nil {
+		return err
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	var all []string
+	for _, d := range times {
+		all = append(all, d.Round(time.Millisecond).String())
+	}
+	fmt.Printf("median %v, max %v, min %v (heartbeat timeout 250ms, election timeout 500ms)\n",
+		times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), times[0].Round(time.Millisecond))
+	fmt.Printf("all: %v\n", all)
+	return nil
+}
+
+// binary returns $KIMBERLITE_BIN or a fresh build of ./cmd/kimberlite.
+func binary(tmp string) (string, error) {
+	if p := os.Getenv("KIMBERLITE_BIN"); p != "" {
+		return p, nil
+	}
+	out := filepath.Join(tmp, "kimberlite")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/kimberlite")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building kimberlite: %w", err)
+	}
+	return out, nil
+}
