@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bench/cabi/run.sh BUILD: the cost of the C ABI, measured in one run against one local server.
+# Prints the cost of a call that stays in C (kmb_status_name) and of one that enters Go, then the
+# C client's append and read round trips next to the Go client's (bench/cabi/gorounds), as ratios.
+# C and Go rounds alternate, three each, and the medians are compared, so drift hits both sides.
+# ROUND_TRIPS (default 2000) sets the round trips per measurement.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=$(cd "${1:-build}" && pwd)
+n=${ROUND_TRIPS:-2000}
+bin=${KIMBERLITE_BIN:-$build/kimberlite}
+[ -f "$build/libkimberlite.so" ] || ./build.sh lib "$build"
+work=$(mktemp -d /tmp/kmb-bench-cabi-XXXXXX)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+gcc -std=c99 -O2 -Wall -Wextra -Iinclude -o "$work/cabi_bench" bench/cabi/cabi_bench.c \
+  -L"$build" -lkimberlite -Wl,-rpath,"$build"
+go build -o "$work/gorounds" ./bench/cabi/gorounds
+
+"$bin" server --listen 127.0.0.1:0 --data "$work/data" --log-level warn >"$work/server.out" 2>&1 &
+server_pid=$!
+addr=
+for _ in $(seq 1 500); do
+  addr=$(sed -n 's/^kimberlite server listening on //p' "$work/server.out")
+  [ -n "$addr" ] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.02
+done
+[ -n "$addr" ] || { cat "$work/server.out"; echo "bench/cabi: the server did not start"; exit 1; }
+
+for round in 1 2 3; do
+  "$work/cabi_bench" "$addr" "$n" | sed "s/^/c $round /" >>"$work/results"
+  "$work/gorounds" -addr "$addr" -n "$n" | sed "s/^/go $round /" >>"$work/results"
+done
+
+median() { # median SIDE METRIC
+  awk -v s="$1" -v m="$2" '$1 == s && $3 == m {print $4}' "$work/results" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+printf "%-44s %12s\n" "C ABI call cost (median of 3 runs)" "ns/call"
+printf "%-44s %12s\n" "  kmb_status_name (stays in C)" "$(median c status_name_ns)"
+printf "%-44s %12s\n" "  kmb_config_set_tenant (C -> Go -> C)" "$(median c enter_go_ns)"
+echo
+printf "%-24s %14s %14s %10s\n" "round trip ($n, 100 B)" "C ABI ns/op" "Go ns/op" "C / Go"
+for m in append_rt_ns read_rt_ns; do
+  c=$(median c $m)
+  g=$(median go $m)
+  printf "%-24s %14s %14s %10s\n" "${m%_rt_ns}" "$c" "$g" "$(awk -v c="$c" -v g="$g" 'BEGIN {printf "%.3f", c / g}')"
+done
