@@ -184,3 +184,65 @@ func firstDiff(a, b []string) int {
 	}
 	return -1
 }
+
+// leaderCreate creates (or finds: creation is idempotent by name) a stream through whichever
+// node leads, retrying across leader changes.
+func leaderCreate(t *testing.T, c *testserver.Cluster, tenant uint64, name string) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cl, err := dial(c.Nodes[c.WaitLeader(20*time.Second)].Addr)
+		if err == nil {
+			var sid uint64
+			sid, err = cl.createStream(tenant, name)
+			cl.close()
+			if err == nil {
+				return sid
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("creating stream %q: %v", name, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// leaderAppend appends events at offset expected through whichever node leads. When an
+// attempt's outcome is unknown (connection lost, leadership lost, no quorum) it checks the
+// stream before it tries again, so the events land exactly once; the expected offset makes a
+// late commit of an earlier attempt and a retry exclude each other.
+func leaderAppend(t *testing.T, c *testserver.Cluster, tenant, sid, expected uint64, events ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		addr := c.Nodes[c.WaitLeader(20*time.Second)].Addr
+		cl, err := dial(addr)
+		if err == nil {
+			var off uint64
+			off, err = cl.append(tenant, sid, expected, events...)
+			cl.close()
+			if err == nil {
+				if off != expected {
+					t.Fatalf("append at %d acknowledged at %d", expected, off)
+				}
+				return
+			}
+			code, msg, ok := errCode(err)
+			if ok && code != wire.ErrNotLeader && code != wire.ErrRateLimited && code != wire.ErrOffsetMismatch {
+				t.Fatalf("append at %d: %v %s", expected, code, msg)
+			}
+		}
+		// Did an earlier attempt commit after all?
+		got := readAllRetry(t, c.Nodes[c.WaitLeader(20*time.Second)].Addr, tenant, sid)
+		if uint64(len(got)) >= expected+uint64(len(events)) && equal(got[expected:expected+uint64(len(events))], events) {
+			return
+		}
+		if uint64(len(got)) != expected {
+			t.Fatalf("append at %d: the stream has %d events that are not ours (last error %v)", expected, len(got), err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("append at %d: %v", expected, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -138,48 +138,55 @@ func checkAcked(t *testing.T, node string, events []string, acked map[uint64]str
 func TestReplicationRedirectAndFailover(t *testing.T) {
 	c := testserver.StartCluster(t, 3)
 	lead := c.WaitLeader(20 * time.Second)
-	leadAddr := c.Nodes[lead].Addr
-	if info := serverInfo(t, leadAddr); info.ClusterMode != wire.ClusterClustered {
+	if info := serverInfo(t, c.Nodes[lead].Addr); info.ClusterMode != wire.ClusterClustered {
 		t.Fatalf("ServerInfo cluster mode %v, want Clustered", info.ClusterMode)
 	}
 
 	// Writes on the leader reach every node.
 	const tenant = 7
-	lc := mustDial(t, leadAddr)
-	sid, err := lc.createStream(tenant, "failover")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sid := leaderCreate(t, c, tenant, "failover")
 	var first []string
 	for i := 0; i < 20; i++ {
-		ev := fmt.Sprintf("first-%02d", i)
-		if off, err := lc.append(tenant, sid, uint64(i), ev); err != nil || off != uint64(i) {
-			t.Fatalf("append %d: offset %d, %v", i, off, err)
-		}
-		first = append(first, ev)
+		first = append(first, fmt.Sprintf("first-%02d", i))
+		leaderAppend(t, c, tenant, sid, uint64(i), first[i])
 	}
 	for _, a := range c.Addrs() {
 		waitStream(t, a, tenant, sid, first)
 	}
 
-	// A follower refuses writes with the exact NotLeader text naming the leader's client address.
-	for i, a := range c.Addrs() {
-		if i == lead {
-			continue
+	// A follower refuses writes with the exact NotLeader text naming the leader's client
+	// address. (Should leadership move meanwhile, the check is repeated against the new one.)
+	requests := []wire.RequestPayload{
+		wire.AppendEventsRequest{StreamID: sid, Events: [][]byte{[]byte("x")}, ExpectedOffset: 20},
+		wire.CreateStreamRequest{Name: "other", Placement: wire.PlacementGlobal},
+		wire.SyncRequest{},
+	}
+	checked := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for checked < 2*len(requests) {
+		if time.Now().After(deadline) {
+			t.Fatal("leadership kept moving; could not check the followers' NotLeader answers")
 		}
-		for _, req := range []wire.RequestPayload{
-			wire.AppendEventsRequest{StreamID: sid, Events: [][]byte{[]byte("x")}, ExpectedOffset: 20},
-			wire.CreateStreamRequest{Name: "other", Placement: wire.PlacementGlobal},
-			wire.SyncRequest{},
-		} {
-			_, err := mustDial(t, a).call(tenant, req)
-			code, msg, ok := errCode(err)
-			if !ok || code != wire.ErrNotLeader {
-				t.Fatalf("follower %s answered %T with %v, want NotLeader", a, req, err)
+		lead = c.WaitLeader(20 * time.Second)
+		leadAddr := c.Nodes[lead].Addr
+		checked = 0
+		for i, a := range c.Addrs() {
+			if i == lead {
+				continue
 			}
-			view, hint, ok := wire.ParseNotLeader(msg)
-			if !ok || hint != leadAddr || view < 1 || msg != fmt.Sprintf("not the leader (view: %d, leader hint: %s)", view, leadAddr) {
-				t.Fatalf("follower %s: %q, want the leader hint %s", a, msg, leadAddr)
+			for _, req := range requests {
+				_, err := mustDial(t, a).call(tenant, req)
+				code, msg, ok := errCode(err)
+				if !ok || code != wire.ErrNotLeader {
+					t.Fatalf("follower %s answered %T with %v, want NotLeader", a, req, err)
+				}
+				view, hint, ok := wire.ParseNotLeader(msg)
+				if !ok || view < 1 || msg != fmt.Sprintf("not the leader (view: %d, leader hint: %s)", view, hint) {
+					t.Fatalf("follower %s: NotLeader text %q", a, msg)
+				}
+				if hint == leadAddr {
+					checked++
+				}
 			}
 		}
 	}
@@ -200,6 +207,7 @@ func TestReplicationRedirectAndFailover(t *testing.T) {
 		<-done
 	}()
 	waitCount(t, "appends before the kill", 30*time.Second, func() bool { return w.ackedCount() >= 50 })
+	lead = c.WaitLeader(20 * time.Second)
 	c.Kill(lead)
 	before := w.ackedCount()
 	waitCount(t, "appends on a new leader", 30*time.Second, func() bool { return w.ackedCount() >= before+30 })
@@ -230,19 +238,13 @@ func TestReplicationRedirectAndFailover(t *testing.T) {
 
 func TestMinorityCannotCommit(t *testing.T) {
 	c := testserver.StartCluster(t, 3)
-	lead := c.WaitLeader(20 * time.Second)
-	addr := c.Nodes[lead].Addr
-	lc := mustDial(t, addr)
-	sid, err := lc.createStream(1, "quorum")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lc.append(1, sid, 0, "committed"); err != nil {
-		t.Fatal(err)
-	}
+	sid := leaderCreate(t, c, 1, "quorum")
+	leaderAppend(t, c, 1, sid, 0, "committed")
 	for _, a := range c.Addrs() {
 		waitStream(t, a, 1, sid, []string{"committed"})
 	}
+	lead := c.WaitLeader(20 * time.Second)
+	addr := c.Nodes[lead].Addr
 	for i := range c.Nodes {
 		if i != lead {
 			c.Stop(i)
@@ -250,7 +252,7 @@ func TestMinorityCannotCommit(t *testing.T) {
 	}
 	// The lone node cannot commit: the append fails (within the client's 20 s deadline, the
 	// node's apply timeout being 5 s) instead of hanging or succeeding.
-	_, err = mustDial(t, addr).append(1, sid, 1, "lost")
+	_, err := mustDial(t, addr).append(1, sid, 1, "lost")
 	code, msg, ok := errCode(err)
 	switch {
 	case ok && code == wire.ErrNotLeader:
@@ -281,26 +283,17 @@ func TestMinorityCannotCommit(t *testing.T) {
 
 func TestFullRestartKeepsData(t *testing.T) {
 	c := testserver.StartCluster(t, 3)
-	lead := c.WaitLeader(20 * time.Second)
-	lc := mustDial(t, c.Nodes[lead].Addr)
-	a, err := lc.createStream(1, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := lc.createStream(2, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := leaderCreate(t, c, 1, "a")
+	b := leaderCreate(t, c, 2, "b")
 	var wantA []string
 	for i := 0; i < 10; i++ {
 		wantA = append(wantA, fmt.Sprintf("a%d", i))
-		if _, err := lc.append(1, a, uint64(i), wantA[i]); err != nil {
-			t.Fatal(err)
-		}
+		leaderAppend(t, c, 1, a, uint64(i), wantA[i])
 	}
 	wantB := []string{"b0", "b1", "b2", "b3", "b4"}
-	if _, err := lc.append(2, b, 0, wantB...); err != nil {
-		t.Fatal(err)
+	leaderAppend(t, c, 2, b, 0, wantB...)
+	for _, addr := range c.Addrs() {
+		waitStream(t, addr, 1, a, wantA)
 	}
 	for i := range c.Nodes {
 		if !c.Stop(i) {
@@ -310,19 +303,15 @@ func TestFullRestartKeepsData(t *testing.T) {
 	for i := range c.Nodes {
 		c.Restart(i)
 	}
-	lead = c.WaitLeader(20 * time.Second)
 	for _, addr := range c.Addrs() {
 		waitStream(t, addr, 1, a, wantA)
 		waitStream(t, addr, 2, b, wantB)
 	}
-	lc = mustDial(t, c.Nodes[lead].Addr)
-	if id, err := lc.createStream(1, "a"); err != nil || id != a {
-		t.Fatalf("re-creating stream a: %d %v, want %d", id, err, a)
+	if id := leaderCreate(t, c, 1, "a"); id != a {
+		t.Fatalf("re-creating stream a gave %d, want %d", id, a)
 	}
-	if off, err := lc.append(1, a, 10, "after"); err != nil || off != 10 {
-		t.Fatalf("append after restart: %d %v", off, err)
-	}
-	if info := serverInfo(t, c.Nodes[lead].Addr); info.TenantCount != 2 {
+	leaderAppend(t, c, 1, a, 10, "after")
+	if info := serverInfo(t, c.Nodes[c.WaitLeader(20*time.Second)].Addr); info.TenantCount != 2 {
 		t.Fatalf("tenant count %d after restart, want 2", info.TenantCount)
 	}
 }
