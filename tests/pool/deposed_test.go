@@ -113,6 +113,22 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if before.OpenConns == 0 {
 		t.Fatalf("no connection to the leader: %+v", before)
 	}
+	// A second client without background checks can learn the change only from the answers to
+	// its own calls.
+	quietCfg := testConfig(pc.addrs()...)
+	quietCfg.HealthCheckPeriod = 0
+	quiet := connect(t, quietCfg)
+	if quiet.Stats().Leader != oldAddr {
+		t.Fatalf("quiet client leader %q, want %q", quiet.Stats().Leader, oldAddr)
+	}
+	waitFor(t, 10*time.Second, "the quiet client's connect probes to end", func() bool {
+		for _, n := range quiet.Stats().Nodes {
+			if n.OpenConns == 0 || n.InFlight != 0 {
+				return false
+			}
+		}
+		return true
+	})
 
 	pc.isolate(old)
 	now := pc.leader(t, old)
@@ -139,12 +155,19 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The quiet client sends to the old leader, is told NotLeader and follows at once.
+	if off, err := quiet.Append(ctx, id, [][]byte{[]byte("quiet")}, pool.AppendOptions{}); err != nil || off != 2 {
+		t.Fatalf("append by the quiet client: %d %v", off, err)
+	}
+	if qs := quiet.Stats(); qs.Leader != newAddr || qs.RedirectsCount < 1 {
+		t.Fatalf("quiet client: leader %q, redirects %d: %+v", qs.Leader, qs.RedirectsCount, qs)
+	}
 	st := c.Stats()
 	if st.LeaderChangesCount < 1 {
 		t.Fatalf("leader change not counted: %+v", st)
 	}
 	got := readAll(t, c, id)
-	if len(got) != 2 || string(got[1]) != "after" {
+	if len(got) != 3 || string(got[1]) != "after" || string(got[2]) != "quiet" {
 		t.Fatalf("stream: %q", got)
 	}
 }
