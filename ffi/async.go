@@ -75,7 +75,7 @@ func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud unsafe.Pointer
 		if cerr != nil {
 			v = 0
 		}
-		C.kmb__call_uint64_cb(cb, ud, st, C.uint64_t(v), msg, n, sc, rid)
+		C.kmb__call_uint64_cb(p, cb, ud, st, C.uint64_t(v), msg, n, sc, rid)
 	})
 }
 
@@ -85,7 +85,7 @@ func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Pointer
 		return errOrNil(op(c))
 	}, func(cerr *callError) {
 		st, msg, n, sc, rid := errorParts(cerr)
-		C.kmb__call_status_cb(cb, ud, st, msg, n, sc, rid)
+		C.kmb__call_status_cb(p, cb, ud, st, msg, n, sc, rid)
 	})
 }
 
@@ -149,7 +149,7 @@ func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb 
 			ev = nil
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
-		C.kmb__call_events_cb(cb, ud, st, ev, msg, n, sc, rid)
+		C.kmb__call_events_cb(p, cb, ud, st, ev, msg, n, sc, rid)
 	})
 }
 
@@ -203,6 +203,6 @@ func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, 
 			info = nil
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
-		C.kmb__call_server_info_cb(cb, ud, st, info, msg, n, sc, rid)
+		C.kmb__call_server_info_cb(p, cb, ud, st, info, msg, n, sc, rid)
 	})
 }

@@ -23,16 +23,23 @@ KMB_INTERNAL void *kmb__alloc(size_t n);
 /* kmb__forked_error records KMB_ERR_FORKED and returns it. */
 KMB_INTERNAL kmb_status_t kmb__forked_error(void);
 
-/* Callback trampolines: record the error for this (library) thread, then call cb. */
-KMB_INTERNAL void kmb__call_status_cb(kmb_status_callback_t cb, void *user_data, kmb_status_t status,
+/* kmb__in_callback_of: whether this thread is running a callback of client. */
+KMB_INTERNAL int kmb__in_callback_of(const void *client);
+
+/* kmb__close_in_callback_error records the refusal to close a client from its own callback. */
+KMB_INTERNAL kmb_status_t kmb__close_in_callback_error(void);
+
+/* Callback trampolines: record the error for this (library) thread, note which client's callback
+ * runs, then call cb. */
+KMB_INTERNAL void kmb__call_status_cb(const void *client, kmb_status_callback_t cb, void *user_data, kmb_status_t status,
                          const char *msg, size_t msg_len, int32_t server_code, uint64_t request_id);
-KMB_INTERNAL void kmb__call_uint64_cb(kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_uint64_cb(const void *client, kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
                          uint64_t value, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id);
-KMB_INTERNAL void kmb__call_events_cb(kmb_events_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_events_cb(const void *client, kmb_events_callback_t cb, void *user_data, kmb_status_t status,
                          kmb_events_t *events, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id);
-KMB_INTERNAL void kmb__call_server_info_cb(kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
                               kmb_server_info_t *info, const char *msg, size_t msg_len,
                               int32_t server_code, uint64_t request_id);
 

@@ -15,3 +15,12 @@ func statusIsRetryable(st int32) bool { return C.kmb_status_is_retryable(C.kmb_s
 func libraryVersion() (string, int32) {
 	return C.GoString(C.kmb_version()), int32(C.kmb_version_number())
 }
+
+// cStatus names the C status type for tests.
+type cStatus = C.kmb_status_t
+
+// lastError returns this OS thread's last error as C stores it.
+func lastError() (int32, string, int32, uint64) {
+	return int32(C.kmb_last_error_status()), C.GoString(C.kmb_last_error_message()),
+		int32(C.kmb_last_error_server_code()), uint64(C.kmb_last_error_request_id())
+}

@@ -61,29 +61,51 @@ kmb_status_t kmb_last_error_status(void) { return kmb__last.status; }
 int32_t kmb_last_error_server_code(void) { return kmb__last.server_code; }
 uint64_t kmb_last_error_request_id(void) { return kmb__last.request_id; }
 
-void kmb__call_status_cb(kmb_status_callback_t cb, void *user_data, kmb_status_t status,
-                         const char *msg, size_t msg_len, int32_t server_code, uint64_t request_id) {
-    if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    cb(user_data, status);
+/* The client whose callback this thread is running, if any: kmb_client_close on that client from
+ * inside its own callback would wait for the callback to return, forever. */
+static _Thread_local const void *kmb__callback_client = NULL;
+
+int kmb__in_callback_of(const void *client) { return client != NULL && kmb__callback_client == client; }
+
+kmb_status_t kmb__close_in_callback_error(void) {
+    static const char msg[] =
+        "kimberlite: kmb_client_close called from a callback of the same client: it would wait "
+        "for that callback to return; close the client from another thread";
+    kmb__set_error(KMB_ERR_INVALID_ARGUMENT, msg, sizeof msg - 1, -1, 0);
+    return KMB_ERR_INVALID_ARGUMENT;
 }
 
-void kmb__call_uint64_cb(kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
+#define CALL(invocation)                              \
+    do {                                              \
+        const void *outer = kmb__callback_client;     \
+        kmb__callback_client = client;                \
+        invocation;                                   \
+        kmb__callback_client = outer;                 \
+    } while (0)
+
+void kmb__call_status_cb(const void *client, kmb_status_callback_t cb, void *user_data, kmb_status_t status,
+                         const char *msg, size_t msg_len, int32_t server_code, uint64_t request_id) {
+    if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
+    CALL(cb(user_data, status));
+}
+
+void kmb__call_uint64_cb(const void *client, kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
                          uint64_t value, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    cb(user_data, status, value);
+    CALL(cb(user_data, status, value));
 }
 
-void kmb__call_events_cb(kmb_events_callback_t cb, void *user_data, kmb_status_t status,
+void kmb__call_events_cb(const void *client, kmb_events_callback_t cb, void *user_data, kmb_status_t status,
                          kmb_events_t *events, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    cb(user_data, status, events);
+    CALL(cb(user_data, status, events));
 }
 
-void kmb__call_server_info_cb(kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
+void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
                               kmb_server_info_t *info, const char *msg, size_t msg_len,
                               int32_t server_code, uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    cb(user_data, status, info);
+    CALL(cb(user_data, status, info));
 }

@@ -35,8 +35,9 @@
  *             its callback is called exactly once, later, on a library thread (never the caller's),
  *             with the status and the result; if it returns anything else the callback is never
  *             called. user_data is passed through untouched and must stay valid until the callback
- *             runs. A callback must not block (hand the result to your own thread or event loop) and
- *             must not call kmb_client_close() on its own client. Inside the callback the thread's
+ *             runs. A callback must not block (hand the result to your own thread or event loop);
+ *             kmb_client_close() on its own client is refused there (KMB_ERR_INVALID_ARGUMENT), as
+ *             it would wait for the callback itself. Inside the callback the thread's
  *             last error describes a non-OK status. kmb_client_close() waits for every pending
  *             callback of that client, which then reports its result or KMB_ERR_CLOSED.
  * fork().     The library runs a Go runtime that does not survive fork(). In a child process every
@@ -420,8 +421,11 @@ KMB_EXTERN kmb_status_t kmb_client_connect(const kmb_config_t *cfg, kmb_client_t
  * called when this returns, and every socket and library thread of the client is gone. The handle
  * is dead afterwards (closing it again returns KMB_ERR_INVALID_HANDLE). NULL returns
  * KMB_ERR_INVALID_HANDLE.
+ * errors: KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED, KMB_ERR_INVALID_ARGUMENT (called from one of
+ *         this client's own callbacks: nothing is closed), KMB_ERR_TIMEOUT (calls in flight did not
+ *         finish within the request timeout; the client is closed all the same).
  * threads: may be called while other threads use the client (they get KMB_ERR_CLOSED or
- *          KMB_ERR_INVALID_HANDLE, never a crash); never from one of this client's callbacks. */
+ *          KMB_ERR_INVALID_HANDLE, never a crash). */
 KMB_EXTERN kmb_status_t kmb_client_close(kmb_client_t *client);
 
 /* kmb_create_stream: create a stream of the calling tenant, or find it: the server is idempotent

@@ -231,6 +231,30 @@ static void test_close_pending(void) {
     CHECK_ST(kmb_ping_async(c, on_status, &slots[0]), KMB_ERR_INVALID_HANDLE);
 }
 
+/* a callback may not close its own client (it would wait for itself), but may close another */
+static kmb_client_t *self_client, *other_client;
+static kmb_status_t self_close_status = -1, other_close_status = -1;
+
+static void close_from_callback(void *ud, kmb_status_t st) {
+    (void)st;
+    self_close_status = kmb_client_close(self_client);
+    other_close_status = kmb_client_close(other_client);
+    record(ud, KMB_OK, 0);
+}
+
+static void test_close_from_callback(void) {
+    self_client = t_connect(t_addr());
+    other_client = t_connect(t_addr());
+    tracker_reset();
+    CHECK_OK(kmb_ping_async(self_client, close_from_callback, &slots[0]));
+    REQUIRE(wait_done(1));
+    CHECK(self_close_status == KMB_ERR_INVALID_ARGUMENT);
+    CHECK(other_close_status == KMB_OK);
+    CHECK_OK(kmb_ping(self_client)); /* refused close left it open */
+    CHECK_OK(kmb_client_close(self_client));
+    CHECK_ST(kmb_ping(other_client), KMB_ERR_INVALID_HANDLE);
+}
+
 int main(void) {
     pthread_mutex_init(&tr.mu, NULL);
     pthread_cond_init(&tr.cv, NULL);
@@ -239,5 +263,6 @@ int main(void) {
     test_async();
     CHECK_OK(kmb_client_close(client));
     test_close_pending();
+    test_close_from_callback();
     return t_done("test_concurrency");
 }
