@@ -29,6 +29,7 @@ type Node struct {
 	transport  *raft.NetworkTransport
 	logStore   *raftboltdb.BoltStore
 	clientAddr map[raft.ServerID]string
+	raftAddrs  peerAddrs
 
 	// readyTerm is the term in which this node, as leader, committed a barrier: from then on
 	// its commit index covers every entry committed by earlier leaders, so it can serve
@@ -79,10 +80,11 @@ func open(cfg Config, db store) (*Node, error) {
 	log = log.With("node", cfg.NodeID)
 	hl := newHCLogger(log)
 
-	n := &Node{cfg: cfg, log: log, db: db, clientAddr: map[raft.ServerID]string{}}
+	n := &Node{cfg: cfg, log: log, db: db, clientAddr: map[raft.ServerID]string{}, raftAddrs: peerAddrs{}}
 	servers := make([]raft.Server, 0, len(cfg.Peers))
 	for _, p := range cfg.Peers {
 		n.clientAddr[raft.ServerID(p.ID)] = p.ClientAddr
+		n.raftAddrs[raft.ServerID(p.ID)] = raft.ServerAddress(p.RaftAddr)
 		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
 	}
 
@@ -123,7 +125,12 @@ func open(cfg Config, db store) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft address %s: %w", self.RaftAddr, err)
 	}
-	n.transport, err = raft.NewTCPTransportWithLogger(self.RaftAddr, advertise, 3, 10*time.Second, hl)
+	n.transport, err = raft.NewTCPTransportWithConfig(self.RaftAddr, advertise, &raft.NetworkTransportConfig{
+		ServerAddressProvider: n.raftAddrs,
+		Logger:                hl,
+		MaxPool:               3,
+		Timeout:               10 * time.Second,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listening for raft on %s: %w", self.RaftAddr, err)
 	}
@@ -163,6 +170,18 @@ func open(cfg Config, db store) (*Node, error) {
 	}
 	ok = true
 	return n, nil
+}
+
+// peerAddrs resolves a peer's raft address from the peer list given at start, not from the
+// membership stored in the raft log: a node restarted with a new raft port (as `kimberlite dev`
+// may pick) is still reached.
+type peerAddrs map[raft.ServerID]raft.ServerAddress
+
+func (p peerAddrs) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
+	if a, ok := p[id]; ok {
+		return a, nil
+	}
+	return "", fmt.Errorf("server id %q is not in the peer list", id)
 }
 
 // restoreIfBehind restores the newest snapshot when the database is older than it (the

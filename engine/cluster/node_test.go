@@ -326,3 +326,35 @@ func TestLostDatabaseIsRestoredFromSnapshot(t *testing.T) {
 	c.start(victim)
 	c.waitStream(victim, sid, want)
 }
+
+// The peer list given at start decides where peers are reached, so a cluster whose nodes all
+// come back on new raft ports (the stored membership still has the old ones) forms again.
+func TestRestartOnNewRaftPorts(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	lead := c.leader()
+	sid := c.submit(lead, createOp("s")).StreamID
+	if r := c.submit(lead, appendOp(sid, 0, "before")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	for i := range c.nodes {
+		c.waitStream(i, sid, []string{"before"})
+	}
+	for i := range c.nodes {
+		c.stop(i)
+	}
+	peers := append([]Peer(nil), c.cfgs[0].Peers...)
+	for i := range peers {
+		peers[i].RaftAddr = freeAddr(t)
+	}
+	for i := range c.cfgs {
+		c.cfgs[i].Peers = peers
+		c.start(i)
+	}
+	lead = c.leader()
+	if r := c.submit(lead, appendOp(sid, 1, "after")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	for i := range c.nodes {
+		c.waitStream(i, sid, []string{"before", "after"})
+	}
+}
