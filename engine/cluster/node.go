@@ -169,7 +169,29 @@ func open(cfg Config, db store) (*Node, error) {
 		return nil, err
 	}
 	ok = true
+	n.warnIfMembershipDiffers()
 	return n, nil
+}
+
+// warnIfMembershipDiffers logs when the stored membership names other nodes than the peer
+// list: membership is fixed when the cluster first forms, and this node keeps using it.
+func (n *Node) warnIfMembershipDiffers() {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	stored := map[raft.ServerID]bool{}
+	for _, s := range f.Configuration().Servers {
+		stored[s.ID] = true
+	}
+	same := len(stored) == len(n.clientAddr)
+	for id := range n.clientAddr {
+		same = same && stored[id]
+	}
+	if !same {
+		n.log.Warn("the peer list differs from the cluster membership stored in the raft log; the stored membership is used",
+			"stored", len(stored), "peers", len(n.clientAddr))
+	}
 }
 
 // peerAddrs resolves a peer's raft address from the peer list given at start, not from the
