@@ -142,7 +142,9 @@ func open(cfg Config, db store) (*Node, error) {
 	rc.ElectionTimeout = cfg.ElectionTimeout
 	rc.LeaderLeaseTimeout = cfg.HeartbeatTimeout
 	rc.CommitTimeout = 10 * time.Millisecond
-	rc.MaxAppendEntries = 256
+	// Entries per replication message and per FSM batch. An append may be up to 16 MiB, so
+	// this also bounds a catch-up message: 64 entries (raft's default) keep it at 1 GiB at worst.
+	rc.MaxAppendEntries = 64
 	rc.BatchApplyCh = true
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.TrailingLogs = cfg.TrailingLogs
