@@ -255,6 +255,63 @@ static void test_close_from_callback(void) {
     CHECK_ST(kmb_ping(other_client), KMB_ERR_INVALID_HANDLE);
 }
 
+/* threads keep using a client while another closes it: each call answers OK, KMB_ERR_CLOSED or
+ * KMB_ERR_INVALID_HANDLE (never a crash or a hang), and every thread sees the handle die */
+typedef struct {
+    kmb_client_t *c;
+    uint64_t stream;
+    int calls, bad, dead;
+} racer_t;
+
+static void *racer(void *arg) {
+    racer_t *r = arg;
+    const uint8_t *evs[1] = {(const uint8_t *)"race"};
+    size_t lens[1] = {4};
+    for (;;) {
+        kmb_status_t st = (r->calls % 2) ? kmb_ping(r->c) : kmb_append(r->c, r->stream, evs, lens, 1, NULL, NULL);
+        r->calls++;
+        if (st == KMB_ERR_INVALID_HANDLE) {
+            r->dead = 1;
+            return NULL;
+        }
+        if (st != KMB_OK && st != KMB_ERR_CLOSED) {
+            fprintf(stderr, "racer: %s: %s\n", kmb_status_name(st), kmb_last_error_message());
+            r->bad++;
+        }
+        if (r->calls > 100000) return NULL;
+    }
+}
+
+static void test_close_while_in_use(void) {
+    racer_t r[4];
+    pthread_t th[4];
+    uint64_t stream = 0, len = 0;
+    char name[96];
+    int i;
+    kmb_client_t *c = t_connect(t_addr());
+
+    snprintf(name, sizeof name, "ctest-race-%d-%ld", (int)getpid(), (long)time(NULL));
+    REQUIRE(kmb_create_stream(c, name, KMB_DATA_CLASS_PUBLIC, &stream) == KMB_OK);
+    for (i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].c = c;
+        r[i].stream = stream;
+        REQUIRE(pthread_create(&th[i], NULL, racer, &r[i]) == 0);
+    }
+    /* let the racers get going: wait until some appends landed */
+    {
+        double deadline = t_now() + 20;
+        while (kmb_stream_length(c, stream, &len) == KMB_OK && len < 20 && t_now() < deadline) usleep(1000);
+        CHECK(len >= 20);
+    }
+    CHECK_OK(kmb_client_close(c));
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(r[i].bad == 0);
+        CHECK(r[i].dead == 1);
+    }
+}
+
 int main(void) {
     pthread_mutex_init(&tr.mu, NULL);
     pthread_cond_init(&tr.cv, NULL);
@@ -264,5 +321,6 @@ int main(void) {
     CHECK_OK(kmb_client_close(client));
     test_close_pending();
     test_close_from_callback();
+    test_close_while_in_use();
     return t_done("test_concurrency");
 }
