@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -356,5 +357,44 @@ func TestRestartOnNewRaftPorts(t *testing.T) {
 	}
 	for i := range c.nodes {
 		c.waitStream(i, sid, []string{"before", "after"})
+	}
+}
+
+// A node that cannot start (its raft port is taken) fails with a clear error and releases its
+// database, so a later start can open it.
+func TestOpenFailsCleanlyWhenRaftPortIsTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := DefaultConfig()
+	cfg.NodeID = "1"
+	cfg.DataDir = t.TempDir()
+	cfg.Peers = []Peer{{ID: "1", ClientAddr: freeAddr(t), RaftAddr: busy.Addr().String()}}
+	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "listening for raft on "+busy.Addr().String()) {
+		t.Fatalf("Open with a busy raft port: %v", err)
+	}
+	busy.Close()
+	n, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("second Open: %v", err)
+	}
+	// A one-node cluster elects itself and commits alone.
+	deadline := time.Now().Add(10 * time.Second)
+	for !n.IsLeader() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := n.Submit(createOp("solo")).Wait(context.Background()); r.Err != nil {
+		t.Fatalf("single-node write: %v", r.Err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := Open(Config{}); err == nil {
+		t.Fatal("Open accepted an empty config")
 	}
 }
