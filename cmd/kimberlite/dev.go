@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -57,14 +58,14 @@ func runDev(args []string) int {
 		fmt.Fprint(fs.Output(), devUsage)
 		fs.PrintDefaults()
 	}
-	nodes := fs.Int("nodes", 3, "number of nodes (1 runs a single standalone node)")
-	port := fs.Int("port", 5432, "client port of the first node; node i listens on port+i-1")
-	data := fs.String("data", "./data", "data folder; node ID keeps its data in DIR/node-ID")
-	host := fs.String("host", "127.0.0.1", "host every node listens on")
+	nodes := fs.Int("nodes", 3, "number of nodes `N` (1 runs a single standalone node)")
+	port := fs.Int("port", 5432, "client `PORT` of the first node; node i listens on PORT+i-1")
+	data := fs.String("data", "./data", "data folder `DIR`; node ID keeps its data in DIR/node-ID")
+	host := fs.String("host", "127.0.0.1", "`HOST` every node listens on")
 	restart := fs.Bool("restart", false, "restart a node that exits unexpectedly")
-	logLevel := fs.String("log-level", "warn", "log level of the nodes: debug, info, warn or error")
-	election := fs.Duration("election-timeout", 0, "passed to each node when non-zero (see kimberlite server --help)")
-	heartbeat := fs.Duration("heartbeat-timeout", 0, "passed to each node when non-zero (see kimberlite server --help)")
+	logLevel := fs.String("log-level", "warn", "log `LEVEL` of the nodes: debug, info, warn or error")
+	election := fs.Duration("election-timeout", 0, "election timeout `DUR` given to each node when non-zero (see kimberlite server --help)")
+	heartbeat := fs.Duration("heartbeat-timeout", 0, "heartbeat timeout `DUR` given to each node when non-zero (see kimberlite server --help)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -81,6 +82,11 @@ func runDev(args []string) int {
 	}
 	if *port < 1 || *port+*nodes-1 > 65535 {
 		fmt.Fprintf(os.Stderr, "kimberlite dev: --port %d: the client ports must lie in 1..65535\n", *port)
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "kimberlite dev: --log-level must be debug, info, warn or error, got %q\n", *logLevel)
 		return 2
 	}
 	exe, err := os.Executable()

@@ -250,6 +250,7 @@ func TestDevRefusesBadArguments(t *testing.T) {
 		{[]string{"--port", "70000"}, 2, "--port 70000"},
 		{[]string{"--nodes", "1", "--port", busyPort}, 1, "is in use"},
 		{[]string{"extra"}, 2, "unexpected argument"},
+		{[]string{"--log-level", "loud"}, 2, "--log-level must be"},
 	}
 	for _, tc := range cases {
 		cmd := exec.Command(testserver.Binary(t), append([]string{"dev", "--data", t.TempDir()}, tc.args...)...)
