@@ -44,6 +44,7 @@ func (p *peerFlag) Set(s string) error {
 	return nil
 }
 
+// RegisterFlags adds --node-id, --peer, --election-timeout and --heartbeat-timeout.
 func (c *clusterFlags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.nodeID, "node-id", "",
 		"cluster mode: this node's `ID`, one of the --peer ids (without it the server is a single standalone node)")
@@ -61,6 +62,7 @@ func (c *clusterFlags) RegisterFlags(fs *flag.FlagSet) {
 // --node-id is reported as an error rather than silently ignored.
 func (c *clusterFlags) Enabled() bool { return c.nodeID != "" || len(c.peers) > 0 }
 
+// Open checks the flags against --listen and starts the raft node over the database in dataDir.
 func (c *clusterFlags) Open(listenAddr, dataDir string, log *slog.Logger) (server.Backend, io.Closer, error) {
 	if c.nodeID == "" {
 		return nil, nil, fmt.Errorf("--peer needs --node-id: name this node")

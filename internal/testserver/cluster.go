@@ -102,6 +102,7 @@ type ServerError struct {
 	Message string
 }
 
+// Error renders the code and the server's message.
 func (e *ServerError) Error() string { return fmt.Sprintf("%v: %s", e.Code, e.Message) }
 
 // ProbeSync sends one Sync request on a fresh connection. It returns nil when the server
