@@ -61,7 +61,7 @@ static void test_server_killed(void) {
     struct timespec dl;
     double t0;
 
-    t_start_server(&srv);
+    t_start_server(&srv, NULL);
     cfg = fast_config(srv.addr);
     REQUIRE(kmb_client_connect(cfg, &c) == KMB_OK);
     kmb_config_free(cfg);

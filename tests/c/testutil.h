@@ -135,11 +135,12 @@ typedef struct {
     char dir[128];
 } t_server;
 
-/* t_start_server runs `$KIMBERLITE_BIN server --listen 127.0.0.1:PORT --data DIR` and waits
- * (up to 20 s) until it accepts connections. */
-static inline void t_start_server(t_server *s) {
+/* t_start_server runs `$KIMBERLITE_BIN server --listen 127.0.0.1:PORT --data DIR extra...`
+ * (extra: NULL or a NULL-terminated list) and waits (up to 20 s) until it accepts connections. */
+static inline void t_start_server(t_server *s, const char *const *extra) {
     const char *bin = getenv("KIMBERLITE_BIN");
-    char *argv[9];
+    char *argv[32];
+    int argc = 8;
     double deadline;
     posix_spawn_file_actions_t fa;
     REQUIRE(bin != NULL);
@@ -155,7 +156,8 @@ static inline void t_start_server(t_server *s) {
     argv[5] = s->dir;
     argv[6] = (char *)"--log-level";
     argv[7] = (char *)"warn";
-    argv[8] = NULL;
+    while (extra != NULL && *extra != NULL && argc < 31) argv[argc++] = (char *)*extra++;
+    argv[argc] = NULL;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     REQUIRE(posix_spawn(&s->pid, bin, &fa, NULL, argv, environ) == 0);
