@@ -92,23 +92,55 @@ type appendResult struct {
 	err   error
 }
 
+// maxStreams bounds the per-stream state kept; past it, idle streams are forgotten (their tail
+// is asked again on their next append).
+const maxStreams = 1 << 16
+
 func (c *Client) stream(id uint64) *streamState {
 	c.streamsMu.Lock()
 	defer c.streamsMu.Unlock()
 	ss := c.streams[id]
 	if ss == nil {
+		if len(c.streams) >= maxStreams {
+			for k, v := range c.streams {
+				if !v.flushing && len(v.queue) == 0 {
+					delete(c.streams, k)
+				}
+				if len(c.streams) < maxStreams/2 {
+					break
+				}
+			}
+		}
 		ss = &streamState{id: id}
 		c.streams[id] = ss
 	}
 	return ss
 }
 
-// appendQueued puts events in the stream's queue and waits for the batch that carries them.
-// One flusher goroutine per busy stream sends batches, one at a time, in queue order.
+// appendQueued appends events at the tail of ss. A caller that finds the stream idle sends its
+// own events from its own goroutine, under its own deadline. Callers that arrive while a request
+// for the stream is in flight queue up, and one flusher goroutine per busy stream sends them as
+// batches, one at a time, in queue order.
 func (c *Client) appendQueued(ctx context.Context, ss *streamState, events [][]byte, size int) (uint64, error) {
+	c.streamsMu.Lock()
+	if !ss.flushing && len(ss.queue) == 0 {
+		ss.flushing = true
+		c.streamsMu.Unlock()
+		st := callState{op: opAppend}
+		first, err := c.appendEvents(ctx, ss, events, nil, &st)
+		c.streamsMu.Lock()
+		more := len(ss.queue) > 0
+		if !more {
+			ss.flushing = false
+		}
+		c.streamsMu.Unlock()
+		if more && !c.spawn(func() { c.flush(ss) }) {
+			c.failQueue(ss, errClosed())
+		}
+		return first, err
+	}
 	dl, _ := ctx.Deadline()
 	w := &appendWaiter{events: events, size: size, deadline: dl, done: make(chan appendResult, 1)}
-	c.streamsMu.Lock()
 	ss.queue = append(ss.queue, w)
 	start := !ss.flushing
 	ss.flushing = true

@@ -37,6 +37,8 @@ type conn struct {
 	cur     []byte   // small frames being coalesced into one buffer
 	wsig    chan struct{}
 
+	wmu sync.Mutex // held while writing to the socket, so frames never interleave
+
 	closed chan struct{} // closed by fail: stops the writer
 }
 
@@ -164,17 +166,29 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	id = c.nextID
 	c.nextID++
 	c.pending[id] = cl
-	c.cur = appendFrameHead(c.cur, id, body)
-	if len(body) <= bodyInline {
-		c.cur = append(c.cur, body...)
+	// Fast path: with nothing queued and no write going on, write from this goroutine (one
+	// writev, no hand-off). Otherwise queue the frame for the writer goroutine, which sends
+	// everything queued in one write: many small requests, one syscall.
+	if len(c.cur) == 0 && len(c.wq) == 0 && c.wmu.TryLock() {
+		c.mu.Unlock()
+		err = c.writeNow(ctx, id, body)
+		c.wmu.Unlock()
+		if err != nil {
+			c.fail(connErr("write", err))
+		}
 	} else {
-		c.wq = append(c.wq, c.cur, body)
-		c.cur = nil
-	}
-	c.mu.Unlock()
-	select {
-	case c.wsig <- struct{}{}:
-	default:
+		c.cur = appendFrameHead(c.cur, id, body)
+		if len(body) <= bodyInline {
+			c.cur = append(c.cur, body...)
+		} else {
+			c.wq = append(c.wq, c.cur, body)
+			c.cur = nil
+		}
+		c.mu.Unlock()
+		select {
+		case c.wsig <- struct{}{}:
+		default:
+		}
 	}
 
 	select {
@@ -196,6 +210,21 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 		callPool.Put(cl)
 		return nil, id, true, ctx.Err()
 	}
+}
+
+// writeNow writes one frame directly; the caller holds wmu. The write may not outlast the
+// call's deadline: a frame cut short breaks the connection, as any failed write does.
+func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) error {
+	var head [wire.HeaderSize + maxIDPrefix]byte
+	h := appendFrameHead(head[:0], id, body)
+	deadline := time.Now().Add(c.node.client.cfg.RequestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = c.nc.SetWriteDeadline(deadline)
+	bufs := net.Buffers{h, body}
+	_, err := bufs.WriteTo(c.nc)
+	return err
 }
 
 func (c *conn) writeLoop() {
@@ -221,9 +250,11 @@ func (c *conn) writeLoop() {
 		if len(bufs) == 0 {
 			continue
 		}
+		c.wmu.Lock()
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.node.client.cfg.RequestTimeout))
 		toWrite := bufs
 		_, err := toWrite.WriteTo(c.nc)
+		c.wmu.Unlock()
 		clear(bufs)
 		if err != nil {
 			c.fail(connErr("write", err))
