@@ -47,8 +47,11 @@
  *             (gunicorn, uWSGI) must load the library in each worker, after the fork, or the child
  *             must exec().
  * Panics.     A bug inside the library is reported as KMB_ERR_INTERNAL, never an abort of the host.
- * Signals.    The Go runtime installs handlers for synchronous signals (SIGSEGV, SIGBUS, SIGFPE) and
- *             SIGPROF, chaining to handlers installed before it; it leaves SIGINT/SIGTERM to you.
+ * Signals.    When the library is loaded, the Go runtime installs handlers for the synchronous
+ *             signals (SIGSEGV, SIGBUS, SIGFPE...) and SIGPIPE, keeping the handlers installed
+ *             before it and invoking them for signals raised in non-Go code; it installs no other
+ *             handler (SIGINT, SIGTERM, SIGCHLD stay yours). A handler you install later for one of
+ *             those signals must use SA_ONSTACK.
  */
 #ifndef KIMBERLITE_H
 #define KIMBERLITE_H
@@ -273,15 +276,18 @@ KMB_EXTERN int kmb_status_is_retryable(kmb_status_t status);
  * threads: per thread; works after fork(). */
 KMB_EXTERN const char *kmb_last_error_message(void);
 
-/* kmb_last_error_status: the status of this thread's last failing kmb_ call (KMB_OK if none). */
+/* kmb_last_error_status: the status of this thread's last failing kmb_ call (KMB_OK if none).
+ * threads: per thread; works after fork(). */
 KMB_EXTERN kmb_status_t kmb_last_error_status(void);
 
 /* kmb_last_error_server_code: the server's wire error code (0..29 today) of this thread's last
- * failure, or -1 when that failure did not come from a server Error answer. */
+ * failure, or -1 when that failure did not come from a server Error answer.
+ * threads: per thread; works after fork(). */
 KMB_EXTERN int32_t kmb_last_error_server_code(void);
 
 /* kmb_last_error_request_id: the id of the last request sent for this thread's last failing call,
- * or 0 when none was sent (useful to match server logs). */
+ * or 0 when none was sent (useful to match server logs).
+ * threads: per thread; works after fork(). */
 KMB_EXTERN uint64_t kmb_last_error_request_id(void);
 
 /* ---------------------------------------------------------------------------------------------
