@@ -40,12 +40,13 @@
  *             it would wait for the callback itself. Inside the callback the thread's
  *             last error describes a non-OK status. kmb_client_close() waits for every pending
  *             callback of that client, which then reports its result or KMB_ERR_CLOSED.
- * fork().     The library runs a Go runtime that does not survive fork(). In a child process every
- *             function that returns a status returns KMB_ERR_FORKED at once, decided before any of
- *             the runtime is touched, so it never hangs; free functions do nothing harmful (events,
- *             strings and server info are released, configs are left alone). A pre-fork server
- *             (gunicorn, uWSGI) must load the library in each worker, after the fork, or the child
- *             must exec().
+ * fork().     The library runs a Go runtime that does not survive fork(). In a child process of a
+ *             process that had loaded the library, every config and client function returns
+ *             KMB_ERR_FORKED at once, decided before any of the runtime is touched, so it never
+ *             hangs; versions, status names and the last error keep working; free functions do
+ *             nothing harmful (events, strings and server info are released, configs are left
+ *             alone). A pre-fork server (gunicorn, uWSGI) must not load the library in the parent:
+ *             load it in each worker, after the fork (or exec() in the child).
  * Panics.     A bug inside the library is reported as KMB_ERR_INTERNAL, never an abort of the host.
  * Signals.    When the library is loaded, the Go runtime installs handlers for the synchronous
  *             signals (SIGSEGV, SIGBUS, SIGFPE...) and SIGPIPE, keeping the handlers installed
