@@ -209,3 +209,15 @@ func randInt63n(n int64) int64 {
 	}
 	return rand.Int64N(n)
 }
+
+// isShutdown reports whether Close has ended the grace period of calls in flight: from then
+// on nothing dials and every wait gives up. Before that, calls already running may still
+// reconnect and retry while new calls are refused.
+func (c *Client) isShutdown() bool {
+	select {
+	case <-c.shutdown:
+		return true
+	default:
+		return false
+	}
+}

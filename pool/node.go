@@ -63,7 +63,7 @@ func (n *node) acquire(ctx context.Context) (*conn, error) {
 	cfg := &n.client.cfg
 	for {
 		n.mu.Lock()
-		if n.client.closing.Load() {
+		if n.client.isShutdown() {
 			n.mu.Unlock()
 			return nil, errClosed()
 		}
@@ -169,7 +169,7 @@ func closeAll(cs []*conn) {
 // MaxDialsPerNode and not before the pause after a failed dial.
 func (n *node) startDialLocked() bool {
 	cfg := &n.client.cfg
-	if n.client.closing.Load() || n.dialing >= cfg.MaxDialsPerNode ||
+	if n.client.isShutdown() || n.dialing >= cfg.MaxDialsPerNode ||
 		n.usableLocked()+n.dialing >= cfg.MaxConnsPerNode || time.Now().Before(n.nextDialAt) {
 		return false
 	}
@@ -201,7 +201,7 @@ func (n *node) dial() {
 		n.dialFails = 0
 		n.nextDialAt = time.Time{}
 		n.healthy.Store(true)
-		if !n.client.closing.Load() {
+		if !n.client.isShutdown() {
 			n.conns = append(n.conns, c)
 			c = nil
 		}

@@ -111,7 +111,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		st.sent = st.sent || sent
 		if err != nil {
 			var e *Error
-			if errors.As(err, &e) && e.Kind == KindConnection && !c.closing.Load() {
+			if errors.As(err, &e) && e.Kind == KindConnection && !c.isShutdown() {
 				// The node dropped the connection: look for the leader again and keep reads
 				// away from it until a health check finds it well.
 				n.healthy.Store(false)
