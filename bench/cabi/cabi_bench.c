@@ -3,8 +3,10 @@
  *   enter_go_ns      a call that crosses into Go and back (kmb_config_set_tenant)
  *   append_rt_ns     one synchronous kmb_append of one event, round trip to the server
  *   read_rt_ns       one synchronous kmb_read of one event
+ *   append_async_ns  kmb_append_async of one event with WINDOW calls in flight, per append
  * usage: cabi_bench HOST:PORT ROUND_TRIPS */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,22 @@ static double now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* WINDOW async appends are kept in flight; the callback frees a slot. */
+#define WINDOW 64
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long in_flight = 0, async_failures = 0;
+
+static void on_append(void *ud, kmb_status_t st, uint64_t first) {
+    (void)ud;
+    (void)first;
+    pthread_mutex_lock(&mu);
+    in_flight--;
+    if (st != KMB_OK) async_failures++;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
 }
 
 static void die(const char *what, kmb_status_t st) {
@@ -77,6 +95,20 @@ int main(int argc, char **argv) {
         kmb_events_free(ev);
     }
     printf("read_rt_ns %.0f\n", (now_ns() - t0) / (double)n);
+
+    t0 = now_ns();
+    for (i = 0; i < 4 * n; i++) {
+        pthread_mutex_lock(&mu);
+        while (in_flight >= WINDOW) pthread_cond_wait(&cv, &mu);
+        in_flight++;
+        pthread_mutex_unlock(&mu);
+        if ((st = kmb_append_async(c, stream, evs, lens, 1, NULL, on_append, NULL)) != KMB_OK) die("append_async", st);
+    }
+    pthread_mutex_lock(&mu);
+    while (in_flight > 0) pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    if (async_failures) die("append_async callbacks", KMB_ERR_INTERNAL);
+    printf("append_async_ns %.0f\n", (now_ns() - t0) / (double)(4 * n));
 
     if ((st = kmb_client_close(c)) != KMB_OK) die("close", st);
     return sink == 0; /* keep the loops */

@@ -1,6 +1,7 @@
 // Command gorounds measures the Go client's append and read round trips the same way
 // bench/cabi/cabi_bench.c measures them through the C ABI, so bench/cabi/run.sh can print ratios.
-// Output: "append_rt_ns N" and "read_rt_ns N", one per line.
+// Output: "append_rt_ns N", "read_rt_ns N" and "append_async_ns N" (appends from 64 goroutines,
+// the Go counterpart of 64 kmb_append_async calls in flight), one per line.
 package main
 
 import (
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/pool"
@@ -54,4 +57,27 @@ func main() {
 		}
 	}
 	fmt.Printf("read_rt_ns %d\n", time.Since(t0).Nanoseconds()/int64(*n))
+
+	const window = 64
+	total := 4 * *n
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	next := atomic.Int64{}
+	t0 = time.Now()
+	for w := 0; w < window; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(total) {
+				if _, err := c.Append(ctx, stream, [][]byte{payload}, pool.AppendOptions{}); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		log.Fatalf("%d concurrent appends failed", failed.Load())
+	}
+	fmt.Printf("append_async_ns %d\n", time.Since(t0).Nanoseconds()/int64(total))
 }
