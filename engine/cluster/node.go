@@ -238,9 +238,19 @@ func (n *Node) closeRaftParts() {
 }
 
 // Close leaves the cluster (without changing its membership), then closes raft's state and
-// the database. It waits for the entries being applied to finish. It is idempotent.
+// the database. A leader first hands its leadership to the most up-to-date follower (waiting
+// at most twice the election timeout), so a planned stop does not leave the cluster without
+// a leader until an election timeout fires. Close waits for the entries being applied to
+// finish. It is idempotent.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		if n.raft.State() == raft.Leader && len(n.cfg.Peers) > 1 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*n.cfg.ElectionTimeout)
+			if err := n.wait(ctx, n.raft.LeadershipTransfer()); err != nil {
+				n.log.Info("leadership transfer before stopping did not complete", "err", err)
+			}
+			cancel()
+		}
 		err := n.raft.Shutdown().Error()
 		n.closeRaftParts()
 		n.closeErr = errors.Join(err, n.db.Close())

@@ -398,3 +398,34 @@ func TestOpenFailsCleanlyWhenRaftPortIsTaken(t *testing.T) {
 		t.Fatal("Open accepted an empty config")
 	}
 }
+
+// A leader that stops hands its leadership over. Only node 1 has short timeouts here, so it
+// is the first leader; the others would wait 30 s before starting an election on their own,
+// so a new leader within the test's deadline can only come from the handover.
+func TestStoppingLeaderHandsOverLeadership(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) {
+		if cfg.NodeID != "1" {
+			cfg.HeartbeatTimeout = 30 * time.Second
+			cfg.ElectionTimeout = 30 * time.Second
+		}
+	})
+	if lead := c.leader(); lead != 0 {
+		t.Fatalf("node %d leads, want node 1", lead+1)
+	}
+	sid := c.submit(0, createOp("s")).StreamID
+	c.stop(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c.nodes[1].IsLeader() || c.nodes[2].IsLeader() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no node took over from the stopped leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lead := c.leader()
+	if r := c.submit(lead, appendOp(sid, 0, "after")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+}
