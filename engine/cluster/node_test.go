@@ -408,6 +408,7 @@ func TestStoppingLeaderHandsOverLeadership(t *testing.T) {
 			cfg.HeartbeatTimeout = 30 * time.Second
 			cfg.ElectionTimeout = 30 * time.Second
 		}
+		cfg.ApplyTimeout = time.Second // bounds the last node's futile handover at cleanup
 	})
 	if lead := c.leader(); lead != 0 {
 		t.Fatalf("node %d leads, want node 1", lead+1)
