@@ -319,13 +319,16 @@ func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]b
 		if e != nil && e.Kind == KindServer && e.ServerCode == wire.ErrOffsetMismatch {
 			if unknown {
 				// An earlier attempt at unknownAt may be what took the offset.
-				ours, free, verr := c.verifyAppend(ctx, ss, events, unknownAt, st)
-				if verr == nil && ours {
+				ours, _, verr := c.verifyAppend(ctx, ss, events, unknownAt, st)
+				if verr != nil {
+					return 0, c.unknownOutcome(ctx, verr, st)
+				}
+				if ours {
+					c.setTail(ss, unknownAt+uint64(len(events)))
 					return unknownAt, nil
 				}
-				if verr != nil || free {
-					return 0, c.unknownOutcome(ctx, firstErr(verr, err), st)
-				}
+				// Not there: other events hold the offset, or (with an expected offset past
+				// the end) the stream has not reached it. Either way ours were not applied.
 				unknown = false
 			}
 			if expected != nil {
@@ -379,13 +382,6 @@ func (c *Client) unknownOutcome(ctx context.Context, err error, st *callState) *
 	e := c.finish(ctx, err, st)
 	e.OutcomeUnknown = true
 	return e
-}
-
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // verifyAppend reads ss at offset and compares with events. ours: our events are there. free:

@@ -28,6 +28,9 @@ func TestBlackHoleRespectsDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Append(ctx, id, [][]byte{[]byte("warm")}, pool.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	p.BlackHole()
 
 	for _, tc := range []struct {
@@ -47,13 +50,17 @@ func TestBlackHoleRespectsDeadline(t *testing.T) {
 		}()
 		go func() {
 			_, err := c.Append(cctx, id, [][]byte{[]byte("x")}, pool.AppendOptions{})
+			// Sent into the black hole: it may or may not be applied, and the error says so.
+			if !errors.Is(err, pool.ErrOutcomeUnknown) || pool.IsRetryable(err) {
+				err = fmt.Errorf("append into a black hole: want an unknown outcome, got %w", err)
+			}
 			done <- err
 		}()
 		for i := 0; i < 2; i++ {
 			select {
 			case err := <-done:
 				// A timeout, or the last retryable error when too little time was left to try again.
-				if !pool.IsTimeout(err) && !pool.IsRetryable(err) && !errors.Is(err, pool.ErrOutcomeUnknown) {
+				if !pool.IsTimeout(err) && !pool.IsRetryable(err) {
 					t.Fatalf("%s: want a timeout, got %v", tc.name, err)
 				}
 			case <-time.After(10 * time.Second): // far beyond any deadline above: a hang
@@ -74,7 +81,7 @@ func TestBlackHoleRespectsDeadline(t *testing.T) {
 	for _, e := range got {
 		seen[string(e)]++
 	}
-	if seen["x"] > 2 || seen["y"] < 1 {
+	if seen["x"] > 2 || seen["y"] < 1 || seen["warm"] != 1 {
 		t.Fatalf("stream after black hole: %q", got)
 	}
 }
@@ -183,12 +190,21 @@ func TestHalfWrittenResponse(t *testing.T) {
 			t.Fatalf("append %d at offset %d", i, off)
 		}
 	}
+	// With an expected offset: the re-sent request meets the first one's events and must not
+	// report OffsetMismatch for an append that was applied.
+	for i := 6; i < 9; i++ {
+		exp := uint64(i)
+		off, err := c.Append(ctx, id, [][]byte{[]byte(fmt.Sprintf("ev%d", i))}, pool.AppendOptions{ExpectedOffset: &exp})
+		if err != nil || off != exp {
+			t.Fatalf("conditional append at %d with responses cut: %d %v", exp, off, err)
+		}
+	}
 	if bad.Cuts() == 0 {
 		t.Fatal("no response was cut: the test did not test anything")
 	}
 	got := readAll(t, c, id)
-	if len(got) != 6 {
-		t.Fatalf("stream has %d events, want 6 (nothing duplicated): %q", len(got), got)
+	if len(got) != 9 {
+		t.Fatalf("stream has %d events, want 9 (nothing duplicated): %q", len(got), got)
 	}
 	if c.Stats().RetriesCount == 0 && c.Stats().RedirectsCount == 0 {
 		t.Fatalf("no retry recorded: %+v", c.Stats())
@@ -247,4 +263,53 @@ func TestReconnectStormIsCapped(t *testing.T) {
 	}
 	p.Pass()
 	waitFor(t, 20*time.Second, "recovery", func() bool { return c.Ping(ctxT(t, 2*time.Second)) == nil })
+}
+
+// The answer to an applied append is cut in the middle. The client must not send it again
+// blindly: it reads the stream back, finds its events and reports success, for appends at the
+// tail and for conditional ones (which would otherwise see OffsetMismatch from their own
+// events).
+func TestUnknownOutcomeResolvedByReading(t *testing.T) {
+	s := startServer(t, "", "", server.Options{})
+	p := faultproxy.New(t, s.Addr)
+	cfg := testConfig(p.Addr())
+	cfg.HealthCheckPeriod = 0 // only the append's own traffic crosses the proxy
+	cfg.MinIdleConnsPerNode = 0
+	c := connect(t, cfg)
+	ctx := ctxT(t, 30*time.Second)
+	id, err := c.CreateStream(ctx, "unknown", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Append(ctx, id, [][]byte{[]byte("warm")}, pool.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, explicit := range []bool{false, true} {
+		cuts := p.Cuts()
+		p.CloseAfter(10) // the append's 19-byte answer is cut; so is any new handshake
+		type res struct {
+			off uint64
+			err error
+		}
+		done := make(chan res, 1)
+		go func() {
+			var opts pool.AppendOptions
+			if explicit {
+				exp := uint64(1 + i)
+				opts.ExpectedOffset = &exp
+			}
+			off, err := c.Append(ctx, id, [][]byte{[]byte(fmt.Sprintf("once-%d", i))}, opts)
+			done <- res{off, err}
+		}()
+		waitFor(t, 10*time.Second, "the answer to be cut", func() bool { return p.Cuts() > cuts })
+		p.Pass()
+		r := <-done
+		if r.err != nil || r.off != uint64(1+i) {
+			t.Fatalf("explicit=%v: append whose answer was lost: %d %v", explicit, r.off, r.err)
+		}
+	}
+	got := readAll(t, c, id)
+	if len(got) != 3 || string(got[1]) != "once-0" || string(got[2]) != "once-1" {
+		t.Fatalf("stream: %q", got)
+	}
 }
