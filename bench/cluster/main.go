@@ -71,6 +71,8 @@ func run(duration time.Duration, kills int) error {
 		fmt.Printf("%-26s %14.0f %14.0f %7.2fx\n", w.String(), s, c, c/s)
 	}
 	single.stopAll()
+	fmt.Println("(a cluster write waits for three fsyncs in turn: the leader's raft log, a follower's raft log,")
+	fmt.Println(" then the leader's database; a single node waits for one. Here all nodes share one disk and the cores.)")
 
 	fmt.Printf("\nleader failover over %d kills (kill -9 of the leader -> first committed write on a new leader)\n", kills)
 	times, err := failover(cl, kills)
