@@ -93,7 +93,15 @@ func open(cfg Config, db store) (*Node, error) {
 		return nil, err
 	}
 	var err error
-	n.fsm, err = newFSM(db, log, func(error) { _ = n.raft.Shutdown() })
+	started := make(chan struct{}) // closed once n.raft is set (or open failed)
+	defer close(started)
+	n.fsm, err = newFSM(db, log, func(error) {
+		// A storage failure: stop taking part, so the node cannot diverge from the others.
+		<-started
+		if n.raft != nil {
+			_ = n.raft.Shutdown()
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the applied index: %w", err)
 	}
