@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -83,6 +84,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return c, nil
 	}
 	err := &Error{Kind: KindConnection, Message: "no seed address answered", LastDialErr: c.cluster.lastDialErr()}
+	var he *handshakeError
+	if errors.As(err.LastDialErr, &he) { // a server answered, and refused us: say why
+		err = &Error{Kind: KindServer, ServerCode: he.resp.Code, Message: he.resp.Message, LastDialErr: he}
+	}
 	if ctx.Err() != nil {
 		err = &Error{Kind: KindTimeout, Message: "connect: " + ctx.Err().Error(), Err: ctx.Err(), LastDialErr: err.LastDialErr}
 	}

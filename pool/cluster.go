@@ -98,6 +98,18 @@ func (r *cluster) confirmed(n *node) {
 	r.changed(old, n)
 }
 
+// tentative makes n the leader if none is known.
+func (r *cluster) tentative(n *node) {
+	r.mu.Lock()
+	if r.leader != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.leader = n
+	r.mu.Unlock()
+	r.changed(nil, n)
+}
+
 // notLeader records a NotLeader answer from n with the view and hint it carried (hint "" for
 // unknown). Only a hint that names a leader moves the view: a node that knows no leader may be a
 // partitioned candidate whose term ran ahead, and must not make the real leader's hints look
@@ -281,7 +293,12 @@ func (c *Client) probe(n *node) bool {
 			} else {
 				c.cluster.notLeader(n, 0, "")
 			}
+			break
 		}
+		// Refused for another reason (say, a token for another tenant): the answer says
+		// nothing about leadership. Use the node while no leader is known, so calls reach a
+		// server and get its real answer; a follower would redirect them.
+		c.cluster.tentative(n)
 	}
 	return true
 }
