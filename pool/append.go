@@ -55,7 +55,7 @@ func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, o
 	var first uint64
 	var err error
 	if opts.ExpectedOffset != nil {
-		st := callState{op: opAppend}
+		st := callState{}
 		exp := *opts.ExpectedOffset
 		first, err = c.appendEvents(cctx, ss, events, &exp, &st)
 	} else {
@@ -126,7 +126,7 @@ func (c *Client) appendQueued(ctx context.Context, ss *streamState, events [][]b
 	if !ss.flushing && len(ss.queue) == 0 {
 		ss.flushing = true
 		c.streamsMu.Unlock()
-		st := callState{op: opAppend}
+		st := callState{}
 		first, err := c.appendEvents(ctx, ss, events, nil, &st)
 		c.streamsMu.Lock()
 		more := len(ss.queue) > 0
@@ -240,12 +240,12 @@ func (c *Client) sendBatch(ss *streamState, batch []*appendWaiter, count int) {
 			events = append(events, w.events...)
 		}
 	}
-	st := callState{op: opAppend}
+	st := callState{}
 	first, err := c.appendEvents(ctx, ss, events, nil, &st)
 	if err != nil && len(batch) > 1 && callerSpecific(err) {
 		for _, w := range batch {
 			wctx, wcancel := context.WithDeadline(c.life, w.deadline)
-			wst := callState{op: opAppend}
+			wst := callState{}
 			f, werr := c.appendEvents(wctx, ss, w.events, nil, &wst)
 			wcancel()
 			w.done <- appendResult{first: f, err: werr}
@@ -345,8 +345,9 @@ func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]b
 			}
 			continue
 		}
-		if st.sent && (st.notLeader || ctx.Err() != nil || (e != nil && (e.Kind == KindConnection || e.Kind == KindClosed))) {
-			// Sent, then the answer was lost: it may have been applied.
+		if st.sent && (e == nil || e.Kind != KindServer || e.ServerCode == wire.ErrNotLeader) {
+			// Sent, and no answer that says it was refused: it may have been applied. (A
+			// NotLeader may come from a leader that lost its term while committing.)
 			if !unknown {
 				unknown, unknownAt = true, exp
 			}

@@ -43,7 +43,7 @@ func (c *Client) run(ctx context.Context, op opKind, body []byte, rt route) (wir
 	cctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	c.budget.deposit()
-	st := callState{op: op}
+	st := callState{}
 	p, err := c.exec(cctx, body, rt, &st)
 	c.stats.record(op, time.Since(start), err)
 	if err != nil {

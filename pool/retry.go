@@ -71,20 +71,18 @@ const (
 // callState is what one call saw, for its error: attempts, last node and request id, last dial
 // error, and whether a request may have reached a server.
 type callState struct {
-	op          opKind
 	attempts    int
 	node        string
 	reqID       uint64
 	lastDialErr error
 	sent        bool // the last attempt's request was queued for the wire
-	notLeader   bool // the last attempt was answered NotLeader by a node believed to lead
 	bo          *backoff.ExponentialBackOff
 }
 
 // attempt sends body once to the node route selects, following NotLeader hints at once up to
 // MaxRedirects times. A server Error comes back as a KindServer *Error.
 func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callState) (wire.ResponsePayload, error) {
-	st.sent, st.notLeader = false, false
+	st.sent = false
 	for redirects := 0; ; redirects++ {
 		n, err := c.pick(ctx, rt)
 		if err != nil {
@@ -127,7 +125,6 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		if er.Code != wire.ErrNotLeader {
 			return nil, serr
 		}
-		st.notLeader = true
 		c.stats.redirects.Add(1)
 		view, hint, okHint := wire.ParseNotLeader(er.Message)
 		if !okHint {
