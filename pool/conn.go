@@ -15,10 +15,11 @@ import (
 )
 
 // conn is one TCP connection carrying many requests at once. Requests are matched to responses
-// by id (ids count from 1 per connection; the handshake is 1). A writer goroutine flushes every
-// queued frame in one write (writev), so many small requests cost one syscall under load; a
-// reader goroutine hands each response to its waiter. A broken connection fails every call in
-// flight on it with a connection error and leaves its node's pool.
+// by id (ids count from 1 per connection; the handshake is 1). A request on an idle connection
+// is written by its caller; under load, frames queue up and a writer goroutine sends all of
+// them in one write (writev), so many small requests cost one syscall. A reader goroutine hands
+// each response to its waiter. A broken connection fails every call in flight on it with a
+// connection error and leaves its node's pool.
 type conn struct {
 	node    *node
 	nc      net.Conn
