@@ -84,23 +84,30 @@ func firstWrite(cl *procs, dead *proc, tenant, sid, length uint64, timeout time.
 
 // waitCaughtUp waits until every node has applied the stream up to length.
 func waitCaughtUp(cl *procs, tenant, sid, length uint64) error {
-	deadline := time.Now().Add(30 * time.Second)
 	for _, p := range cl.nodes {
-		for {
-			c, err := dial(p.addr)
-			if err == nil {
-				var r wire.ResponsePayload
-				r, err = c.call(tenant, wire.StreamInfoRequest{StreamID: sid}, 2*time.Second)
-				c.close()
-				if err == nil && r.(wire.StreamInfoResponse).Length == length {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("node %s did not catch up: %v", p.id, err)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if err := waitCaughtUpAt(p.addr, tenant, sid, length); err != nil {
+			return fmt.Errorf("node %s: %w", p.id, err)
 		}
 	}
 	return nil
+}
+
+// waitCaughtUpAt waits until the node at addr has applied the stream up to length.
+func waitCaughtUpAt(addr string, tenant, sid, length uint64) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := dial(addr)
+		if err == nil {
+			var r wire.ResponsePayload
+			r, err = c.call(tenant, wire.StreamInfoRequest{StreamID: sid}, 2*time.Second)
+			c.close()
+			if err == nil && r.(wire.StreamInfoResponse).Length == length {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not catch up: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -70,9 +70,13 @@ func run(duration time.Duration, kills int) error {
 		}
 		fmt.Printf("%-26s %14.0f %14.0f %7.2fx\n", w.String(), s, c, c/s)
 	}
-	single.stopAll()
 	fmt.Println("(a cluster write waits for three fsyncs in turn: the leader's raft log, a follower's raft log,")
 	fmt.Println(" then the leader's database; a single node waits for one. Here all nodes share one disk and the cores.)")
+
+	if err := reads(single, cl, duration/2); err != nil {
+		return err
+	}
+	single.stopAll()
 
 	fmt.Printf("\nleader failover over %d kills (kill -9 of the leader -> first committed write on a new leader)\n", kills)
 	times, err := failover(cl, kills)
@@ -102,4 +106,46 @@ func binary(tmp string) (string, error) {
 		return "", fmt.Errorf("building kimberlite: %w", err)
 	}
 	return out, nil
+}
+
+// reads compares ReadEvents throughput on a single node, on the leader (linearizable: each
+// read first confirms leadership with a heartbeat round) and on a follower (what it applied).
+func reads(single, cl *procs, d time.Duration) error {
+	const tenant, conns = 50, 16
+	leader, err := cl.waitLeader(20 * time.Second)
+	if err != nil {
+		return err
+	}
+	follower := (leader + 1) % len(cl.nodes)
+	targets := []struct{ name, addr string }{
+		{"single node", single.nodes[0].addr},
+		{"cluster leader", cl.nodes[leader].addr},
+		{"cluster follower", cl.nodes[follower].addr},
+	}
+	fmt.Printf("\nreads, 16 conns, 100 events of 100 bytes per read, %v each\n", d)
+	var base float64
+	for i, tg := range targets {
+		writeTo := tg.addr
+		if i == 2 {
+			writeTo = cl.nodes[leader].addr
+		}
+		sid, err := prepareReadStream(writeTo, tenant+uint64(i))
+		if err != nil {
+			return fmt.Errorf("%s: %w", tg.name, err)
+		}
+		if i == 2 {
+			if err := waitCaughtUpAt(tg.addr, tenant+uint64(i), sid, 100); err != nil {
+				return err
+			}
+		}
+		r, err := readRate(tg.addr, tenant+uint64(i), sid, conns, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", tg.name, err)
+		}
+		if i == 0 {
+			base = r
+		}
+		fmt.Printf("%-26s %14.0f reads/s %7.2fx\n", tg.name, r, r/base)
+	}
+	return nil
 }
