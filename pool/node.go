@@ -1,8 +1,10 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,33 +283,40 @@ func (n *node) breakAll(err error) {
 	}
 }
 
-// reap closes connections idle longer than MaxConnIdleTime beyond keep, and expired idle ones,
-// and opens connections up to keep.
+// reap closes expired idle connections and those idle longer than MaxConnIdleTime beyond keep
+// (the least recently used first), and opens connections up to keep.
 func (n *node) reap(keep int) {
 	cfg := &n.client.cfg
 	now := time.Now()
 	n.mu.Lock()
-	var victims []*conn
+	var victims, idle []*conn
 	live := 0
 	for _, c := range n.conns {
 		if c.draining.Load() {
 			continue
 		}
 		live++
-	}
-	// Most recently used connections are kept: walk from the least recently used.
-	for _, c := range n.conns {
-		if c.draining.Load() || c.inFlight.Load() != 0 {
+		if c.inFlight.Load() != 0 {
 			continue
 		}
-		expired := !c.expires.IsZero() && now.After(c.expires)
-		idleFor := now.Sub(time.Unix(0, c.lastUsed.Load()))
-		tooIdle := cfg.MaxConnIdleTime > 0 && idleFor > cfg.MaxConnIdleTime
-		if expired || (tooIdle && live > keep) || live > cfg.MaxConnsPerNode {
+		if !c.expires.IsZero() && now.After(c.expires) {
 			c.draining.Store(true)
 			victims = append(victims, c)
 			live--
+			continue
 		}
+		if cfg.MaxConnIdleTime > 0 && now.Sub(time.Unix(0, c.lastUsed.Load())) > cfg.MaxConnIdleTime {
+			idle = append(idle, c)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *conn) int { return cmp.Compare(a.lastUsed.Load(), b.lastUsed.Load()) })
+	for _, c := range idle {
+		if live <= keep {
+			break
+		}
+		c.draining.Store(true)
+		victims = append(victims, c)
+		live--
 	}
 	for live+n.dialing < keep && n.startDialLocked() {
 	}
