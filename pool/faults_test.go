@@ -313,3 +313,31 @@ func TestUnknownOutcomeResolvedByReading(t *testing.T) {
 		t.Fatalf("stream: %q", got)
 	}
 }
+
+// With no retry budget, an outage costs one attempt per call: retries cannot multiply the load.
+func TestRetryBudgetExhausted(t *testing.T) {
+	s := startServer(t, "", "", server.Options{})
+	p := faultproxy.New(t, s.Addr)
+	cfg := testConfig(p.Addr())
+	cfg.RetryBudgetRatio = 0
+	cfg.RetryBudgetMinPerSec = 0
+	cfg.HealthCheckPeriod = 0
+	c := connect(t, cfg)
+	ctx := ctxT(t, 10*time.Second)
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.CloseAfter(0) // every answer is lost
+	for i := 0; i < 5; i++ {
+		err := c.Ping(ctx)
+		var e *pool.Error
+		if !errors.As(err, &e) || !pool.IsRetryable(err) || e.Attempts > 1 {
+			t.Fatalf("ping %d during the outage: %#v", i, err)
+		}
+	}
+	if st := c.Stats(); st.RetriesCount != 0 || st.ErrorsCount["connection"]+st.ErrorsCount["cluster_unavailable"] != 5 {
+		t.Fatalf("stats after the outage: retries %d, errors %v", st.RetriesCount, st.ErrorsCount)
+	}
+	p.Pass()
+	waitFor(t, 10*time.Second, "recovery", func() bool { return c.Ping(ctx) == nil })
+}
