@@ -109,6 +109,10 @@ func TestCoalescedAppendsToOneStream(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	// Coalescing: far fewer append requests reached the database than Append calls were made.
+	if ops := s.db.Stats().OpCount - 1; ops >= workers*rounds/2 {
+		t.Fatalf("%d append operations for %d calls: appends were not coalesced", ops, workers*rounds)
+	}
 	stream := readAll(t, c, id)
 	if len(stream) != workers*rounds*2 {
 		t.Fatalf("stream has %d events, want %d", len(stream), workers*rounds*2)
