@@ -251,7 +251,9 @@ func TestReconnectStormIsCapped(t *testing.T) {
 		t.Fatalf("%d calls to a black hole did not fail with a retryable error", bad)
 	}
 	dials := p.Accepted() - acceptedBefore
-	if max := p.MaxOpen(); max > openBefore+int64(cfg.MaxDialsPerNode) {
+	// One more than the dials allowed: a connection the client just closed may not have been
+	// seen closing by the proxy yet when the next dial arrives.
+	if max := p.MaxOpen(); max > openBefore+int64(cfg.MaxDialsPerNode)+1 {
 		t.Fatalf("%d connections open at once (before: %d, MaxDialsPerNode %d)", max, openBefore, cfg.MaxDialsPerNode)
 	}
 	if dials >= calls/2 {
