@@ -1,0 +1,79 @@
+package pool
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kimberlite/libkimberlite/engine"
+	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/tests/faultproxy"
+)
+
+// Calls that time out leave nothing behind: no waiter in any connection's table and no in-flight
+// slot held, before their answers arrive; the late answers are dropped.
+func TestTimeoutsLeaveNoWaiters(t *testing.T) {
+	db, err := engine.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	served := make(chan struct{})
+	go func() { _ = srv.Serve(l); close(served) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+		_ = db.Close()
+	})
+	p := faultproxy.New(t, l.Addr().String())
+	cfg := DefaultConfig()
+	cfg.Addresses = []string{p.Addr()}
+	cfg.HealthCheckPeriod = 0
+	c, err := Connect(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+
+	p.Delay(500 * time.Millisecond)
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			if err := c.Ping(ctx); !IsTimeout(err) {
+				t.Errorf("ping through a slow link: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	// The answers are still on their way: the timed-out calls must already be forgotten.
+	for _, n := range c.cluster.all() {
+		n.mu.Lock()
+		for _, cn := range n.conns {
+			cn.mu.Lock()
+			if len(cn.pending) != 0 || cn.inFlight.Load() != 0 {
+				t.Errorf("connection keeps %d waiters and %d in-flight slots", len(cn.pending), cn.inFlight.Load())
+			}
+			cn.mu.Unlock()
+		}
+		n.mu.Unlock()
+	}
+	// The late answers arrive and are dropped; the connection keeps working.
+	p.Pass()
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
