@@ -4,7 +4,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-.PHONY: all build server lib test test-go test-c bench demo install clean fmt vet
+.PHONY: all build server lib test test-go test-c test-python test-node bench demo install clean fmt vet
 
 all: build
 
@@ -18,7 +18,7 @@ server:
 lib:
 	@./build.sh lib $(BUILD)
 
-test: build test-go test-c
+test: build test-go test-c test-python test-node
 	@echo "make test: all suites passed"
 
 test-go:
@@ -26,6 +26,13 @@ test-go:
 
 test-c: lib
 	@if [ -x tests/c/run.sh ]; then BUILD=$(abspath $(BUILD)) tests/c/run.sh; else echo "test-c: no C suite yet"; fi
+
+# The Python package (ctypes) and the Node addon, each against real servers.
+test-python: lib
+	@if [ -x bindings/python/run-tests.sh ]; then BUILD=$(abspath $(BUILD)) bindings/python/run-tests.sh; else echo "test-python: no Python suite yet"; fi
+
+test-node: lib
+	@if [ -x bindings/node/run-tests.sh ]; then BUILD=$(abspath $(BUILD)) bindings/node/run-tests.sh; else echo "test-node: no Node suite yet"; fi
 
 bench: build
 	@./bench/run.sh $(BUILD)
