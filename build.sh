@@ -11,8 +11,9 @@ lib)
   if [ ! -d ffi ] || ! ls ffi/*.go >/dev/null 2>&1; then
     echo "build.sh: no ffi/ package yet, skipping the library"; exit 0
   fi
-  # The version script keeps the dynamic symbol table to the public kmb_* API.
-  CGO_ENABLED=1 go build -buildmode=c-shared \
+  # The version script keeps the dynamic symbol table to the public kmb_* API. DWARF 4 debug info
+  # (not Go's default 5) so that valgrind 3.19 and other older tools can read it.
+  GOEXPERIMENT=nodwarf5 CGO_ENABLED=1 go build -buildmode=c-shared \
     -ldflags "-extldflags '-Wl,-soname,libkimberlite.so.0 -Wl,--version-script=$PWD/ffi/exports.map'" \
     -o "$build/libkimberlite.so" ./ffi
   rm -f "$build/libkimberlite.h" # cgo's generated header; include/kimberlite.h is the public one
