@@ -44,13 +44,13 @@ until grep -q '^leader=' "$work/dev.log"; do
   sleep 0.1
 done
 cat "$work/dev.log"
-addrs="127.0.0.1:$port,127.0.0.1:$((port + 1)),127.0.0.1:$((port + 2))"
+addrs=(127.0.0.1:$port 127.0.0.1:$((port + 1)) 127.0.0.1:$((port + 2)))
 
 echo
-echo "== C quickstart through libkimberlite ($addrs)"
+echo "== C quickstart through libkimberlite (${addrs[*]})"
 gcc -std=c99 -Wall -O2 -Iinclude examples/c/quickstart.c -L"$build" -lkimberlite \
   -Wl,-rpath,"$build" -o "$work/quickstart"
-"$work/quickstart" "$addrs"
+"$work/quickstart" "${addrs[@]}"
 
 echo
 echo "== failover: kill -9 the leader while 8 writers append through one client"
