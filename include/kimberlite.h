@@ -19,8 +19,8 @@
  * Handles.    kmb_config_t and kmb_client_t are opaque. A NULL, freed, closed or foreign handle is
  *             answered with KMB_ERR_INVALID_HANDLE (never a crash): the library never dereferences a
  *             handle, it looks it up in a table. Handles are never reused by the library, so a stale
- *             handle stays detectable for the life of the process (at a cost of a few dozen bytes
- *             each).
+ *             handle stays detectable for the life of the process (at a cost of about a hundred
+ *             bytes per handle ever made).
  * Strings.    Inputs are NUL-terminated UTF-8, checked (KMB_ERR_INVALID_UTF8). Outputs are
  *             NUL-terminated UTF-8.
  * Bytes.      Event payloads are pointer + length; the library copies them before it returns (or,
