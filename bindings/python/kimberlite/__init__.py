@@ -1,0 +1,36 @@
+"""kimberlite: the Python client of Kimberlite, over libkimberlite (ctypes).
+
+    from kimberlite import Client, DataClass
+
+    client = Client.connect(addresses=["localhost:5432"], tenant_id=1)
+    stream_id = client.create_stream("events", DataClass.NON_PHI)
+    offset = client.append(stream_id, [b"hello"])
+
+Importing this package loads nothing native: libkimberlite is loaded at the first
+Client.connect, so a pre-fork server may import the application in its master process safely.
+"""
+
+from __future__ import annotations
+
+from . import _ffi
+from .client import Client
+from .errors import *  # noqa: F401,F403 (the public exception classes)
+from .errors import __all__ as _errors_all
+from .types import ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client", "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult",
+    "ServerInfo", "library_version", "library_path", "__version__",
+] + list(_errors_all)
+
+
+def library_version() -> str:
+    """The version of the loaded libkimberlite (loads it if needed), e.g. "0.1.0"."""
+    return (_ffi.lib().kmb_version() or b"").decode("ascii", "replace")
+
+
+def library_path() -> "str | None":
+    """The path libkimberlite was loaded from in this process, or None while it is not loaded."""
+    return _ffi.loaded_path()

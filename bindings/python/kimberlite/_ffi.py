@@ -1,0 +1,237 @@
+"""The C API of libkimberlite as ctypes declarations, and the lazy loader.
+
+Every foreign function gets its argtypes and restype here, once. The library is loaded at the
+first Client.connect, never at import: the Go runtime inside it does not survive fork(), and
+pre-fork servers (gunicorn, uWSGI) import the application in the master before forking.
+
+Search order: the package folder (a wheel that ships the library), $KIMBERLITE_LIB, then the
+repository's build/ folder (development checkouts).
+
+ctypes.CDLL releases the GIL for the duration of every call, so a call waiting on the network
+never stops other Python threads. Do not change this to PyDLL.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from ctypes import (
+    POINTER, Structure, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint8, c_uint32,
+    c_uint64, c_void_p,
+)
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .errors import ForkedProcess, KimberliteError
+
+LIB_NAME = "libkimberlite.so"
+
+#: KMB_KEEP_ALIVE_DISABLED from the header.
+KEEP_ALIVE_DISABLED = 2**64 - 1
+#: KMB_MAX_BATCH_BYTES from the header: the largest encoded append batch.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+KMB_OK = 0
+KMB_ERR_INVALID_HANDLE = 3
+KMB_ERR_TIMEOUT = 7
+KMB_ERR_FORKED = 11
+
+
+class Config(Structure):
+    """Opaque kmb_config_t."""
+
+
+class ClientHandle(Structure):
+    """Opaque kmb_client_t."""
+
+
+class Events(Structure):
+    """kmb_events_t (read-only, library-allocated; fields only ever appended)."""
+
+    _fields_ = [
+        ("count", c_size_t),
+        ("data", POINTER(POINTER(c_uint8))),
+        ("lengths", POINTER(c_size_t)),
+        ("offsets", POINTER(c_uint64)),
+        ("next_offset", c_uint64),
+        ("has_more", c_int),
+    ]
+
+
+class ServerInfoStruct(Structure):
+    """kmb_server_info_t (read-only, library-allocated; fields only ever appended)."""
+
+    _fields_ = [
+        ("build_version", c_char_p),
+        ("protocol_version", c_uint32),
+        ("capability_count", c_size_t),
+        ("capabilities", POINTER(c_char_p)),
+        ("uptime_secs", c_uint64),
+        ("cluster_mode", c_int32),
+        ("tenant_count", c_uint32),
+    ]
+
+
+ConfigP = POINTER(Config)
+ClientP = POINTER(ClientHandle)
+EventsP = POINTER(Events)
+ServerInfoP = POINTER(ServerInfoStruct)
+
+# (name, restype, argtypes). Statuses are int32.
+_S = c_int32
+_SIGNATURES: List[Tuple[str, object, List[object]]] = [
+    ("kmb_version", c_char_p, []),
+    ("kmb_version_number", c_int32, []),
+    ("kmb_status_name", c_char_p, [c_int32]),
+    ("kmb_status_is_retryable", c_int, [c_int32]),
+    ("kmb_last_error_message", c_char_p, []),
+    ("kmb_last_error_status", c_int32, []),
+    ("kmb_last_error_server_code", c_int32, []),
+    ("kmb_last_error_request_id", c_uint64, []),
+    ("kmb_config_new", _S, [POINTER(ConfigP)]),
+    ("kmb_config_free", None, [ConfigP]),
+    ("kmb_config_add_address", _S, [ConfigP, c_char_p]),
+    ("kmb_config_set_tenant", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_auth_token", _S, [ConfigP, c_char_p]),
+    ("kmb_config_set_connect_timeout_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_request_timeout_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_min_idle_conns_per_node", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_max_conns_per_node", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_max_in_flight_per_conn", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_max_conn_lifetime_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_max_conn_lifetime_jitter_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_max_conn_idle_time_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_health_check_period_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_keep_alive_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_max_dials_per_node", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_retry_max_attempts", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_retry_initial_backoff_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_retry_max_backoff_ms", _S, [ConfigP, c_uint64]),
+    ("kmb_config_set_retry_budget_ratio", _S, [ConfigP, c_double]),
+    ("kmb_config_set_retry_budget_min_per_sec", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_max_redirects", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_read_from", _S, [ConfigP, c_int32]),
+    ("kmb_config_set_append_batch_max_events", _S, [ConfigP, c_uint32]),
+    ("kmb_config_set_append_batch_max_bytes", _S, [ConfigP, c_uint32]),
+    ("kmb_client_connect", _S, [ConfigP, POINTER(ClientP)]),
+    ("kmb_client_close", _S, [ClientP]),
+    ("kmb_create_stream", _S, [ClientP, c_char_p, c_int32, POINTER(c_uint64)]),
+    # events: const uint8_t *const *; passed as an array of c_char_p pointing into bytes objects.
+    ("kmb_append", _S, [ClientP, c_uint64, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                        POINTER(c_uint64), POINTER(c_uint64)]),
+    ("kmb_read", _S, [ClientP, c_uint64, c_uint64, c_uint64, POINTER(EventsP)]),
+    ("kmb_events_free", None, [EventsP]),
+    ("kmb_stream_length", _S, [ClientP, c_uint64, POINTER(c_uint64)]),
+    ("kmb_sync", _S, [ClientP]),
+    ("kmb_ping", _S, [ClientP]),
+    ("kmb_server_info", _S, [ClientP, POINTER(ServerInfoP)]),
+    ("kmb_server_info_free", None, [ServerInfoP]),
+    ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
+    ("kmb_string_free", None, [c_void_p]),
+]
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+_lib_pid: Optional[int] = None
+_lib_path: Optional[str] = None
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock at fork(); it does not exist in the child.
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def candidate_paths() -> List[Path]:
+    """Where the library is looked for, in order."""
+    here = Path(__file__).resolve().parent
+    paths = [here / LIB_NAME]
+    env = os.environ.get("KIMBERLITE_LIB")
+    if env:
+        paths.append(Path(env))
+    # bindings/python/kimberlite/_ffi.py -> the repository root is three folders up.
+    paths.append(here.parents[2] / "build" / LIB_NAME)
+    return paths
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    for name, restype, argtypes in _SIGNATURES:
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise KimberliteError(
+                f"{lib._name} lacks {name}: the library is older than this kimberlite package",
+                code="KMB_ERR_UNKNOWN",
+            ) from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library, loading it on first use (in this process).
+
+    Raises ForkedProcess, without touching the library, in a child of a process that loaded it.
+    """
+    global _lib, _lib_pid, _lib_path
+    loaded = _lib
+    if loaded is not None:
+        if _lib_pid != os.getpid():
+            raise ForkedProcess(
+                "kimberlite: the library was loaded before fork() and cannot be used in the child "
+                "process; connect in the child only (do not connect in a pre-fork master)"
+            )
+        return loaded
+    with _lock:
+        if _lib is not None:
+            return lib()
+        tried = []
+        for path in candidate_paths():
+            if not path.is_file():
+                tried.append(f"{path} (missing)")
+                continue
+            try:
+                handle = ctypes.CDLL(str(path))
+            except OSError as exc:
+                tried.append(f"{path} ({exc})")
+                continue
+            _declare(handle)
+            _lib, _lib_pid, _lib_path = handle, os.getpid(), str(path)
+            return handle
+        raise KimberliteError(
+            "kimberlite: cannot load libkimberlite.so; tried: " + "; ".join(tried)
+            + ". Set KIMBERLITE_LIB to the library's path."
+        )
+
+
+def loaded_path() -> Optional[str]:
+    """The path of the loaded library, or None while it is not loaded in this process."""
+    return _lib_path if _lib_pid == os.getpid() else None
+
+
+def last_error(status: int) -> KimberliteError:
+    """The exception for a non-OK status, from this thread's last error (call right after)."""
+    from .errors import _class_for_status
+
+    l = lib()
+    name = (l.kmb_status_name(status) or b"KMB_ERR_UNKNOWN").decode("utf-8", "replace")
+    message = (l.kmb_last_error_message() or b"").decode("utf-8", "replace")
+    server_code = int(l.kmb_last_error_server_code())
+    request_id = int(l.kmb_last_error_request_id())
+    cls = _class_for_status(name, status)
+    return cls(
+        message or name,
+        code=name,
+        server_code=None if server_code < 0 else server_code,
+        request_id=request_id or None,
+        retryable=bool(l.kmb_status_is_retryable(status)),
+    )
+
+
+def check(status: int) -> None:
+    """Raise the exception for status unless it is KMB_OK."""
+    if status != KMB_OK:
+        raise last_error(status)

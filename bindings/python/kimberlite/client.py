@@ -1,0 +1,449 @@
+"""Client: one pooled, failover-aware connection to a Kimberlite cluster, shared by threads."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+from ctypes import byref, c_char_p, c_size_t, c_uint64, c_void_p
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import _ffi
+from ._convert import U32_MAX, c_string, millis, uint
+from .errors import ClientClosed, ForkedProcess, InvalidArgument, InvalidHandle, KimberliteError
+from .types import ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo
+
+__all__ = ["Client"]
+
+_FORKED_MESSAGE = (
+    "kimberlite: this client was created in process {parent} and cannot be used in the forked "
+    "child {child}; connect a new client in the child (for gunicorn/uWSGI: in each worker)"
+)
+
+# (keyword, C setter, kind): kind "ms" / "ms0" take seconds (ms0 allows 0), "u32" an int.
+_OPTIONS: Tuple[Tuple[str, str, str], ...] = (
+    ("connect_timeout", "kmb_config_set_connect_timeout_ms", "ms"),
+    ("request_timeout", "kmb_config_set_request_timeout_ms", "ms"),
+    ("min_idle_conns_per_node", "kmb_config_set_min_idle_conns_per_node", "u32"),
+    ("max_conns_per_node", "kmb_config_set_max_conns_per_node", "u32"),
+    ("max_in_flight_per_conn", "kmb_config_set_max_in_flight_per_conn", "u32"),
+    ("max_conn_lifetime", "kmb_config_set_max_conn_lifetime_ms", "ms0"),
+    ("max_conn_lifetime_jitter", "kmb_config_set_max_conn_lifetime_jitter_ms", "ms0"),
+    ("max_conn_idle_time", "kmb_config_set_max_conn_idle_time_ms", "ms0"),
+    ("health_check_period", "kmb_config_set_health_check_period_ms", "ms0"),
+    ("max_dials_per_node", "kmb_config_set_max_dials_per_node", "u32"),
+    ("retry_max_attempts", "kmb_config_set_retry_max_attempts", "u32"),
+    ("retry_initial_backoff", "kmb_config_set_retry_initial_backoff_ms", "ms"),
+    ("retry_max_backoff", "kmb_config_set_retry_max_backoff_ms", "ms"),
+    ("retry_budget_min_per_sec", "kmb_config_set_retry_budget_min_per_sec", "u32"),
+    ("max_redirects", "kmb_config_set_max_redirects", "u32"),
+    ("append_batch_max_events", "kmb_config_set_append_batch_max_events", "u32"),
+    ("append_batch_max_bytes", "kmb_config_set_append_batch_max_bytes", "u32"),
+)
+
+Number = Union[int, float]
+
+
+class Client:
+    """A connected client: pooled, pipelined connections to every node of a cluster.
+
+    Create one per process with :meth:`connect` and share it between threads: every method may
+    be called from any number of threads at once, and none holds the GIL while it waits on the
+    network. A client belongs to the process that connected it; in a child made by fork() every
+    method raises :class:`~kimberlite.ForkedProcess` without touching the library.
+    """
+
+    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "__weakref__")
+
+    def __init__(self) -> None:
+        raise TypeError("use Client.connect(...) to create a Client")
+
+    @classmethod
+    def connect(
+        cls,
+        addresses: Sequence[str],
+        tenant_id: int,
+        auth_token: Optional[str] = None,
+        *,
+        connect_timeout: Optional[Number] = None,
+        request_timeout: Optional[Number] = None,
+        min_idle_conns_per_node: Optional[int] = None,
+        max_conns_per_node: Optional[int] = None,
+        max_in_flight_per_conn: Optional[int] = None,
+        max_conn_lifetime: Optional[Number] = None,
+        max_conn_lifetime_jitter: Optional[Number] = None,
+        max_conn_idle_time: Optional[Number] = None,
+        health_check_period: Optional[Number] = None,
+        keep_alive: Union[Number, bool, None] = None,
+        max_dials_per_node: Optional[int] = None,
+        retry_max_attempts: Optional[int] = None,
+        retry_initial_backoff: Optional[Number] = None,
+        retry_max_backoff: Optional[Number] = None,
+        retry_budget_ratio: Optional[float] = None,
+        retry_budget_min_per_sec: Optional[int] = None,
+        max_redirects: Optional[int] = None,
+        read_from: Optional[ReadFrom] = None,
+        append_batch_max_events: Optional[int] = None,
+        append_batch_max_bytes: Optional[int] = None,
+    ) -> "Client":
+        """Connect to the first seed address that answers and find the cluster's leader.
+
+        Args:
+            addresses: seed ``"host:port"`` strings; one live node of the cluster is enough.
+            tenant_id: the tenant every request is made for.
+            auth_token: the token sent in each connection's handshake; None sends none.
+
+        Every keyword option left as None keeps the library's default. Durations are seconds
+        (int or float, rounded up to whole milliseconds):
+
+            connect_timeout: one dial plus handshake (default 5).
+            request_timeout: deadline of one whole call, retries included (default 30).
+            min_idle_conns_per_node: connections kept open to each node (default 1).
+            max_conns_per_node: cap on connections per node (default 4).
+            max_in_flight_per_conn: requests in flight on one connection (default 256).
+            max_conn_lifetime: idle connections older than this are closed (default 3600; 0 no
+                limit); max_conn_lifetime_jitter: random extra lifetime (default 300).
+            max_conn_idle_time: close connections idle this long (default 300; 0 never).
+            health_check_period: background pings of every node (default 2; 0 disables).
+            keep_alive: TCP keep-alive period (default 15; 0 the OS default; False disables).
+            max_dials_per_node: concurrent dials to one node (default 2).
+            retry_max_attempts: attempts per call, the first included (default 8; 1 no retry).
+            retry_initial_backoff / retry_max_backoff: backoff bounds (default 0.02 / 1).
+            retry_budget_ratio: retries as a share of recent calls (default 0.2, 0..10);
+                retry_budget_min_per_sec: retries per second always allowed (default 10).
+            max_redirects: NotLeader hints one attempt follows (default 3).
+            read_from: ReadFrom.LEADER (default) or ReadFrom.ANY_HEALTHY.
+            append_batch_max_events / append_batch_max_bytes: limits of the requests that
+                concurrent appends to one stream are coalesced into (default 1024 / 4 MiB).
+
+        Raises:
+            TypeError, InvalidArgument: a malformed argument or option (nothing is sent).
+            ConnectionFailed, ClusterUnavailable, DeadlineExceeded: no seed answered.
+            AuthenticationFailed: the server refused the token.
+            ForkedProcess: the library was loaded before this process was forked.
+        """
+        if isinstance(addresses, (str, bytes)) or not isinstance(addresses, Iterable):
+            raise TypeError(
+                "addresses must be a list of 'host:port' strings, not "
+                f"{type(addresses).__name__}"
+            )
+        addrs: List[str] = list(addresses)
+        if not addrs:
+            raise InvalidArgument("addresses must hold at least one 'host:port'")
+        encoded_addrs = [c_string(f"addresses[{i}]", a, allow_empty=False) for i, a in enumerate(addrs)]
+        tenant = uint("tenant_id", tenant_id)
+        token = None if auth_token is None else c_string("auth_token", auth_token)
+
+        # Convert every option before loading anything, so bad input never reaches C.
+        given = dict(locals())
+        settings: List[Tuple[str, Any]] = []
+        for name, setter, kind in _OPTIONS:
+            value = given[name]
+            if value is None:
+                continue
+            if kind == "u32":
+                settings.append((setter, uint(name, value, U32_MAX)))
+            else:
+                settings.append((setter, millis(name, value, allow_zero=(kind == "ms0"))))
+        if keep_alive is not None:
+            if keep_alive is False:
+                settings.append(("kmb_config_set_keep_alive_ms", _ffi.KEEP_ALIVE_DISABLED))
+            elif keep_alive is True:
+                raise TypeError("keep_alive must be a number of seconds, or False to disable it")
+            else:
+                settings.append(("kmb_config_set_keep_alive_ms", millis("keep_alive", keep_alive, allow_zero=True)))
+        if retry_budget_ratio is not None:
+            if isinstance(retry_budget_ratio, bool) or not isinstance(retry_budget_ratio, (int, float)):
+                raise TypeError(f"retry_budget_ratio must be a float, not {type(retry_budget_ratio).__name__}")
+            settings.append(("kmb_config_set_retry_budget_ratio", float(retry_budget_ratio)))
+        if read_from is not None:
+            try:
+                settings.append(("kmb_config_set_read_from", int(ReadFrom(read_from))))
+            except ValueError:
+                raise InvalidArgument(f"read_from must be a ReadFrom value, got {read_from!r}") from None
+
+        lib = _ffi.lib()
+        cfg = _ffi.ConfigP()
+        _ffi.check(lib.kmb_config_new(byref(cfg)))
+        try:
+            for a in encoded_addrs:
+                _ffi.check(lib.kmb_config_add_address(cfg, a))
+            _ffi.check(lib.kmb_config_set_tenant(cfg, tenant))
+            if token is not None:
+                _ffi.check(lib.kmb_config_set_auth_token(cfg, token))
+            for setter, value in settings:
+                _ffi.check(getattr(lib, setter)(cfg, value))
+            handle = _ffi.ClientP()
+            _ffi.check(lib.kmb_client_connect(cfg, byref(handle)))
+        finally:
+            lib.kmb_config_free(cfg)
+        self = object.__new__(cls)
+        self._handle = handle
+        self._pid = os.getpid()
+        self._addresses = tuple(addrs)
+        self._tenant_id = tenant
+        return self
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _h(self) -> Any:
+        """The live handle, or the reason there is none (checked before any library call)."""
+        if self._pid != os.getpid():
+            raise ForkedProcess(_FORKED_MESSAGE.format(parent=self._pid, child=os.getpid()))
+        h = self._handle
+        if h is None:
+            raise ClientClosed("kimberlite: the client is disconnected")
+        return h
+
+    @property
+    def closed(self) -> bool:
+        """True once disconnect() was called (or in a forked child, where it is unusable)."""
+        return self._handle is None or self._pid != os.getpid()
+
+    @property
+    def addresses(self) -> Tuple[str, ...]:
+        """The seed addresses given to connect()."""
+        return self._addresses
+
+    @property
+    def tenant_id(self) -> int:
+        """The tenant every request is made for."""
+        return self._tenant_id
+
+    def disconnect(self) -> None:
+        """Close every connection and stop the client's background work. Idempotent.
+
+        Calls running in other threads finish (up to the request timeout) or fail with
+        ClientClosed. In a forked child it only forgets the parent's client here; the parent's
+        connections are not the child's to close.
+        """
+        h = self._handle
+        if h is None:
+            return
+        self._handle = None  # swap out first: a second disconnect, or __del__, finds nothing
+        if self._pid != os.getpid():
+            return
+        status = _ffi.lib().kmb_client_close(h)
+        if status not in (_ffi.KMB_OK, _ffi.KMB_ERR_TIMEOUT, _ffi.KMB_ERR_INVALID_HANDLE):
+            # Timeout: calls in flight outlived the request timeout, closed all the same.
+            # Invalid handle: another thread closed it first.
+            raise _ffi.last_error(status)
+
+    close = disconnect
+
+    def __enter__(self) -> "Client":
+        self._h()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disconnect()
+
+    def __del__(self) -> None:
+        # Best effort, and never in a forked child (the handle belongs to the parent).
+        try:
+            h = self._handle
+            if h is None or self._pid != os.getpid():
+                return
+            self._handle = None
+            _ffi.lib().kmb_client_close(h)
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        if self._pid != os.getpid():
+            state = "forked"
+        elif self._handle is None:
+            state = "closed"
+        else:
+            state = "open"
+        return (
+            f"<kimberlite.Client {state} addresses={list(self._addresses)!r} "
+            f"tenant_id={self._tenant_id}>"
+        )
+
+    # --- operations ------------------------------------------------------------------------
+
+    def create_stream(
+        self,
+        name: str,
+        data_class: DataClass,
+        placement: Optional[Placement] = None,
+    ) -> int:
+        """Create a stream, or find the existing stream of that name; returns its id.
+
+        The server is idempotent by name: an existing stream's id is returned (its data class
+        stays as first created). placement may be None or Placement.GLOBAL.
+        """
+        h = self._h()
+        encoded = c_string("name", name, allow_empty=False)
+        if isinstance(data_class, bool) or not isinstance(data_class, int):
+            raise TypeError(f"data_class must be a DataClass, not {type(data_class).__name__}")
+        try:
+            dc = DataClass(data_class)
+        except ValueError:
+            raise InvalidArgument(f"data_class must be a DataClass value (0..7), got {data_class!r}") from None
+        if placement is not None and placement is not Placement.GLOBAL:
+            raise InvalidArgument(f"placement must be Placement.GLOBAL or None, got {placement!r}")
+        out = c_uint64()
+        _ffi.check(_ffi.lib().kmb_create_stream(h, encoded, int(dc), byref(out)))
+        return out.value
+
+    def append(
+        self,
+        stream_id: int,
+        events: Sequence[bytes],
+        expected_offset: Optional[int] = None,
+    ) -> int:
+        """Append events to a stream, atomically and in order; returns the first event's offset.
+
+        Args:
+            stream_id: the stream's id (from create_stream).
+            events: a non-empty list of bytes (bytearray and memoryview are copied).
+            expected_offset: None appends at the end of the stream; otherwise the append succeeds
+                only if the stream's length equals it (else OffsetMismatch).
+
+        Raises:
+            OutcomeUnknown: the events may or may not be in the stream; read it before appending
+                them again.
+        """
+        h = self._h()
+        sid = uint("stream_id", stream_id)
+        expected = None if expected_offset is None else byref(c_uint64(uint("expected_offset", expected_offset)))
+        arr, lengths, count = _event_arrays(events)
+        out = c_uint64()
+        _ffi.check(_ffi.lib().kmb_append(h, sid, arr, lengths, count, expected, byref(out)))
+        return out.value
+
+    def read(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> ReadResult:
+        """Read events of a stream from from_offset, up to about max_bytes of payload.
+
+        At least one event comes back when any exists at from_offset. max_bytes None selects the
+        library default (1 MiB). A stream that does not exist reads as empty. Loop with
+        result.next_offset while result.has_more, or use read_all().
+        """
+        h = self._h()
+        sid = uint("stream_id", stream_id)
+        start = uint("from_offset", from_offset)
+        limit = 0 if max_bytes is None else uint("max_bytes", max_bytes, minimum=1)
+        lib = _ffi.lib()
+        ptr = _ffi.EventsP()
+        _ffi.check(lib.kmb_read(h, sid, start, limit, byref(ptr)))
+        try:
+            ev = ptr.contents
+            n = ev.count
+            data, lengths, offsets = ev.data, ev.lengths, ev.offsets
+            events = tuple(
+                Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
+                for i in range(n)
+            )
+            return ReadResult(events=events, next_offset=ev.next_offset, has_more=bool(ev.has_more))
+        finally:
+            lib.kmb_events_free(ptr)
+
+    def read_all(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> Iterator[Event]:
+        """Iterate over every event of a stream from from_offset, one read() page at a time."""
+        offset = from_offset
+        while True:
+            page = self.read(stream_id, offset, max_bytes)
+            yield from page.events
+            if not page.has_more:
+                return
+            offset = page.next_offset
+
+    def stream_length(self, stream_id: int) -> int:
+        """The number of events in a stream (its next offset). StreamNotFound if none."""
+        h = self._h()
+        sid = uint("stream_id", stream_id)
+        out = c_uint64()
+        _ffi.check(_ffi.lib().kmb_stream_length(h, sid, byref(out)))
+        return out.value
+
+    def sync(self) -> None:
+        """Ask the leader to flush its projections (appends are durable once acknowledged)."""
+        _ffi.check(_ffi.lib().kmb_sync(self._h()))
+
+    def ping(self) -> None:
+        """One round trip to the leader (or any node when no leader is known)."""
+        _ffi.check(_ffi.lib().kmb_ping(self._h()))
+
+    def server_info(self) -> ServerInfo:
+        """What the leader (or a node) says about itself."""
+        h = self._h()
+        lib = _ffi.lib()
+        ptr = _ffi.ServerInfoP()
+        _ffi.check(lib.kmb_server_info(h, byref(ptr)))
+        try:
+            si = ptr.contents
+            caps = tuple(
+                (si.capabilities[i] or b"").decode("utf-8", "replace") for i in range(si.capability_count)
+            )
+            try:
+                mode = ClusterMode(si.cluster_mode)
+            except ValueError:
+                mode = si.cluster_mode  # a mode this version does not know
+            return ServerInfo(
+                build_version=(si.build_version or b"").decode("utf-8", "replace"),
+                protocol_version=si.protocol_version,
+                capabilities=caps,
+                uptime_secs=si.uptime_secs,
+                cluster_mode=mode,
+                tenant_count=si.tenant_count,
+            )
+        finally:
+            lib.kmb_server_info_free(ptr)
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the client's counters (no network traffic).
+
+        Keys: "nodes" (a list, each with "address", "role", "healthy", "open_conns",
+        "idle_conns", "in_flight", "dials", "dial_failures"), "leader", "leader_view",
+        "operations", "errors", "retries", "redirects", "leader_changes", "latency_p50_ns",
+        "latency_p90_ns", "latency_p99_ns", "latency_max_ns".
+        """
+        h = self._h()
+        lib = _ffi.lib()
+        ptr = c_void_p()
+        _ffi.check(lib.kmb_client_stats_json(h, byref(ptr)))
+        try:
+            text = ctypes.string_at(ptr).decode("utf-8")
+        finally:
+            lib.kmb_string_free(ptr)
+        result: Dict[str, Any] = json.loads(text)
+        return result
+
+
+def _event_arrays(events: Any) -> Tuple[Any, Any, int]:
+    """C arrays (pointers, lengths) over the events' bytes, and the count. No copy for bytes."""
+    if isinstance(events, (str, bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"events must be a list of bytes, not a single {type(events).__name__}; "
+            "wrap one event in a list: [data]"
+        )
+    try:
+        items = list(events)
+    except TypeError:
+        raise TypeError(f"events must be a list of bytes, not {type(events).__name__}") from None
+    if not items:
+        raise InvalidArgument("events must hold at least one event")
+    bufs: List[bytes] = []
+    total = 0
+    for i, e in enumerate(items):
+        if type(e) is bytes:
+            b = e
+        elif isinstance(e, (bytes, bytearray, memoryview)):
+            b = bytes(e)
+        elif isinstance(e, str):
+            raise TypeError(f"events[{i}] is a str; encode it to bytes first, e.g. s.encode('utf-8')")
+        else:
+            raise TypeError(f"events[{i}] must be bytes, not {type(e).__name__}")
+        total += len(b)
+        bufs.append(b)
+    if total > _ffi.MAX_BATCH_BYTES:
+        raise InvalidArgument(
+            f"events hold {total} bytes; one append carries at most {_ffi.MAX_BATCH_BYTES} bytes "
+            "(split the batch)"
+        )
+    n = len(bufs)
+    arr = (c_char_p * n)(*bufs)
+    lengths = (c_size_t * n)(*[len(b) for b in bufs])
+    return arr, lengths, n
