@@ -318,7 +318,7 @@ class Client:
         """Read events of a stream from from_offset, up to about max_bytes of payload.
 
         At least one event comes back when any exists at from_offset. max_bytes None selects the
-        library default (1 MiB). A stream that does not exist reads as empty. Loop with
+        library default (1 MiB). A stream that does not exist raises StreamNotFound. Loop with
         result.next_offset while result.has_more, or use read_all().
         """
         h = self._h()
