@@ -11,5 +11,5 @@ export KIMBERLITE_BIN=${KIMBERLITE_BIN:-$BUILD/kimberlite}
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
 ./build.sh "$BUILD"
-(cd "$repo/examples/node" && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$repo/examples/node" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 node --test --test-concurrency=2 test/
