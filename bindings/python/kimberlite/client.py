@@ -54,6 +54,10 @@ class Client:
     """
 
     __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "__weakref__")
+    _handle: Optional[Any]  # a ctypes POINTER(ClientHandle); None once disconnected
+    _pid: int  # the process that connected; the handle is meaningless in any other
+    _addresses: Tuple[str, ...]
+    _tenant_id: int
 
     def __init__(self) -> None:
         raise TypeError("use Client.connect(...) to create a Client")
@@ -177,12 +181,12 @@ class Client:
             _ffi.check(lib.kmb_client_connect(cfg, byref(handle)))
         finally:
             lib.kmb_config_free(cfg)
-        self = object.__new__(cls)
-        self._handle = handle
-        self._pid = os.getpid()
-        self._addresses = tuple(addrs)
-        self._tenant_id = tenant
-        return self
+        client: Client = object.__new__(cls)
+        client._handle = handle
+        client._pid = os.getpid()
+        client._addresses = tuple(addrs)
+        client._tenant_id = tenant
+        return client
 
     # --- state ---------------------------------------------------------------------------
 
