@@ -77,7 +77,7 @@ if command -v valgrind >/dev/null; then
     # --read-inline-info=no: a Go function inlined into another is reported as its caller (a
     # name with a dot), which is what valgrind.supp matches.
     if ! timeout 300 valgrind -q --read-inline-info=no --error-exitcode=99 --suppressions=tests/c/valgrind.supp \
-      --leak-check=full --show-leak-kinds=definite,possible --errors-for-leak-kinds=definite,possible \
+      --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
       "$work/bin/$t" >"$work/valgrind-$t.out" 2>&1; then
       cat "$work/valgrind-$t.out"
       fail "valgrind $t"
