@@ -12,4 +12,4 @@ cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
 ./build.sh "$BUILD"
 (cd "$repo/examples/node" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
-node --test --test-concurrency=2 test/
+node --test --test-concurrency=2 test/*.test.js

@@ -10,7 +10,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { Client, DataClass, KimberliteError } = require('..');
-const { REPO, startServer, deadAddress, runNode, waitFor } = require('./helpers');
+const { freeze, REPO, startServer, deadAddress, runNode, waitFor } = require('./helpers');
 
 const EX = path.join(REPO, 'examples', 'node');
 const DIST = path.join(EX, 'dist');
@@ -89,7 +89,7 @@ test('retry helper: retries what is retryable, stops at once on what is not', as
 
   // A server that stops answering, then comes back: the first ping times out, the second works.
   let attempts = 0;
-  process.kill(srv.proc.pid, 'SIGSTOP');
+  await freeze(srv.proc.pid);
   await withRetry(() => {
     attempts++;
     return c.ping().catch((e) => {

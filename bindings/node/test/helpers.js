@@ -183,9 +183,18 @@ async function deadAddress() {
   return `127.0.0.1:${port}`;
 }
 
+/** freeze stops a process with SIGSTOP and waits until the kernel reports it stopped. */
+async function freeze(pid) {
+  process.kill(pid, 'SIGSTOP');
+  await waitFor(() => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^\d+ \(.*\) [Tt] /.test(stat);
+  }, { what: `process ${pid} to stop` });
+}
+
 /** runNode runs a Node script (file or inline ESM/CJS source) as a child process. */
 function runNode(args, env = {}, opts = {}) {
   return new Proc(process.execPath, args, { env: { ...process.env, ...env }, cwd: opts.cwd || PKG });
 }
 
-module.exports = { REPO, PKG, BIN, waitFor, startServer, startCluster, blackHole, deadAddress, runNode, Proc, tmpDir };
+module.exports = { freeze, REPO, PKG, BIN, waitFor, startServer, startCluster, blackHole, deadAddress, runNode, Proc, tmpDir };

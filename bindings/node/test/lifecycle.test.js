@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Client, KimberliteError } = require('..');
-const { startServer, blackHole, runNode, waitFor } = require('./helpers');
+const { freeze, startServer, blackHole, runNode, waitFor } = require('./helpers');
 
 const CHILD = path.join(__dirname, 'fixtures', 'child.js');
 
@@ -38,7 +38,7 @@ test('a call waiting on a stopped server does not block the event loop', async (
   const srv = await startServer(t);
   const c = await Client.connect({ addresses: [srv.addr], tenantId: 1n, requestTimeoutMs: 3000, healthCheckPeriodMs: 0 });
   t.after(() => c.disconnect());
-  process.kill(srv.proc.pid, 'SIGSTOP');
+  await freeze(srv.proc.pid);
   t.after(() => {
     try {
       process.kill(srv.proc.pid, 'SIGCONT');
