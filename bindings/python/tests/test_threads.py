@@ -106,3 +106,27 @@ def test_disconnect_while_threads_call(server, stream_name: str) -> None:  # typ
     assert all(done) and not unexpected
     with Client.connect(addresses=[server.addr], tenant_id=1) as check:
         assert check.stream_length(sid) >= sum(ok)
+
+
+def test_concurrent_reads(client: Client, stream_name: str) -> None:
+    sid = client.create_stream(stream_name, DataClass.NON_PHI)
+    payloads = [b"event-%03d" % i for i in range(100)]
+    client.append(sid, payloads)
+    results: Dict[int, List[bytes]] = {}
+    errors: List[BaseException] = []
+
+    def reader(r: int) -> None:
+        try:
+            for _ in range(5):
+                got = [e.data for e in client.read_all(sid, from_offset=r, max_bytes=64)]
+                assert got == payloads[r:]
+            results[r] = got
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(r,)) for r in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and sorted(results) == list(range(8))
