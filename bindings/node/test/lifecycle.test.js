@@ -78,3 +78,11 @@ test("calls do not use libuv's worker pool", async (t) => {
   assert.equal(code, 0, p.err);
   assert.match(p.out, /threadpool free, settled=0/);
 });
+
+test('disconnect closes every socket; a garbage-collected client is closed too', async (t) => {
+  const srv = await startServer(t);
+  const p = runNode(['--expose-gc', CHILD, 'sockets', srv.addr]);
+  const { code } = await p.waitExit(60000);
+  assert.equal(code, 0, p.out + p.err);
+  assert.match(p.out, /disconnect closed\ngc closed/);
+});
