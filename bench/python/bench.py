@@ -6,8 +6,8 @@
 Starts one `kimberlite server`, then alternates rounds of the same three loops (append one
 100-byte event; read one event; ping) through bench/python/goloop (the Go pool package) and
 through the Python `kimberlite` package (ctypes -> libkimberlite -> the same Go pool code).
-Interleaving spreads drift in disk cost over both. Prints mean latency per operation and the
-ratio Python/Go: what the binding (ctypes, argument checks, copies, the C ABI) adds per call.
+Interleaving spreads drift in disk cost over both. Prints the median over rounds of the mean
+latency per operation, and the ratio Python/Go: what the binding (ctypes, argument checks, copies, the C ABI) adds per call.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,10 +83,10 @@ def main() -> None:
             srv.stop()
 
     print(f"Python binding vs Go client, serial round trips on one local server "
-          f"({args.rounds} rounds x {args.n} ops, {args.size}-byte events; mean latency, lower is better):")
+          f"({args.rounds} rounds x {args.n} ops, {args.size}-byte events; median of the rounds' mean latency, lower is better):")
     for key, label in (("append_ns", "append 1 event"), ("read_ns", "read 1 event"), ("ping_ns", "ping")):
-        g = sum(r[key] for r in go) / len(go)
-        p = sum(r[key] for r in py) / len(py)
+        g = statistics.median(r[key] for r in go)
+        p = statistics.median(r[key] for r in py)
         print(f"  {label:15s} python {p / 1000:8.1f} us   go {g / 1000:8.1f} us   ratio python/go {p / g:5.2f}x"
               f"   (+{(p - g) / 1000:.1f} us per call)")
 
