@@ -226,7 +226,8 @@ static void *close_main(void *arg) {
     return NULL;
 }
 
-/* close_detached closes a client nobody waits for (its JS object was garbage collected). */
+/* close_detached closes a client nobody waits for (its JS object was garbage collected, or its
+ * environment is going away). */
 static void *close_detached_main(void *arg) {
     kmb_client_close((kmb_client_t *)arg);
     return NULL;
@@ -963,7 +964,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 
 /* env_cleanup: the environment is going away (process exit or a worker ending). Close every
  * client still open, so its sockets and library threads go too, then retire the threadsafe
- * function. Callbacks that still arrive find st->closing set and drop their requests. */
+ * function. Callbacks that still arrive find st->closing set and drop their requests. The
+ * closes run on threads of their own: kmb_client_close waits for calls in flight (up to the
+ * request timeout), and process.exit() must not wait for a call nobody will see. */
 static void env_cleanup(void *arg) {
     env_state *st = arg;
     pthread_mutex_lock(&st->mu);
@@ -973,7 +976,7 @@ static void env_cleanup(void *arg) {
         next = h->next;
         h->closed = 1;
         h->prev = h->next = NULL;
-        kmb_client_close(h->client);
+        if (spawn(close_detached_main, h->client) != 0) kmb_client_close(h->client);
     }
     st->clients = NULL;
     napi_release_threadsafe_function(st->tsfn, napi_tsfn_abort);
