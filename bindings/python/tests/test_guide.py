@@ -149,3 +149,14 @@ def test_graceful_shutdown_on_sigterm(fresh_server: Server) -> None:
 def test_health_check_and_retry_scripts_run(server: Server) -> None:
     assert "appended at offset" in run_example("retry.py", server.addr)
     run_example("health_check.py", server.addr)
+
+
+def test_multi_address_with_a_hanging_first_address(server: Server, stream_name: str) -> None:
+    from procs import BlackHole
+
+    bh = BlackHole()
+    try:
+        out = run_example("multi_cluster.py", f"{bh.addr},{server.addr}")
+        assert f"leader {server.addr}" in out, out
+    finally:
+        bh.close()
