@@ -139,7 +139,17 @@ class Client:
         token = None if auth_token is None else c_string("auth_token", auth_token)
 
         # Convert every option before loading anything, so bad input never reaches C.
-        given = dict(locals())
+        given: Dict[str, Any] = {
+            "connect_timeout": connect_timeout, "request_timeout": request_timeout,
+            "min_idle_conns_per_node": min_idle_conns_per_node, "max_conns_per_node": max_conns_per_node,
+            "max_in_flight_per_conn": max_in_flight_per_conn, "max_conn_lifetime": max_conn_lifetime,
+            "max_conn_lifetime_jitter": max_conn_lifetime_jitter, "max_conn_idle_time": max_conn_idle_time,
+            "health_check_period": health_check_period, "max_dials_per_node": max_dials_per_node,
+            "retry_max_attempts": retry_max_attempts, "retry_initial_backoff": retry_initial_backoff,
+            "retry_max_backoff": retry_max_backoff, "retry_budget_min_per_sec": retry_budget_min_per_sec,
+            "max_redirects": max_redirects, "append_batch_max_events": append_batch_max_events,
+            "append_batch_max_bytes": append_batch_max_bytes,
+        }
         settings: List[Tuple[str, Any]] = []
         for name, setter, kind in _OPTIONS:
             value = given[name]
