@@ -108,6 +108,7 @@ fi
 
 step "make install into a temporary prefix; examples against the installed copy"
 prefix=$work/prefix
+[ -x "$build/kimberlite" ] || go build -o "$build/kimberlite" ./cmd/kimberlite # installed too
 ./build.sh install "$build" "$prefix" >/dev/null || fail "build.sh install"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 version=$(pkg-config --modversion kimberlite) || fail "pkg-config kimberlite"
