@@ -462,10 +462,11 @@ KMB_EXTERN kmb_status_t kmb_append(kmb_client_t *client, uint64_t stream_id,
 
 /* kmb_read: read events of one stream from from_offset, up to about max_bytes of payload (at least
  * one event when any exists; 0 selects the default, 1 MiB). Loop with out->next_offset while
- * out->has_more to read a whole stream. A stream that does not exist reads as empty.
+ * out->has_more to read a whole stream. A stream of the client's tenant that does not exist reads
+ * as empty; a stream id of another tenant is KMB_ERR_STREAM_NOT_FOUND.
  * out: *out receives a kmb_events_t the CALLER OWNS; free it with kmb_events_free(). It stays valid
  *      after the client is closed. On error *out is set to NULL.
- * errors: KMB_ERR_NULL_ARGUMENT (out), KMB_ERR_NO_MEMORY, common errors. */
+ * errors: KMB_ERR_NULL_ARGUMENT (out), KMB_ERR_STREAM_NOT_FOUND, KMB_ERR_NO_MEMORY, common errors. */
 KMB_EXTERN kmb_status_t kmb_read(kmb_client_t *client, uint64_t stream_id, uint64_t from_offset,
                                  uint64_t max_bytes, kmb_events_t **out /* OUT */);
 

@@ -1,7 +1,9 @@
 /* quickstart.c: connect, create a stream, append three events, read them back page by page.
  *
  *   cc quickstart.c $(pkg-config --cflags --libs kimberlite) -o quickstart
- *   ./quickstart 127.0.0.1:5432
+ *   ./quickstart 127.0.0.1:5432 [127.0.0.1:5433 ...]
+ *
+ * Every argument is a seed address of the cluster; the client finds the leader among them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,6 @@ static int fail(const char *what, kmb_status_t st) {
 }
 
 int main(int argc, char **argv) {
-    const char *addr = argc > 1 ? argv[1] : "127.0.0.1:5432";
     kmb_config_t *cfg = NULL;
     kmb_client_t *client = NULL;
     kmb_status_t st;
@@ -24,17 +25,23 @@ int main(int argc, char **argv) {
     const uint8_t *events[3];
     size_t lengths[3];
     size_t i;
-    int rc = 0;
+    int a, rc = 0;
 
     if (KIMBERLITE_VERSION_NUMBER != kmb_version_number()) {
         fprintf(stderr, "header %s but library %s\n", KIMBERLITE_VERSION, kmb_version());
         return 1;
     }
 
-    /* 1. configure: seed address and timeouts; connect copies the config */
+    /* 1. configure: seed addresses and timeouts; connect copies the config */
     if ((st = kmb_config_new(&cfg)) != KMB_OK) return fail("kmb_config_new", st);
-    if ((st = kmb_config_add_address(cfg, addr)) != KMB_OK ||
-        (st = kmb_config_set_connect_timeout_ms(cfg, 3000)) != KMB_OK) {
+    for (a = 1; a < argc || a == 1; a++) {
+        st = kmb_config_add_address(cfg, a < argc ? argv[a] : "127.0.0.1:5432");
+        if (st != KMB_OK) {
+            kmb_config_free(cfg);
+            return fail("kmb_config_add_address", st);
+        }
+    }
+    if ((st = kmb_config_set_connect_timeout_ms(cfg, 3000)) != KMB_OK) {
         kmb_config_free(cfg);
         return fail("configure", st);
     }
