@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
@@ -303,34 +304,13 @@ func (d *devCluster) watchLeader(stop <-chan struct{}) {
 	}
 }
 
-// devProbeSync sends a Sync request to addr and returns nil when it succeeds.
+// devProbeSync sends a Sync request to addr and returns nil when it succeeds (the node leads).
 func devProbeSync(addr string, timeout time.Duration) error {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	resp, err := rawconn.RoundTrip(addr, timeout, wire.SyncRequest{})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(timeout))
-	frame, err := wire.AppendFrame(nil, &wire.Request{ID: 1, Payload: wire.SyncRequest{}})
-	if err != nil {
-		return err
-	}
-	if _, err := c.Write(frame); err != nil {
-		return err
-	}
-	payload, err := wire.ReadFrame(c, nil)
-	if err != nil {
-		return err
-	}
-	m, err := wire.DecodeMessage(payload)
-	if err != nil {
-		return err
-	}
-	resp, ok := m.(*wire.Response)
-	if !ok {
-		return fmt.Errorf("unexpected %T", m)
-	}
-	switch p := resp.Payload.(type) {
+	switch p := resp.(type) {
 	case wire.SyncResponse:
 		if p.Success {
 			return nil

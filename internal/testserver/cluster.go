@@ -2,11 +2,11 @@ package testserver
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
@@ -109,32 +109,11 @@ func (e *ServerError) Error() string { return fmt.Sprintf("%v: %s", e.Code, e.Me
 // answered success (in a cluster: this node leads and a majority is reachable), a
 // *ServerError for an Error response (NotLeader on a follower), or the I/O error.
 func ProbeSync(addr string, timeout time.Duration) error {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+	resp, err := rawconn.RoundTrip(addr, timeout, wire.SyncRequest{})
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	frame, err := wire.AppendFrame(nil, &wire.Request{ID: 1, Payload: wire.SyncRequest{}})
-	if err != nil {
-		return err
-	}
-	if _, err := conn.Write(frame); err != nil {
-		return err
-	}
-	payload, err := wire.ReadFrame(conn, nil)
-	if err != nil {
-		return err
-	}
-	m, err := wire.DecodeMessage(payload)
-	if err != nil {
-		return err
-	}
-	resp, ok := m.(*wire.Response)
-	if !ok {
-		return fmt.Errorf("sync: got %T", m)
-	}
-	switch p := resp.Payload.(type) {
+	switch p := resp.(type) {
 	case wire.SyncResponse:
 		if !p.Success {
 			return fmt.Errorf("sync: success=false")

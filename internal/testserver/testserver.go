@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
@@ -197,33 +198,12 @@ func (p *Process) Restart() {
 
 // Handshake dials addr, sends a v5 handshake and checks the reply.
 func Handshake(addr string, timeout time.Duration) error {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	resp, err := rawconn.RoundTrip(addr, timeout, wire.HandshakeRequest{ClientVersion: wire.Version})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(timeout))
-	frame, err := wire.AppendFrame(nil, &wire.Request{ID: 1, Payload: wire.HandshakeRequest{ClientVersion: wire.Version}})
-	if err != nil {
-		return err
-	}
-	if _, err := c.Write(frame); err != nil {
-		return err
-	}
-	payload, err := wire.ReadFrame(c, nil)
-	if err != nil {
-		return err
-	}
-	m, err := wire.DecodeMessage(payload)
-	if err != nil {
-		return err
-	}
-	resp, ok := m.(*wire.Response)
-	if !ok {
-		return fmt.Errorf("handshake: got %T", m)
-	}
-	if _, ok := resp.Payload.(wire.HandshakeResponse); !ok {
-		return fmt.Errorf("handshake: got %#v", resp.Payload)
+	if _, ok := resp.(wire.HandshakeResponse); !ok {
+		return fmt.Errorf("handshake: got %#v", resp)
 	}
 	return nil
 }

@@ -103,3 +103,16 @@ func (c *Conn) Call(tenant uint64, p wire.RequestPayload) (wire.ResponsePayload,
 func (c *Conn) Handshake(tenant uint64, token *string) (wire.ResponsePayload, error) {
 	return c.Call(tenant, wire.HandshakeRequest{ClientVersion: wire.Version, AuthToken: token})
 }
+
+// RoundTrip dials addr, sends one request for tenant 0 and returns the response payload, all
+// within timeout. It is the probe behind readiness and leader checks: a wire.ErrorResponse is
+// returned as a payload, not as an error, so the caller decides what a refusal means.
+func RoundTrip(addr string, timeout time.Duration, p wire.RequestPayload) (wire.ResponsePayload, error) {
+	c, err := Dial(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.nc.SetDeadline(time.Now().Add(timeout))
+	return c.Call(0, p)
+}
