@@ -2,14 +2,10 @@ package pool
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/engine/server"
 	"github.com/kimberlite/libkimberlite/tests/faultproxy"
 )
@@ -17,25 +13,12 @@ import (
 // Calls that time out leave nothing behind: no waiter in any connection's table and no in-flight
 // slot held, before their answers arrive; the late answers are dropped.
 func TestTimeoutsLeaveNoWaiters(t *testing.T) {
-	db, err := engine.Open(t.TempDir())
+	loc, err := server.StartLocal(t.TempDir(), server.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	served := make(chan struct{})
-	go func() { _ = srv.Serve(l); close(served) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-		_ = db.Close()
-	})
-	p := faultproxy.New(t, l.Addr().String())
+	t.Cleanup(func() { _ = loc.Close() })
+	p := faultproxy.New(t, loc.Addr)
 	cfg := DefaultConfig()
 	cfg.Addresses = []string{p.Addr()}
 	cfg.HealthCheckPeriod = 0

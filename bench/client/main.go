@@ -15,13 +15,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"time"
 
-	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/engine/server"
 	"github.com/kimberlite/libkimberlite/pool"
 )
@@ -47,23 +43,12 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	db, err := engine.Open(dir)
+	loc, err := server.StartLocal(dir, server.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	go func() { _ = srv.Serve(l) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
-	addr := l.Addr().String()
+	defer loc.Close()
+	addr := loc.Addr
 
 	cfg := pool.DefaultConfig()
 	cfg.Addresses = []string{addr}

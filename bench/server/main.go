@@ -5,13 +5,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"slices"
 	"sync"
@@ -41,23 +37,13 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	db, err := engine.Open(dir)
+	loc, err := server.StartLocal(dir, server.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	go func() { _ = srv.Serve(l) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
-	b := &bench{addr: l.Addr().String(), db: db}
+	defer loc.Close()
+	db := loc.DB
+	b := &bench{addr: loc.Addr, db: db}
 	fmt.Printf("server bench: in-process server on %s, data in %s, %v per measurement, %d-byte events\n",
 		b.addr, dir, *runFor, eventSize)
 
