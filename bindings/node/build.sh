@@ -4,6 +4,9 @@
 # (as its soname, libkimberlite.so.0) and found there through an $ORIGIN rpath, so the package
 # folder is self-contained. N-API headers come from the pinned node-api-headers devDependency
 # (no download); /usr/include/node is the fallback when npm ci has not run.
+# -z nodelete: Node dlcloses an addon when the last worker thread that loaded it ends, but threads
+# of the addon (a close or connect still running) and of the Go runtime outlive it, and a Go
+# runtime cannot be unloaded (pitfall 3): the addon, and so the library, stay mapped.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 libdir=$(cd "${1:-${BUILD:-$here/../../build}}" && pwd)
@@ -18,5 +21,5 @@ mv -f "$out/libkimberlite.so.0.tmp" "$out/libkimberlite.so.0"
 ${CC:-cc} -std=c11 -O2 -g -fPIC -shared -Wall -Wextra -Werror -fvisibility=hidden \
   -I"$headers" -I"$here/../../include" \
   -o "$out/kimberlite.node.tmp" "$here/addon.c" \
-  -L"$out" -l:libkimberlite.so.0 -Wl,-rpath,'$ORIGIN' -pthread
+  -L"$out" -l:libkimberlite.so.0 -Wl,-rpath,'$ORIGIN' -Wl,-z,nodelete -pthread
 mv -f "$out/kimberlite.node.tmp" "$out/kimberlite.node"

@@ -87,16 +87,17 @@ test('disconnect closes every socket; a garbage-collected client is closed too',
   assert.match(p.out, /disconnect closed\ngc closed/);
 });
 
-test('process.exit() with a call in flight does not wait for it', async (t) => {
+test('a worker terminated with a call in flight ends without waiting for it', async (t) => {
   const srv = await startServer(t);
   t.after(() => {
     try {
       process.kill(srv.proc.pid, 'SIGCONT');
     } catch {}
   });
-  const p = runNode([CHILD, 'exitpending', srv.addr, String(srv.proc.pid)]);
-  // The call's request timeout is 120 s: an exit that waited for it would miss this deadline.
+  const p = runNode([CHILD, 'terminate', srv.addr, String(srv.proc.pid)]);
+  t.after(() => p.kill());
+  // The call's request timeout is 120 s: a teardown that waited for it would miss this deadline.
   const { code } = await p.waitExit(30000);
   assert.equal(code, 0, p.out + p.err);
-  assert.match(p.out, /pending/);
+  assert.match(p.out, /terminated/);
 });
