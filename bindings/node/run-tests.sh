@@ -12,4 +12,6 @@ cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
 ./build.sh "$BUILD"
 (cd "$repo/examples/node" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+# index.d.ts: the guide's usage type-checks and misuse is a type error (tsc from examples/node).
+"$repo/examples/node/node_modules/.bin/tsc" -p test/types
 node --test --test-concurrency=2 test/*.test.js
