@@ -153,7 +153,7 @@ export interface ClientStats {
   leader_view: number;
   /** Calls per operation name. */
   operations: Record<string, number>;
-  /** Failures per status name. */
+  /** Failures per kind, e.g. `{ StreamNotFound: 1 }`. */
   errors: Record<string, number>;
   retries: number;
   redirects: number;
