@@ -194,7 +194,10 @@ export declare class Client {
    */
   append(streamId: bigint, events: ReadonlyArray<Uint8Array>, options?: AppendOptions): Promise<bigint>;
 
-  /** Reads events from one stream. A stream that does not exist reads as empty. */
+  /**
+   * Reads events from one stream. A stream of the client's tenant that does not exist reads as
+   * empty; a stream id of another tenant rejects with `KMB_ERR_STREAM_NOT_FOUND`.
+   */
   read(streamId: bigint, options?: ReadOptions): Promise<ReadResult>;
 
   /** Iterates over the events of a stream from `fromOffset` to its current end. */

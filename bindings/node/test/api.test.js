@@ -99,6 +99,9 @@ test('server errors reject with KimberliteError carrying code, server code and r
   assert.ok(missing.stack.includes('KimberliteError'));
 
   await assert.rejects(c.append(987654321n, [Buffer.from('x')]), { name: 'KimberliteError', code: 'KMB_ERR_STREAM_NOT_FOUND' });
+  // Stream ids carry their tenant: another tenant's stream is not found, a missing one of ours is empty.
+  await assert.rejects(c.read(987654321n), { name: 'KimberliteError', code: 'KMB_ERR_STREAM_NOT_FOUND' });
+  assert.deepEqual(await c.read((1n << 32n) + 987654n), { events: [], nextOffset: 0n, hasMore: false });
 
   const id = await c.createStream(uniq('mismatch'), DataClass.PII);
   await c.append(id, [Buffer.from('one')]);
