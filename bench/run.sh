@@ -11,10 +11,10 @@ run() {
   shift
   "$@"
 }
-[ -d bench/server ] && run "server: appends and reads through the TCP server (issue 2)" go run ./bench/server
-[ -d bench/cluster ] && run "cluster: 3 nodes vs 1, leader failover (issue 3)" go run ./bench/cluster
-[ -d bench/client ] && run "client core: round trips, coalescing, pipelining (issue 4)" go run ./bench/client
-[ -x bench/cabi/run.sh ] && run "C ABI: call cost, C vs Go round trips (issue 5)" bench/cabi/run.sh "$build"
+[ -d bench/server ] && run "server: appends and reads through the TCP server" go run ./bench/server
+[ -d bench/cluster ] && run "cluster: 3 nodes vs 1, leader failover" go run ./bench/cluster
+[ -d bench/client ] && run "client core: round trips, coalescing, pipelining" go run ./bench/client
+[ -x bench/cabi/run.sh ] && run "C ABI: call cost, C vs Go round trips" bench/cabi/run.sh "$build"
 [ -x bench/node/run.sh ] && run "Node binding vs Go client round trips" bench/node/run.sh "$build"
 [ -f bench/python/bench.py ] && run "Python binding vs Go client: round trips" python3 bench/python/bench.py --build "$build"
 echo
