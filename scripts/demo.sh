@@ -58,6 +58,11 @@ go build -o "$work/failover" ./examples/go/failover
 "$work/failover" --dev-log "$work/dev.log"
 
 echo
+echo "== Python: the guide's basic pattern through the same library (1000 appends, one client)"
+(IFS=,; KIMBERLITE_ADDRESSES="${addrs[*]}" KIMBERLITE_LIB="$build/libkimberlite.so" \
+  PYTHONPATH=bindings/python python3 examples/python/basic.py)
+
+echo
 echo "== stopping the cluster"
 kill -TERM "$dev_pid"
 wait "$dev_pid" || true
