@@ -12,9 +12,9 @@ n=${ROUND_TRIPS:-2000}
 bin=${KIMBERLITE_BIN:-$build/kimberlite}
 [ -f "$build/libkimberlite.so" ] || ./build.sh lib "$build"
 work=$(mktemp -d /tmp/kmb-bench-cabi-XXXXXX)
-server_pid=
+. scripts/local-server.sh
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_local_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -23,16 +23,8 @@ gcc -std=c99 -O2 -Wall -Wextra -Iinclude -o "$work/cabi_bench" bench/cabi/cabi_b
   -L"$build" -lkimberlite -Wl,-rpath,"$build"
 go build -o "$work/gorounds" ./bench/cabi/gorounds
 
-"$bin" server --listen 127.0.0.1:0 --data "$work/data" --log-level warn >"$work/server.out" 2>&1 &
-server_pid=$!
-addr=
-for _ in $(seq 1 500); do
-  addr=$(sed -n 's/^kimberlite server listening on //p' "$work/server.out")
-  [ -n "$addr" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.02
-done
-[ -n "$addr" ] || { cat "$work/server.out"; echo "bench/cabi: the server did not start"; exit 1; }
+start_local_server "$bin" "$work" || { echo "bench/cabi: the server did not start"; exit 1; }
+addr=$server_addr
 
 for round in 1 2 3; do
   "$work/cabi_bench" "$addr" "$n" | sed "s/^/c $round /" >>"$work/results"

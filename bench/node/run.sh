@@ -11,9 +11,9 @@ bin=${KIMBERLITE_BIN:-$build/kimberlite}
 [ -f "$build/libkimberlite.so" ] || ./build.sh lib "$build"
 [ -x "$bin" ] || go build -o "$bin" ./cmd/kimberlite
 work=$(mktemp -d /tmp/kmb-bench-node-XXXXXX)
-server_pid=
+. scripts/local-server.sh
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_local_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -21,16 +21,8 @@ trap cleanup EXIT
 bindings/node/build.sh "$build" >/dev/null
 go build -o "$work/gorounds" ./bench/cabi/gorounds
 
-"$bin" server --listen 127.0.0.1:0 --data "$work/data" --log-level warn >"$work/server.out" 2>&1 &
-server_pid=$!
-addr=
-for _ in $(seq 1 500); do
-  addr=$(sed -n 's/^kimberlite server listening on //p' "$work/server.out")
-  [ -n "$addr" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.02
-done
-[ -n "$addr" ] || { cat "$work/server.out"; echo "bench/node: the server did not start"; exit 1; }
+start_local_server "$bin" "$work" || { echo "bench/node: the server did not start"; exit 1; }
+addr=$server_addr
 
 for round in 1 2 3; do
   node bench/node/bench.js "$addr" "$n" | sed "s/^/node $round /" >>"$work/results"

@@ -19,9 +19,9 @@ if [ ! -x "$bin" ]; then go build -o "$build/kimberlite" ./cmd/kimberlite; bin=$
 export KIMBERLITE_BIN=$bin
 
 work=$(mktemp -d /tmp/kmb-ctests-XXXXXX)
-server_pid=
+. scripts/local-server.sh
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_local_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,16 +44,8 @@ step "header == library exports"
 tests/c/check_abi.sh include/kimberlite.h "$build/libkimberlite.so" || fail "check_abi"
 
 step "start a server"
-"$bin" server --listen 127.0.0.1:0 --data "$work/data" --log-level warn >"$work/server.out" 2>&1 &
-server_pid=$!
-addr=
-for _ in $(seq 1 500); do
-  addr=$(sed -n 's/^kimberlite server listening on //p' "$work/server.out")
-  [ -n "$addr" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.02
-done
-if [ -z "$addr" ]; then cat "$work/server.out"; echo "FAIL: the server did not start"; exit 1; fi
+start_local_server "$bin" "$work" || { echo "FAIL: the server did not start"; exit 1; }
+addr=$server_addr
 export KMB_TEST_ADDR=$addr
 echo "server $addr (pid $server_pid)"
 
