@@ -133,6 +133,13 @@ func runServer(args []string) int {
 	fmt.Printf("kimberlite server listening on %s\n", addr)
 	log.Info("server started", "addr", addr, "data", *dataDir, "auth", len(tokens) > 0, "max_conns", *maxConns, "idle_timeout", *idle)
 
+	// A replicated backend reports a storage failure that stopped it from following the log;
+	// serving on would give stale reads, so the process exits and a restart recovers.
+	var failed <-chan error
+	if f, ok := backend.(interface{ Failed() <-chan error }); ok {
+		failed = f.Failed()
+	}
+
 	code := 0
 	select {
 	case <-ctx.Done():
@@ -140,6 +147,9 @@ func runServer(args []string) int {
 		log.Info("shutting down: finishing requests in flight")
 	case err := <-served:
 		log.Error("server stopped accepting connections", "err", err)
+		code = 1
+	case err := <-failed:
+		log.Error("storage failure: stopping; restart the node to recover from the replicated log", "err", err)
 		code = 1
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

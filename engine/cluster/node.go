@@ -36,6 +36,9 @@ type Node struct {
 	// linearizable reads with the read-index check.
 	readyTerm atomic.Uint64
 
+	// failed receives the storage failure that stopped this node (at most one).
+	failed chan error
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -80,7 +83,7 @@ func open(cfg Config, db store) (*Node, error) {
 	log = log.With("node", cfg.NodeID)
 	hl := newHCLogger(log)
 
-	n := &Node{cfg: cfg, log: log, db: db, clientAddr: map[raft.ServerID]string{}, raftAddrs: peerAddrs{}}
+	n := &Node{cfg: cfg, log: log, db: db, clientAddr: map[raft.ServerID]string{}, raftAddrs: peerAddrs{}, failed: make(chan error, 1)}
 	servers := make([]raft.Server, 0, len(cfg.Peers))
 	for _, p := range cfg.Peers {
 		n.clientAddr[raft.ServerID(p.ID)] = p.ClientAddr
@@ -95,11 +98,16 @@ func open(cfg Config, db store) (*Node, error) {
 	var err error
 	started := make(chan struct{}) // closed once n.raft is set (or open failed)
 	defer close(started)
-	n.fsm, err = newFSM(db, log, func(error) {
-		// A storage failure: stop taking part, so the node cannot diverge from the others.
+	n.fsm, err = newFSM(db, log, func(failure error) {
+		// A storage failure: stop taking part, so the node cannot diverge from the others, and
+		// tell the process (Failed) so that it can exit instead of serving stale reads.
 		<-started
 		if n.raft != nil {
 			_ = n.raft.Shutdown()
+		}
+		select {
+		case n.failed <- failure:
+		default:
 		}
 	})
 	if err != nil {
@@ -244,6 +252,12 @@ func (n *Node) closeRaftParts() {
 		_ = n.logStore.Close()
 	}
 }
+
+// Failed delivers the storage failure that made this node stop taking part in the cluster
+// (applying committed entries failed, so its database can no longer follow the log). After it,
+// writes answer NotLeader and reads would be stale: the process should stop and be restarted,
+// which replays the log from the last snapshot.
+func (n *Node) Failed() <-chan error { return n.failed }
 
 // Close leaves the cluster (without changing its membership), then closes raft's state and
 // the database. A leader first hands its leadership to the most up-to-date follower (waiting

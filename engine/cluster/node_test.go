@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine"
+	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
@@ -24,15 +25,8 @@ type testCluster struct {
 	nodes []*Node // nil while stopped
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freeAddr returns a loopback address no other node of this test process was given.
+func freeAddr(t *testing.T) string { return testserver.FreePort(t) }
 
 func newTestCluster(t *testing.T, n int, tweak func(*Config)) *testCluster {
 	t.Helper()
@@ -428,5 +422,37 @@ func TestStoppingLeaderHandsOverLeadership(t *testing.T) {
 	lead := c.leader()
 	if r := c.submit(lead, appendOp(sid, 0, "after")); r.Err != nil {
 		t.Fatal(r.Err)
+	}
+}
+
+// A node whose database fails under it stops taking part and says so through Failed, so that the
+// process can exit; the other nodes keep a majority and go on.
+func TestStorageFailureIsReported(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	lead := c.leader()
+	r := c.submit(lead, createOp("s"))
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	victim := (lead + 1) % 3
+	c.waitStream(victim, r.StreamID, nil)
+	// Closing the follower's database makes its next ApplyBatch fail, as a broken disk would.
+	if err := c.nodes[victim].db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.submit(lead, appendOp(r.StreamID, 0, "x")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	select {
+	case err := <-c.nodes[victim].Failed():
+		if err == nil {
+			t.Fatal("Failed delivered nil")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the storage failure was not reported")
+	}
+	wantCode(t, c.submit(victim, createOp("t")).Err, wire.ErrNotLeader)
+	if res := c.submit(lead, appendOp(r.StreamID, 1, "y")); res.Err != nil {
+		t.Fatalf("the majority stopped after one node failed: %v", res.Err)
 	}
 }
