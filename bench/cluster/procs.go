@@ -76,13 +76,24 @@ func (ps *procs) stopAll() {
 	}
 }
 
+// givenAddrs are the addresses freeAddr handed out: the OS may return the same ephemeral port
+// to two listeners opened one after the other, and two nodes cannot share an address.
+var givenAddrs = map[string]bool{}
+
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if !givenAddrs[addr] {
+			givenAddrs[addr] = true
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("no fresh loopback port after 100 tries")
 }
 
 func startSingle(bin, dir string) (*procs, error) {

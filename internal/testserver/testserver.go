@@ -58,15 +58,32 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
-// FreePort returns a loopback "127.0.0.1:PORT" that was free a moment ago.
+var (
+	portsMu sync.Mutex
+	given   = map[string]bool{}
+)
+
+// FreePort returns a loopback "127.0.0.1:PORT" that was free a moment ago and that this process
+// has not handed out before: the OS may give the same ephemeral port to two listeners opened one
+// after the other, and a cluster whose nodes share an address cannot form.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if !given[addr] {
+			given[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no fresh loopback port after 100 tries")
+	return ""
 }
 
 // Process is one running (or stopped) server process.
