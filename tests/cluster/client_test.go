@@ -2,29 +2,26 @@ package cluster_test
 
 import (
 	"errors"
-	"fmt"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
 	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
-// client speaks raw v5 frames to one server, one request at a time.
-type client struct {
-	conn net.Conn
-	id   uint64
-}
+// client speaks raw v5 frames to one server, one request at a time (rawconn), turning an Error
+// response into a *testserver.ServerError.
+type client struct{ rc *rawconn.Conn }
 
 func dial(addr string) (*client, error) {
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	rc, err := rawconn.Dial(addr, 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	c := &client{conn: conn}
+	c := &client{rc: rc}
 	if _, err := c.call(0, wire.HandshakeRequest{ClientVersion: wire.Version}); err != nil {
-		conn.Close()
+		_ = rc.Close()
 		return nil, err
 	}
 	return c, nil
@@ -40,36 +37,20 @@ func mustDial(t *testing.T, addr string) *client {
 	return c
 }
 
-func (c *client) close() { _ = c.conn.Close() }
+func (c *client) close() { _ = c.rc.Close() }
 
 // call sends one request and returns the response payload. An Error response is returned as a
 // *testserver.ServerError; any other error is a transport failure.
 func (c *client) call(tenant uint64, p wire.RequestPayload) (wire.ResponsePayload, error) {
-	c.id++
-	frame, err := wire.AppendFrame(nil, &wire.Request{ID: c.id, TenantID: tenant, Payload: p})
+	_ = c.rc.NetConn().SetDeadline(time.Now().Add(20 * time.Second))
+	resp, err := c.rc.Call(tenant, p)
 	if err != nil {
 		return nil, err
 	}
-	_ = c.conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.conn.Write(frame); err != nil {
-		return nil, err
-	}
-	payload, err := wire.ReadFrame(c.conn, nil)
-	if err != nil {
-		return nil, err
-	}
-	m, err := wire.DecodeMessage(payload)
-	if err != nil {
-		return nil, err
-	}
-	resp, ok := m.(*wire.Response)
-	if !ok || resp.RequestID != c.id {
-		return nil, fmt.Errorf("unexpected message %#v", m)
-	}
-	if e, ok := resp.Payload.(wire.ErrorResponse); ok {
+	if e, ok := resp.(wire.ErrorResponse); ok {
 		return nil, &testserver.ServerError{Code: e.Code, Message: e.Message}
 	}
-	return resp.Payload, nil
+	return resp, nil
 }
 
 func (c *client) createStream(tenant uint64, name string) (uint64, error) {
