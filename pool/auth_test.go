@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -18,7 +19,7 @@ func TestAuthToken(t *testing.T) {
 	cfg.TenantID = 7
 	cfg.AuthToken = "secret"
 	c := connect(t, cfg)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := pooltest.Ctx(t, 10*time.Second)
 	id, err := c.CreateStream(ctx, "mine", wire.DataClassPHI, wire.PlacementGlobal)
 	if err != nil || wire.StreamTenant(id) != 7 {
 		t.Fatalf("stream %d: %v", id, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -14,7 +15,7 @@ import (
 func TestOperationsAgainstServer(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	c := connect(t, testConfig(s.Addr))
-	ctx := ctxT(t, 20*time.Second)
+	ctx := pooltest.Ctx(t, 20*time.Second)
 
 	id, err := c.CreateStream(ctx, "orders", wire.DataClassPII, wire.PlacementGlobal)
 	if err != nil {

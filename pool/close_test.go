@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/tests/faultproxy"
 	"github.com/kimberlite/libkimberlite/wire"
@@ -38,11 +39,11 @@ func TestCloseWhileInFlight(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	base := sockets(t)
 	cfg := testConfig(s.Addr)
-	c, err := pool.Connect(ctxT(t, 5*time.Second), cfg)
+	c, err := pool.Connect(pooltest.Ctx(t, 5*time.Second), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := ctxT(t, 30*time.Second)
+	ctx := pooltest.Ctx(t, 30*time.Second)
 	id, err := c.CreateStream(ctx, "closing", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +86,7 @@ func TestCloseWhileInFlight(t *testing.T) {
 	for i := 0; i < 32; i++ {
 		<-started
 	}
-	if err := c.Close(ctxT(t, 10*time.Second)); err != nil {
+	if err := c.Close(pooltest.Ctx(t, 10*time.Second)); err != nil {
 		t.Fatalf("close: %v", err)
 	}
 	wg.Wait()
@@ -103,7 +104,7 @@ func TestCloseWhileInFlight(t *testing.T) {
 	if err := c.Ping(ctx); !errors.Is(err, pool.ErrClosed) {
 		t.Fatalf("ping after close: %v", err)
 	}
-	waitFor(t, 10*time.Second, "sockets to close", func() bool { return sockets(t) <= base })
+	pooltest.WaitFor(t, 10*time.Second, "sockets to close", func() bool { return sockets(t) <= base })
 }
 
 // When Close's context ends first, calls still in flight fail with KindClosed and Close
@@ -114,7 +115,7 @@ func TestCloseCutsStuckCalls(t *testing.T) {
 	cfg := testConfig(p.Addr())
 	cfg.HealthCheckPeriod = 0 // keep the stuck connection: only Close may end the calls
 	cfg.RequestTimeout = time.Minute
-	c, err := pool.Connect(ctxT(t, 5*time.Second), cfg)
+	c, err := pool.Connect(pooltest.Ctx(t, 5*time.Second), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestCloseCutsStuckCalls(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, 10*time.Second, "calls in flight", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "calls in flight", func() bool {
 		st := c.Stats()
 		return st.Nodes[0].InFlight > 0
 	})

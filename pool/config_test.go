@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -67,7 +68,7 @@ func TestConnectCopiesConfig(t *testing.T) {
 	cfg := testConfig(s.Addr)
 	c := connect(t, cfg)
 	cfg.Addresses[0] = "127.0.0.1:1"
-	if err := c.Ping(ctxT(t, 5*time.Second)); err != nil {
+	if err := c.Ping(pooltest.Ctx(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if st := c.Stats(); len(st.Nodes) != 1 || st.Nodes[0].Address != s.Addr {
@@ -78,7 +79,7 @@ func TestConnectCopiesConfig(t *testing.T) {
 func TestBadArguments(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	c := connect(t, testConfig(s.Addr))
-	ctx := ctxT(t, 10*time.Second)
+	ctx := pooltest.Ctx(t, 10*time.Second)
 	id, err := c.CreateStream(ctx, "args", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)

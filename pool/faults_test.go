@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/tests/faultproxy"
 	"github.com/kimberlite/libkimberlite/wire"
@@ -23,7 +24,7 @@ func TestBlackHoleRespectsDeadline(t *testing.T) {
 	cfg.ConnectTimeout = 300 * time.Millisecond
 	cfg.RequestTimeout = 700 * time.Millisecond
 	c := connect(t, cfg)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := pooltest.Ctx(t, 10*time.Second)
 	id, err := c.CreateStream(ctx, "bh", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -71,12 +72,12 @@ func TestBlackHoleRespectsDeadline(t *testing.T) {
 	}
 
 	p.Pass()
-	waitFor(t, 20*time.Second, "the client to recover", func() bool {
-		_, err := c.Append(ctxT(t, 2*time.Second), id, [][]byte{[]byte("y")}, pool.AppendOptions{})
+	pooltest.WaitFor(t, 20*time.Second, "the client to recover", func() bool {
+		_, err := c.Append(pooltest.Ctx(t, 2*time.Second), id, [][]byte{[]byte("y")}, pool.AppendOptions{})
 		return err == nil
 	})
 	// The appends that timed out may or may not have landed, but none twice.
-	got := readAll(t, c, id)
+	got := pooltest.ReadAll(t, c, id)
 	seen := map[string]int{}
 	for _, e := range got {
 		seen[string(e)]++
@@ -92,7 +93,7 @@ func TestConnectToBlackHole(t *testing.T) {
 	p.BlackHole()
 	cfg := testConfig(p.Addr())
 	cfg.ConnectTimeout = 300 * time.Millisecond
-	_, err := pool.Connect(ctxT(t, 10*time.Second), cfg)
+	_, err := pool.Connect(pooltest.Ctx(t, 10*time.Second), cfg)
 	var e *pool.Error
 	if !errors.As(err, &e) || e.Kind != pool.KindConnection || e.LastDialErr == nil {
 		t.Fatalf("connect to a black hole: %v", err)
@@ -106,7 +107,7 @@ func twoPaths(t *testing.T) (*faultproxy.Proxy, *faultproxy.Proxy, *pool.Client,
 	cfg := testConfig(p1.Addr(), p2.Addr())
 	cfg.ReadFrom = pool.ReadAnyHealthy
 	c := connect(t, cfg)
-	id, err := c.CreateStream(ctxT(t, 10*time.Second), "paths", wire.DataClassPublic, wire.PlacementGlobal)
+	id, err := c.CreateStream(pooltest.Ctx(t, 10*time.Second), "paths", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func twoPaths(t *testing.T) (*faultproxy.Proxy, *faultproxy.Proxy, *pool.Client,
 func leaderProxy(t *testing.T, c *pool.Client, ps ...*faultproxy.Proxy) *faultproxy.Proxy {
 	t.Helper()
 	var found *faultproxy.Proxy
-	waitFor(t, 10*time.Second, "a leader", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "a leader", func() bool {
 		l := c.Stats().Leader
 		for _, p := range ps {
 			if p.Addr() == l {
@@ -132,7 +133,7 @@ func leaderProxy(t *testing.T, c *pool.Client, ps ...*faultproxy.Proxy) *faultpr
 // through the other path.
 func TestResetIsRetryableAndSucceedsElsewhere(t *testing.T) {
 	p1, p2, c, id := twoPaths(t)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := pooltest.Ctx(t, 20*time.Second)
 	if _, err := c.Append(ctx, id, [][]byte{[]byte("warm")}, pool.AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestResetIsRetryableAndSucceedsElsewhere(t *testing.T) {
 			t.Fatalf("read with one path resetting: %v", err)
 		}
 	}
-	got := readAll(t, c, id)
+	got := pooltest.ReadAll(t, c, id)
 	if len(got) != 2 || string(got[off]) != "after-reset" {
 		t.Fatalf("stream: %q (append returned %d)", got, off)
 	}
@@ -174,7 +175,7 @@ func TestResetIsRetryableAndSucceedsElsewhere(t *testing.T) {
 // and nothing is appended twice.
 func TestHalfWrittenResponse(t *testing.T) {
 	p1, p2, c, id := twoPaths(t)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := pooltest.Ctx(t, 20*time.Second)
 	if _, err := c.Append(ctx, id, [][]byte{[]byte("warm")}, pool.AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestHalfWrittenResponse(t *testing.T) {
 	if bad.Cuts() == 0 {
 		t.Fatal("no response was cut: the test did not test anything")
 	}
-	got := readAll(t, c, id)
+	got := pooltest.ReadAll(t, c, id)
 	if len(got) != 9 {
 		t.Fatalf("stream has %d events, want 9 (nothing duplicated): %q", len(got), got)
 	}
@@ -219,7 +220,7 @@ func TestReconnectStormIsCapped(t *testing.T) {
 	cfg := testConfig(p.Addr())
 	cfg.ConnectTimeout = 300 * time.Millisecond
 	c := connect(t, cfg)
-	if err := c.Ping(ctxT(t, 5*time.Second)); err != nil {
+	if err := c.Ping(pooltest.Ctx(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	openBefore, acceptedBefore := p.Open(), p.Accepted()
@@ -264,7 +265,7 @@ func TestReconnectStormIsCapped(t *testing.T) {
 		t.Fatalf("dial failures not counted: %+v", st.Nodes[0])
 	}
 	p.Pass()
-	waitFor(t, 20*time.Second, "recovery", func() bool { return c.Ping(ctxT(t, 2*time.Second)) == nil })
+	pooltest.WaitFor(t, 20*time.Second, "recovery", func() bool { return c.Ping(pooltest.Ctx(t, 2*time.Second)) == nil })
 }
 
 // The answer to an applied append is cut in the middle. The client must not send it again
@@ -278,7 +279,7 @@ func TestUnknownOutcomeResolvedByReading(t *testing.T) {
 	cfg.HealthCheckPeriod = 0 // only the append's own traffic crosses the proxy
 	cfg.MinIdleConnsPerNode = 0
 	c := connect(t, cfg)
-	ctx := ctxT(t, 30*time.Second)
+	ctx := pooltest.Ctx(t, 30*time.Second)
 	id, err := c.CreateStream(ctx, "unknown", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -303,14 +304,14 @@ func TestUnknownOutcomeResolvedByReading(t *testing.T) {
 			off, err := c.Append(ctx, id, [][]byte{[]byte(fmt.Sprintf("once-%d", i))}, opts)
 			done <- res{off, err}
 		}()
-		waitFor(t, 10*time.Second, "the answer to be cut", func() bool { return p.Cuts() > cuts })
+		pooltest.WaitFor(t, 10*time.Second, "the answer to be cut", func() bool { return p.Cuts() > cuts })
 		p.Pass()
 		r := <-done
 		if r.err != nil || r.off != uint64(1+i) {
 			t.Fatalf("explicit=%v: append whose answer was lost: %d %v", explicit, r.off, r.err)
 		}
 	}
-	got := readAll(t, c, id)
+	got := pooltest.ReadAll(t, c, id)
 	if len(got) != 3 || string(got[1]) != "once-0" || string(got[2]) != "once-1" {
 		t.Fatalf("stream: %q", got)
 	}
@@ -325,7 +326,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 	cfg.RetryBudgetMinPerSec = 0
 	cfg.HealthCheckPeriod = 0
 	c := connect(t, cfg)
-	ctx := ctxT(t, 10*time.Second)
+	ctx := pooltest.Ctx(t, 10*time.Second)
 	if err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -341,5 +342,5 @@ func TestRetryBudgetExhausted(t *testing.T) {
 		t.Fatalf("stats after the outage: retries %d, errors %v", st.RetriesCount, st.ErrorsCount)
 	}
 	p.Pass()
-	waitFor(t, 10*time.Second, "recovery", func() bool { return c.Ping(ctx) == nil })
+	pooltest.WaitFor(t, 10*time.Second, "recovery", func() bool { return c.Ping(ctx) == nil })
 }

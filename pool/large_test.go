@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -19,7 +20,7 @@ func TestLargeEvents(t *testing.T) {
 	cfg := testConfig(s.Addr)
 	cfg.MaxConnsPerNode = 1 // every writer shares one connection, so frames queue up
 	c := connect(t, cfg)
-	ctx := ctxT(t, 60*time.Second)
+	ctx := pooltest.Ctx(t, 60*time.Second)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := 0; w < 8; w++ {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 )
 
@@ -17,9 +18,9 @@ func TestConnLifetime(t *testing.T) {
 	cfg.MaxConnLifetime = 50 * time.Millisecond
 	cfg.MaxConnLifetimeJitter = 10 * time.Millisecond
 	c := connect(t, cfg)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := pooltest.Ctx(t, 20*time.Second)
 	first := c.Stats().Nodes[0].DialsCount
-	waitFor(t, 10*time.Second, "connections to be replaced", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "connections to be replaced", func() bool {
 		if err := c.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +39,7 @@ func TestIdleReaping(t *testing.T) {
 	cfg.MaxConnIdleTime = 100 * time.Millisecond
 	cfg.MaxInFlightPerConn = 1 // every concurrent call needs its own connection
 	c := connect(t, cfg)
-	ctx := ctxT(t, 20*time.Second)
+	ctx := pooltest.Ctx(t, 20*time.Second)
 	done := make(chan error, 16)
 	for i := 0; i < 16; i++ {
 		go func() { done <- c.Ping(ctx) }()
@@ -51,7 +52,7 @@ func TestIdleReaping(t *testing.T) {
 	if n := c.Stats().Nodes[0]; n.DialsCount < 2 || n.OpenConns > int32(cfg.MaxConnsPerNode) {
 		t.Fatalf("want extra connections within MaxConnsPerNode: %+v", n)
 	}
-	waitFor(t, 10*time.Second, "idle connections to be reaped", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "idle connections to be reaped", func() bool {
 		return c.Stats().Nodes[0].OpenConns == int32(cfg.MinIdleConnsPerNode)
 	})
 }
@@ -59,7 +60,7 @@ func TestIdleReaping(t *testing.T) {
 func TestStatsJSON(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	c := connect(t, testConfig(s.Addr))
-	if err := c.Ping(ctxT(t, 5*time.Second)); err != nil {
+	if err := c.Ping(pooltest.Ctx(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	b, err := json.Marshal(c.Stats())

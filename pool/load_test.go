@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -17,7 +18,7 @@ import (
 func TestSixtyFourGoroutinesPipelined(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	c := connect(t, testConfig(s.Addr))
-	ctx := ctxT(t, 60*time.Second)
+	ctx := pooltest.Ctx(t, 60*time.Second)
 	const workers, rounds = 64, 25
 	ids := make([]uint64, workers)
 	for i := range ids {
@@ -80,7 +81,7 @@ func TestSixtyFourGoroutinesPipelined(t *testing.T) {
 func TestCoalescedAppendsToOneStream(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	c := connect(t, testConfig(s.Addr))
-	ctx := ctxT(t, 60*time.Second)
+	ctx := pooltest.Ctx(t, 60*time.Second)
 	id, err := c.CreateStream(ctx, "shared", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestCoalescedAppendsToOneStream(t *testing.T) {
 	if ops := s.db.Stats().OpCount - 1; ops >= workers*rounds/2 {
 		t.Fatalf("%d append operations for %d calls: appends were not coalesced", ops, workers*rounds)
 	}
-	stream := readAll(t, c, id)
+	stream := pooltest.ReadAll(t, c, id)
 	if len(stream) != workers*rounds*2 {
 		t.Fatalf("stream has %d events, want %d", len(stream), workers*rounds*2)
 	}
@@ -127,21 +128,4 @@ func TestCoalescedAppendsToOneStream(t *testing.T) {
 			}
 		}
 	}
-}
-
-func readAll(t testing.TB, c *pool.Client, id uint64) [][]byte {
-	t.Helper()
-	var out [][]byte
-	it := c.ReadAll(ctxT(t, 30*time.Second), id, 0, 256<<10)
-	for it.Next() {
-		e := it.Event()
-		if e.Offset != uint64(len(out)) {
-			t.Fatalf("event at offset %d after %d events", e.Offset, len(out))
-		}
-		out = append(out, e.Data)
-	}
-	if err := it.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

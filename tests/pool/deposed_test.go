@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/tests/faultproxy"
@@ -78,7 +79,7 @@ func (pc *partitionable) isolate(i int) {
 func (pc *partitionable) leader(t *testing.T, not int) int {
 	t.Helper()
 	found := -1
-	waitFor(t, 30*time.Second, "a leader", func() bool {
+	pooltest.WaitFor(t, 30*time.Second, "a leader", func() bool {
 		for i, p := range pc.nodes {
 			if i != not && testserver.ProbeSync(p.Addr, time.Second) == nil {
 				found = i
@@ -97,7 +98,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	old := pc.leader(t, -1)
 	cfg := testConfig(pc.addrs()...)
 	c := connect(t, cfg)
-	ctx := ctxT(t, 90*time.Second)
+	ctx := pooltest.Ctx(t, 90*time.Second)
 	id, err := c.CreateStream(ctx, "deposed", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if quiet.Stats().Leader != oldAddr {
 		t.Fatalf("quiet client leader %q, want %q", quiet.Stats().Leader, oldAddr)
 	}
-	waitFor(t, 10*time.Second, "the quiet client's connect probes to end", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "the quiet client's connect probes to end", func() bool {
 		for _, n := range quiet.Stats().Nodes {
 			if n.OpenConns == 0 || n.InFlight != 0 {
 				return false
@@ -137,7 +138,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if err := testserver.Handshake(oldAddr, time.Second); err != nil {
 		t.Fatalf("the old leader stopped answering: %v", err)
 	}
-	waitFor(t, 30*time.Second, "the old leader to step down", func() bool {
+	pooltest.WaitFor(t, 30*time.Second, "the old leader to step down", func() bool {
 		var se *testserver.ServerError
 		return errors.As(testserver.ProbeSync(oldAddr, time.Second), &se) && se.Code == wire.ErrNotLeader
 	})
@@ -146,7 +147,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if err != nil || off != 1 {
 		t.Fatalf("append after the partition: %d %v", off, err)
 	}
-	waitFor(t, 30*time.Second, "the client to drop the deposed leader", func() bool {
+	pooltest.WaitFor(t, 30*time.Second, "the client to drop the deposed leader", func() bool {
 		st := c.Stats()
 		n, _ := nodeStats(c, oldAddr)
 		return st.Leader == newAddr && n.Role != "leader" && n.InFlight == 0 &&
@@ -166,7 +167,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if st.LeaderChangesCount < 1 {
 		t.Fatalf("leader change not counted: %+v", st)
 	}
-	got := readAll(t, c, id)
+	got := pooltest.ReadAll(t, c, id)
 	if len(got) != 3 || string(got[1]) != "after" || string(got[2]) != "quiet" {
 		t.Fatalf("stream: %q", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
@@ -21,7 +22,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	cl := testserver.StartCluster(t, 3)
 	leader := cl.WaitLeader(20 * time.Second)
 	c := connect(t, testConfig(cl.Addrs()...))
-	ctx := ctxT(t, 120*time.Second)
+	ctx := pooltest.Ctx(t, 120*time.Second)
 	id, err := c.CreateStream(ctx, "failover", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +69,10 @@ func TestClusterLeaderKilled(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, 30*time.Second, "appends before the kill", func() bool { return count.Load() >= 200 })
+	pooltest.WaitFor(t, 30*time.Second, "appends before the kill", func() bool { return count.Load() >= 200 })
 	cl.Kill(leader)
 	killedAt := count.Load()
-	waitFor(t, 60*time.Second, "the workload to resume on a new leader", func() bool { return count.Load() >= killedAt+300 })
+	pooltest.WaitFor(t, 60*time.Second, "the workload to resume on a new leader", func() bool { return count.Load() >= killedAt+300 })
 	stop.Store(true)
 	wg.Wait()
 
@@ -79,7 +80,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	if st.Leader == "" || st.Leader == cl.Nodes[leader].Addr || st.LeaderChangesCount < 1 {
 		t.Fatalf("client did not follow the new leader: leader %q, changes %d", st.Leader, st.LeaderChangesCount)
 	}
-	stream := readAll(t, c, id)
+	stream := pooltest.ReadAll(t, c, id)
 	at := map[string][]uint64{}
 	for off, e := range stream {
 		at[string(e)] = append(at[string(e)], uint64(off))

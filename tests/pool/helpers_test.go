@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/pool"
 )
 
@@ -24,46 +25,12 @@ func testConfig(addrs ...string) pool.Config {
 
 func connect(t testing.TB, cfg pool.Config) *pool.Client {
 	t.Helper()
-	c, err := pool.Connect(ctxT(t, 15*time.Second), cfg)
+	c, err := pool.Connect(pooltest.Ctx(t, 15*time.Second), cfg)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	return c
-}
-
-func ctxT(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func readAll(t testing.TB, c *pool.Client, id uint64) [][]byte {
-	t.Helper()
-	var out [][]byte
-	it := c.ReadAll(ctxT(t, 60*time.Second), id, 0, 256<<10)
-	for it.Next() {
-		e := it.Event()
-		if e.Offset != uint64(len(out)) {
-			t.Fatalf("event at offset %d after %d events", e.Offset, len(out))
-		}
-		out = append(out, e.Data)
-	}
-	if err := it.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func nodeStats(c *pool.Client, addr string) (pool.NodeStats, bool) {

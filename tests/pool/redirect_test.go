@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
@@ -16,7 +17,7 @@ func TestLeaderOutsideSeedList(t *testing.T) {
 	leader := cl.WaitLeader(20 * time.Second)
 	follower := (leader + 1) % 3
 	c := connect(t, testConfig(cl.Nodes[follower].Addr))
-	ctx := ctxT(t, 30*time.Second)
+	ctx := pooltest.Ctx(t, 30*time.Second)
 	id, err := c.CreateStream(ctx, "redirect", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestLeaderOutsideSeedList(t *testing.T) {
 	cfg := testConfig(cl.Addrs()...)
 	cfg.ReadFrom = pool.ReadAnyHealthy
 	rc := connect(t, cfg)
-	waitFor(t, 10*time.Second, "every node healthy", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "every node healthy", func() bool {
 		for _, n := range rc.Stats().Nodes {
 			if !n.Healthy {
 				return false
@@ -53,7 +54,7 @@ func TestLeaderOutsideSeedList(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, 10*time.Second, "the follower to catch up", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "the follower to catch up", func() bool {
 		for i := 0; i < 6; i++ {
 			r, err := rc.Read(ctx, id, 0, 100)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/pool"
 	"github.com/kimberlite/libkimberlite/wire"
@@ -14,7 +15,7 @@ import (
 func TestServerProcessRestart(t *testing.T) {
 	srv := testserver.StartServer(t)
 	c := connect(t, testConfig(srv.Addr))
-	ctx := ctxT(t, 60*time.Second)
+	ctx := pooltest.Ctx(t, 60*time.Second)
 	id, err := c.CreateStream(ctx, "restart", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +26,7 @@ func TestServerProcessRestart(t *testing.T) {
 		}
 	}
 	srv.Kill()
-	waitFor(t, 10*time.Second, "the client to notice the dead server", func() bool {
+	pooltest.WaitFor(t, 10*time.Second, "the client to notice the dead server", func() bool {
 		n, _ := nodeStats(c, srv.Addr)
 		return !n.Healthy
 	})
@@ -48,7 +49,7 @@ func TestServerProcessRestart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("append across the restart: %v", err)
 	}
-	got := readAll(t, c, id)
+	got := pooltest.ReadAll(t, c, id)
 	if len(got) != 5 || string(got[4]) != "during" {
 		t.Fatalf("stream: %q", got)
 	}
