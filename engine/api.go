@@ -45,6 +45,15 @@ type Op struct {
 	StreamID uint64
 	Events   [][]byte
 	Expected uint64
+
+	// OpAppend, idempotent (see IdempotencyWindow.Stamp): a non-empty IdemKey makes a repeat of
+	// this append answer with the original result instead of appending again. At (unix
+	// milliseconds, the proposer's clock) and the window travel with the op so that every
+	// replica expires keys alike.
+	IdemKey      string
+	At           int64
+	WindowMillis uint64
+	WindowKeys   uint32
 }
 
 // Result is the outcome of one Op: the created stream's id, or the first offset of an append.

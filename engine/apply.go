@@ -20,18 +20,22 @@ type applier struct {
 	names      *bolt.Bucket
 	streams    *bolt.Bucket
 	events     *bolt.Bucket
+	idemKeys   *bolt.Bucket
+	idemOrder  *bolt.Bucket
 	newTenants uint32
 }
 
 func newApplier(tx *bolt.Tx) (*applier, error) {
 	a := &applier{
-		tx:      tx,
-		tenants: tx.Bucket(bucketTenants),
-		names:   tx.Bucket(bucketNames),
-		streams: tx.Bucket(bucketStreams),
-		events:  tx.Bucket(bucketEvents),
+		tx:        tx,
+		tenants:   tx.Bucket(bucketTenants),
+		names:     tx.Bucket(bucketNames),
+		streams:   tx.Bucket(bucketStreams),
+		events:    tx.Bucket(bucketEvents),
+		idemKeys:  tx.Bucket(bucketIdemKeys),
+		idemOrder: tx.Bucket(bucketIdemOrder),
 	}
-	if a.tenants == nil || a.names == nil || a.streams == nil || a.events == nil {
+	if a.tenants == nil || a.names == nil || a.streams == nil || a.events == nil || a.idemKeys == nil || a.idemOrder == nil {
 		return nil, fmt.Errorf("engine: database is missing a bucket")
 	}
 	// Each stream only ever grows at its end, so a page split should leave the left page full:
@@ -127,6 +131,16 @@ func (a *applier) appendEvents(op *Op) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if op.IdemKey != "" {
+		// Before the expected offset: a repeat of an applied append finds its offset taken (by
+		// itself) and must get the original answer, not OffsetMismatch.
+		if r, err := a.checkIdempotencyKey(op); r != nil || err != nil {
+			if err != nil {
+				return Result{}, err
+			}
+			return *r, nil
+		}
+	}
 	if op.Expected != rec.length {
 		return Result{Err: Errorf(wire.ErrOffsetMismatch, "offset mismatch for stream %d: expected %d, actual %d", op.StreamID, op.Expected, rec.length)}, nil
 	}
@@ -142,6 +156,11 @@ func (a *applier) appendEvents(op *Op) (Result, error) {
 	rec.length += uint64(len(op.Events))
 	if err := a.streams.Put(sk, rec.encode()); err != nil {
 		return Result{}, err
+	}
+	if op.IdemKey != "" {
+		if err := a.rememberIdempotencyKey(op, first); err != nil {
+			return Result{}, err
+		}
 	}
 	return Result{StreamID: op.StreamID, FirstOffset: first}, nil
 }

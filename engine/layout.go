@@ -7,7 +7,8 @@ import (
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
-// On-disk layout: one bbolt file with four buckets.
+// On-disk layout: one bbolt file with these buckets, and the two of the idempotency window
+// (idempotency.go).
 //
 //	meta     "applied"        -> u64 BE    raft index of the last applied batch (clusters only)
 //	tenants  tenant (u32 BE)  -> u32 BE    highest local stream id the tenant has used
@@ -22,7 +23,8 @@ var (
 	bucketStreams = []byte("streams")
 	bucketEvents  = []byte("events")
 
-	allBuckets = [][]byte{bucketMeta, bucketTenants, bucketNames, bucketStreams, bucketEvents}
+	allBuckets = [][]byte{bucketMeta, bucketTenants, bucketNames, bucketStreams, bucketEvents,
+		bucketIdemKeys, bucketIdemOrder}
 
 	keyApplied = []byte("applied")
 )

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -57,6 +58,8 @@ func runServer(args []string) int {
 	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "at most `N` client connections at once; more are accepted and closed at once")
 	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection after `DUR` without incoming data, e.g. 90s (0 disables)")
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
+	idemAge := fs.Duration("idempotency-window", engine.DefaultIdempotencyWindow, "remember the idempotency key of an append for `DUR`: a repeat within it gets the\noriginal answer and appends nothing")
+	idemKeys := fs.Uint("idempotency-keys", engine.DefaultIdempotencyKeys, "remember at most `N` idempotency keys per stream (the oldest go first)")
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
 	}
@@ -64,6 +67,7 @@ func runServer(args []string) int {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
 		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [--log-level LEVEL]")
+		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
 		fmt.Fprintln(w, "acknowledged only once it is on disk. SIGTERM or Ctrl-C stops it cleanly: requests in")
@@ -95,6 +99,12 @@ func runServer(args []string) int {
 	if *idle < 0 {
 		return fail("--idle-timeout must not be negative, got %v", *idle)
 	}
+	if *idemAge < time.Second {
+		return fail("--idempotency-window must be at least 1s, got %v", *idemAge)
+	}
+	if *idemKeys < 1 || *idemKeys > math.MaxUint32 {
+		return fail("--idempotency-keys must be from 1 to %d, got %d", uint64(math.MaxUint32), *idemKeys)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fail("--log-level must be debug, info, warn or error, got %q", *logLevel)
@@ -119,11 +129,12 @@ func runServer(args []string) int {
 		idleTimeout = -1 // Options: negative disables, zero would mean the default
 	}
 	srv := server.New(backend, server.Options{
-		AuthTokens:  tokens,
-		MaxConns:    *maxConns,
-		IdleTimeout: idleTimeout,
-		Logger:      log,
-		Version:     version,
+		AuthTokens:        tokens,
+		MaxConns:          *maxConns,
+		IdleTimeout:       idleTimeout,
+		Logger:            log,
+		Version:           version,
+		IdempotencyWindow: engine.IdempotencyWindow{Age: *idemAge, Keys: uint32(*idemKeys)},
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/wire"
@@ -14,15 +15,20 @@ import (
 //	version(1) kind(1) tenant(uvarint) then
 //	  create: name(len uvarint + bytes) dataclass(1) placement: global(1) [kind(1) [custom(len+bytes)]]
 //	  append: stream(uvarint) expected(uvarint) count(uvarint) {len(uvarint) bytes}*
+//	          and, from version 2: key(len uvarint + bytes) at(uvarint) window ms(uvarint) window keys(uvarint)
 //
-// The encoding is deterministic, so every node decodes the same Op from the same entry.
-const opFormatVersion = 1
+// The encoding is deterministic, so every node decodes the same Op from the same entry. Entries
+// of version 1 (written before idempotent appends) still decode, as appends without a key.
+const (
+	opFormatVersion   = 2
+	opFormatVersionV1 = 1
+)
 
 var errBadCommand = errors.New("cluster: malformed log command")
 
 // encodeOp returns the log command for op.
 func encodeOp(op engine.Op) []byte {
-	size := 16 + len(op.Name)
+	size := 48 + len(op.Name) + len(op.IdemKey)
 	for _, e := range op.Events {
 		size += len(e) + binary.MaxVarintLen64
 	}
@@ -51,6 +57,11 @@ func encodeOp(op engine.Op) []byte {
 			b = binary.AppendUvarint(b, uint64(len(e)))
 			b = append(b, e...)
 		}
+		b = binary.AppendUvarint(b, uint64(len(op.IdemKey)))
+		b = append(b, op.IdemKey...)
+		b = binary.AppendUvarint(b, uint64(op.At))
+		b = binary.AppendUvarint(b, op.WindowMillis)
+		b = binary.AppendUvarint(b, uint64(op.WindowKeys))
 	}
 	return b
 }
@@ -109,8 +120,9 @@ func (r *opReader) bytes(what string) []byte {
 // decodeOp parses a log command written by encodeOp. Event slices alias data.
 func decodeOp(data []byte) (engine.Op, error) {
 	r := &opReader{b: data}
-	if v := r.byte("version"); r.err == nil && v != opFormatVersion {
-		return engine.Op{}, fmt.Errorf("%w: unknown format version %d", errBadCommand, v)
+	version := r.byte("version")
+	if r.err == nil && version != opFormatVersion && version != opFormatVersionV1 {
+		return engine.Op{}, fmt.Errorf("%w: unknown format version %d", errBadCommand, version)
 	}
 	op := engine.Op{Kind: engine.OpKind(r.byte("kind"))}
 	op.Tenant = r.uvarint("tenant")
@@ -148,6 +160,16 @@ func decodeOp(data []byte) (engine.Op, error) {
 			op.Events = make([][]byte, 0, n)
 			for i := uint64(0); i < n && r.err == nil; i++ {
 				op.Events = append(op.Events, r.bytes("event"))
+			}
+		}
+		if version >= 2 {
+			op.IdemKey = string(r.bytes("idempotency key"))
+			op.At = int64(r.uvarint("time"))
+			op.WindowMillis = r.uvarint("window age")
+			if k := r.uvarint("window keys"); k <= math.MaxUint32 {
+				op.WindowKeys = uint32(k)
+			} else {
+				r.fail("window keys out of range")
 			}
 		}
 	default:

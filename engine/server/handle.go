@@ -11,10 +11,12 @@ import (
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
-// Handshake capabilities (fixed, as the reference server's) and ServerInfo capabilities.
+// Capabilities name only what this server serves; a client may rely on every entry.
+// idempotent-append: an AppendEvents carrying AuditMetadata.idempotency_key is applied at most
+// once within the idempotency window, and a repeat gets the original answer.
 var (
-	handshakeCapabilities  = []string{"query", "append", "subscribe"}
-	serverInfoCapabilities = []string{"query", "append", "server_info.v1"}
+	handshakeCapabilities  = []string{"append", "idempotent-append"}
+	serverInfoCapabilities = []string{"append", "idempotent-append", "server_info.v1"}
 )
 
 // handle turns one request into its slot. It runs on the reader goroutine, in arrival order:
@@ -41,8 +43,12 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 				Message: fmt.Sprintf("append to stream %d carries no events", p.StreamID)}
 			return s
 		}
-		c.submit(s, engine.Op{Kind: engine.OpAppend, Tenant: req.TenantID, StreamID: p.StreamID,
-			Events: p.Events, Expected: p.ExpectedOffset})
+		op := engine.Op{Kind: engine.OpAppend, Tenant: req.TenantID, StreamID: p.StreamID,
+			Events: p.Events, Expected: p.ExpectedOffset}
+		if req.Audit != nil && req.Audit.IdempotencyKey != nil && *req.Audit.IdempotencyKey != "" {
+			c.s.opts.IdempotencyWindow.Stamp(&op, *req.Audit.IdempotencyKey, time.Now())
+		}
+		c.submit(s, op)
 		s.write = wire.ReqAppendEvents
 		s.count = uint32(len(p.Events))
 	case wire.ReadEventsRequest:

@@ -3,6 +3,8 @@ package server
 import (
 	"log/slog"
 	"time"
+
+	"github.com/kimberlite/libkimberlite/engine"
 )
 
 // Defaults for Options fields left at zero.
@@ -38,6 +40,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the build version ServerInfo reports. Empty means DefaultVersion ("0.1.0").
 	Version string
+	// IdempotencyWindow is how long and how many keys per stream appends with an idempotency
+	// key are remembered (a repeat within it gets the original answer and appends nothing).
+	// Zero fields mean engine.DefaultWindow's (10 minutes, 100,000 keys).
+	IdempotencyWindow engine.IdempotencyWindow
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +61,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.IdempotencyWindow.Age <= 0 {
+		o.IdempotencyWindow.Age = engine.DefaultWindow.Age
+	}
+	if o.IdempotencyWindow.Keys == 0 {
+		o.IdempotencyWindow.Keys = engine.DefaultWindow.Keys
 	}
 	if o.Version == "" {
 		o.Version = DefaultVersion

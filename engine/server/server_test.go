@@ -13,7 +13,7 @@ func TestOperations(t *testing.T) {
 	c := dial(t, ts.addr)
 
 	hs, ok := call(t, c, 42, wire.HandshakeRequest{ClientVersion: 5}).(wire.HandshakeResponse)
-	if !ok || hs.ServerVersion != 5 || !hs.Authenticated || fmt.Sprint(hs.Capabilities) != "[query append subscribe]" {
+	if !ok || hs.ServerVersion != 5 || !hs.Authenticated || fmt.Sprint(hs.Capabilities) != "[append idempotent-append]" {
 		t.Fatalf("handshake: %#v", hs)
 	}
 	wantError(t, call(t, c, 42, wire.HandshakeRequest{ClientVersion: 4}), wire.ErrInvalidRequest, "unsupported client version: 4, server is 5")
@@ -68,7 +68,7 @@ func TestOperations(t *testing.T) {
 	createStream(t, c, 43, "other-tenant")
 	si, ok := call(t, c, 42, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
 	if !ok || si.BuildVersion != "0.1.0" || si.ProtocolVersion != 5 || si.ClusterMode != wire.ClusterStandalone ||
-		si.TenantCount != 2 || fmt.Sprint(si.Capabilities) != "[query append server_info.v1]" {
+		si.TenantCount != 2 || fmt.Sprint(si.Capabilities) != "[append idempotent-append server_info.v1]" {
 		t.Fatalf("server info: %#v", si)
 	}
 }

@@ -43,9 +43,16 @@ func (c *Conn) Close() error { return c.nc.Close() }
 
 // Send buffers one request for tenant and returns its id; Flush sends it.
 func (c *Conn) Send(tenant uint64, p wire.RequestPayload) (uint64, error) {
+	return c.SendRequest(&wire.Request{TenantID: tenant, Payload: p})
+}
+
+// SendRequest buffers req (with its audit metadata) under the next request id, which it sets
+// in req and returns; Flush sends it.
+func (c *Conn) SendRequest(req *wire.Request) (uint64, error) {
 	id := c.nextID
 	c.nextID++
-	frame, err := wire.AppendFrame(c.buf[:0], &wire.Request{ID: id, TenantID: tenant, Payload: p})
+	req.ID = id
+	frame, err := wire.AppendFrame(c.buf[:0], req)
 	if err != nil {
 		return 0, err
 	}
@@ -82,7 +89,12 @@ func (c *Conn) Recv() (*wire.Response, error) {
 
 // Call sends one request and waits for its response, checking the request id.
 func (c *Conn) Call(tenant uint64, p wire.RequestPayload) (wire.ResponsePayload, error) {
-	id, err := c.Send(tenant, p)
+	return c.CallRequest(&wire.Request{TenantID: tenant, Payload: p})
+}
+
+// CallRequest sends req and waits for its response, checking the request id.
+func (c *Conn) CallRequest(req *wire.Request) (wire.ResponsePayload, error) {
+	id, err := c.SendRequest(req)
 	if err != nil {
 		return nil, err
 	}
