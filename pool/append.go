@@ -24,14 +24,22 @@ type AppendOptions struct {
 
 // Append appends events to streamID and returns the offset of the first one. Concurrent appends
 // to one stream without ExpectedOffset are coalesced into one request; each caller still gets its
-// own first offset, in call order.
+// own first offset, in call order. Appends at the end (no ExpectedOffset) never fail with
+// OffsetMismatch because other writers share the stream: the client retries at the new tail
+// until the call's deadline.
 //
-// An append is never sent twice blindly. When its outcome is unknown (the connection or the
-// leader was lost after sending, or the deadline passed), the client reads the stream at the
-// offset it used and compares: its own events there mean success; the offset is only retried
-// while it still stands free, so no retry can duplicate events. If the outcome cannot be learned
-// before the deadline, the error has OutcomeUnknown set (errors.Is(err, ErrOutcomeUnknown)): the
-// events may or may not be in the stream.
+// Exactly once: an append that was acknowledged is in the stream once, and no retry of the
+// client writes it twice. Every request carries an idempotency key (AuditMetadata), the same on
+// every re-send. When the outcome of a send is unknown (the connection or the leader was lost
+// after sending, NotLeader or RateLimited from a leader that may have committed it, a server
+// error, the deadline), the client re-sends the same request at the same expected offset: a
+// server that announces the idempotent-append capability answers a repeat with the original
+// result. Against a server without it (Kimberlite 0.8), the client reads the stream at that
+// offset and compares bytes instead; that check cannot tell our events from identical bytes
+// appended by another writer at the same offset, so with such a server make events unique (an
+// id or timestamp in each) where exactly-once matters. If the outcome cannot be learned before
+// the deadline, the error has OutcomeUnknown set (errors.Is(err, ErrOutcomeUnknown)): the events
+// may or may not be in the stream.
 func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, opts AppendOptions) (uint64, error) {
 	if ctx == nil {
 		return 0, invalidArg("ctx is nil")
@@ -195,6 +203,21 @@ func (c *Client) failQueue(ss *streamState, err error) {
 // flush sends the queue of ss as batches until it is empty. A batch takes waiters in order while
 // it stays within AppendBatchMaxEvents and AppendBatchMaxBytes (the first is always taken).
 func (c *Client) flush(ss *streamState) {
+	var batch []*appendWaiter
+	defer func() {
+		if r := recover(); r != nil {
+			e := panicError("append flusher", r)
+			e.OutcomeUnknown = true // the batch may have been sent
+			c.notePanic(e)
+			for _, w := range batch {
+				select { // a waiter may have had its answer already
+				case w.done <- appendResult{err: e}:
+				default:
+				}
+			}
+			c.failQueue(ss, panicError("append flusher", r))
+		}
+	}()
 	for {
 		c.streamsMu.Lock()
 		if len(ss.queue) == 0 {
@@ -202,7 +225,7 @@ func (c *Client) flush(ss *streamState) {
 			c.streamsMu.Unlock()
 			return
 		}
-		var batch []*appendWaiter
+		batch = batch[:0]
 		count, size := 0, 0
 		for _, w := range ss.queue {
 			if len(batch) > 0 && (count+len(w.events) > c.cfg.AppendBatchMaxEvents ||
@@ -221,9 +244,9 @@ func (c *Client) flush(ss *streamState) {
 }
 
 // sendBatch appends the events of every waiter in batch as one request and tells each its
-// offset. If the server refuses the batch for a reason that may be one caller's (anything but a
-// stream-wide or cluster-wide error), each caller's events are sent on their own so that only
-// the culprit fails.
+// offset. A batch that was sent is never split: if it fails, every caller in it gets the error
+// (with OutcomeUnknown where it applies), since re-sending the callers one by one could write
+// events of a batch that was in fact applied a second time.
 func (c *Client) sendBatch(ss *streamState, batch []*appendWaiter, count int) {
 	var deadline time.Time
 	for _, w := range batch {
@@ -242,16 +265,6 @@ func (c *Client) sendBatch(ss *streamState, batch []*appendWaiter, count int) {
 	}
 	st := callState{}
 	first, err := c.appendEvents(ctx, ss, events, nil, &st)
-	if err != nil && len(batch) > 1 && callerSpecific(err) {
-		for _, w := range batch {
-			wctx, wcancel := context.WithDeadline(c.life, w.deadline)
-			wst := callState{}
-			f, werr := c.appendEvents(wctx, ss, w.events, nil, &wst)
-			wcancel()
-			w.done <- appendResult{first: f, err: werr}
-		}
-		return
-	}
 	off := first
 	for _, w := range batch {
 		if err != nil {
@@ -264,34 +277,38 @@ func (c *Client) sendBatch(ss *streamState, batch []*appendWaiter, count int) {
 	}
 }
 
-// callerSpecific reports whether a refused batch may be one caller's fault.
-func callerSpecific(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) || e.Kind != KindServer {
-		return false
+// definiteRefusal reports whether a server's answer to an append proves that it wrote nothing:
+// the request itself was refused before anything was applied.
+func definiteRefusal(code wire.ErrorCode) bool {
+	switch code {
+	case wire.ErrInvalidRequest, wire.ErrAuthenticationFailed, wire.ErrTenantNotFound, wire.ErrStreamNotFound,
+		wire.ErrInvalidOffset, wire.ErrApiKeyNotFound:
+		return true
 	}
-	switch e.ServerCode {
-	case wire.ErrStreamNotFound, wire.ErrAuthenticationFailed, wire.ErrNotLeader, wire.ErrOffsetMismatch,
-		wire.ErrRateLimited, wire.ErrProjectionLag, wire.ErrTenantNotFound:
-		return false
-	}
-	return true
+	return false
 }
 
-// appendEvents appends events to ss. With expected set the append is conditional on it;
-// otherwise it goes at the tail. It returns *Error on failure.
+// appendEvents sends one append (events to ss, at expected or at the tail) until its outcome is
+// known, and returns *Error on failure. Every send of the call carries the same idempotency key.
+//
+// Once a request was sent, only a success, an OffsetMismatch that is explained, or a definite
+// refusal ends the call. Anything else (connection lost, deadline, NotLeader after sending,
+// RateLimited, a server error) leaves the outcome unknown: the request may have been applied.
+// It is then resolved by re-sending the same request at the same expected offset: a server
+// that announces idempotent-append answers a repeat with the original result, and the expected
+// offset makes sure that only one of the sends can ever be applied. Against a server without
+// the feature, the stream is read back at that offset and compared instead (which cannot tell
+// our events from identical bytes written by another writer).
 func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]byte, expected *uint64, st *callState) (uint64, error) {
-	base := encodeBody(c.cfg.TenantID, wire.AppendEventsRequest{StreamID: ss.id, Events: events})
-	base = base[:len(base)-1] // drop expected_offset (0 encodes as one byte); added per attempt
+	base := encodeAppendBase(c.cfg.TenantID, c.nextIdempotencyKey(), ss.id, events)
 	var body []byte
 	var bodyExp uint64
-	unknown, unknownAt := false, uint64(0) // an attempt at unknownAt may have been applied
-	mismatches := 0
+	maybe, maybeAt := false, uint64(0) // a send at maybeAt may have been applied
 	for {
 		var exp uint64
 		switch {
-		case unknown:
-			exp = unknownAt
+		case maybe:
+			exp = maybeAt
 		case expected != nil:
 			exp = *expected
 		default:
@@ -316,65 +333,111 @@ func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]b
 		}
 		var e *Error
 		errors.As(err, &e)
-		if e != nil && e.Kind == KindServer && e.ServerCode == wire.ErrOffsetMismatch {
-			if unknown {
-				// An earlier attempt at unknownAt may be what took the offset.
-				ours, _, verr := c.verifyAppend(ctx, ss, events, unknownAt, st)
-				if verr != nil {
+		server := e != nil && e.Kind == KindServer
+		mismatch := server && e.ServerCode == wire.ErrOffsetMismatch
+		refused := server && definiteRefusal(e.ServerCode)
+		if !maybe && (st.redirectedSent || (st.sent && !mismatch && !refused)) {
+			maybe, maybeAt = true, exp
+		}
+		switch {
+		case refused:
+			if maybe && st.unkeyedSend {
+				return 0, c.unknownOutcome(ctx, err, st)
+			}
+			return 0, c.finish(ctx, err, st)
+		case mismatch:
+			if maybe {
+				ours, verr := c.explainMismatch(ctx, ss, events, maybeAt, e, st)
+				switch {
+				case verr != nil:
 					return 0, c.unknownOutcome(ctx, verr, st)
+				case ours:
+					c.setTail(ss, maybeAt+uint64(len(events)))
+					return maybeAt, nil
 				}
-				if ours {
-					c.setTail(ss, unknownAt+uint64(len(events)))
-					return unknownAt, nil
-				}
-				// Not there: other events hold the offset, or (with an expected offset past
-				// the end) the stream has not reached it. Either way ours were not applied.
-				unknown = false
+				maybe = false // no send of ours was applied, and none can be any more
 			}
 			if expected != nil {
 				return 0, c.finish(ctx, err, st)
 			}
+			// Another writer took the tail: start again from where the stream ends now.
 			if actual, ok := parseActual(e.Message); ok {
 				c.resetTail(ss, actual)
 			} else {
 				c.forgetTail(ss)
 			}
-			mismatches++
-			if mismatches > 4*c.cfg.RetryMaxAttempts {
+			st.contended++
+			if !c.contentionPause(ctx, st.contended) {
 				return 0, c.finish(ctx, err, st)
 			}
 			continue
 		}
-		if st.sent && (e == nil || e.Kind != KindServer || e.ServerCode == wire.ErrNotLeader) {
-			// Sent, and no answer that says it was refused: it may have been applied. (A
-			// NotLeader may come from a leader that lost its term while committing.)
-			if !unknown {
-				unknown, unknownAt = true, exp
-			}
-		}
-		if ctx.Err() != nil || !retryable(err) || !c.pause(ctx, st) {
-			if unknown {
+		// Retry what may help; with the outcome unknown, a re-send is also how it is learned.
+		if ctx.Err() != nil || !(retryable(err) || maybe) || !c.pause(ctx, st) {
+			if maybe {
 				return 0, c.unknownOutcome(ctx, err, st)
 			}
 			return 0, c.finish(ctx, err, st)
 		}
-		if unknown {
-			ours, free, verr := c.verifyAppend(ctx, ss, events, unknownAt, st)
+		if maybe && st.unkeyedSend {
+			// Without idempotent-append, look before re-sending: the events may be there.
+			ours, free, verr := c.verifyAppend(ctx, ss, events, maybeAt, st)
 			switch {
 			case verr != nil:
 				if ctx.Err() != nil || !retryable(verr) {
 					return 0, c.unknownOutcome(ctx, verr, st)
 				}
-				// Could not learn it yet; the next attempt reuses unknownAt, which is safe:
-				// it can only succeed if the offset is still free.
+				// Not learned yet; re-sending at maybeAt is safe: it can only be applied if
+				// the offset is still free, that is if the earlier send was not.
 			case ours:
-				c.setTail(ss, unknownAt+uint64(len(events)))
-				return unknownAt, nil
+				c.setTail(ss, maybeAt+uint64(len(events)))
+				return maybeAt, nil
 			case !free:
-				unknown = false // other events hold the offset: ours were not applied there
+				maybe = false // other events hold the offset: ours were not applied there
 				c.forgetTail(ss)
 			}
 		}
+	}
+}
+
+// explainMismatch decides, after an earlier send at maybeAt may have been applied, what an
+// OffsetMismatch to the re-send at maybeAt means. ours: the events are in the stream at
+// maybeAt. Not ours: no send of this call was applied, and none can be later. An error: it
+// could not be learned.
+func (c *Client) explainMismatch(ctx context.Context, ss *streamState, events [][]byte, maybeAt uint64, e *Error, st *callState) (bool, error) {
+	if !st.unkeyedSend {
+		// Every send carried the key to a server that checks it before the offset, so a
+		// mismatch means the key is not in its window: no send was applied. A stream already
+		// past maybeAt can no longer take a late one (it only grows).
+		if actual, ok := parseActual(e.Message); ok && actual > maybeAt {
+			return false, nil
+		}
+	}
+	ours, _, err := c.verifyAppend(ctx, ss, events, maybeAt, st)
+	return ours, err
+}
+
+// contentionPause waits before the k-th consecutive retry of an append that lost the tail to
+// another writer. The first retry goes at once with the tail the mismatch reported; later ones
+// back off with full jitter up to a few milliseconds, so that writers sharing a stream spread
+// out instead of colliding again. It reports false when the call must stop.
+func (c *Client) contentionPause(ctx context.Context, k int) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if k <= 1 {
+		return true
+	}
+	ceiling := min(100*time.Microsecond<<min(k-2, 10), 10*time.Millisecond)
+	t := time.NewTimer(time.Duration(randInt63n(int64(ceiling) + 1)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-c.shutdown:
+		return false
 	}
 }
 

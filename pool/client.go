@@ -2,9 +2,12 @@ package pool
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/base64"
 	"errors"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +43,31 @@ type Client struct {
 	streams   map[uint64]*streamState
 
 	syncBody, infoBody []byte
+
+	// Idempotency keys: idemPrefix (random, one per client) + ":" + a sequence number.
+	idemPrefix string
+	idemSeq    atomic.Uint64
+
+	lastPanic atomic.Pointer[string] // see LastPanic
+}
+
+// idemPrefixBytes is the randomness of a client's idempotency keys: 96 bits, so that no two
+// clients ever share a prefix.
+const idemPrefixBytes = 12
+
+// maxIdempotencyKeyLen is the longest key a client makes: the base64 prefix, ":" and a
+// 20-digit sequence number.
+const maxIdempotencyKeyLen = idemPrefixBytes*4/3 + 1 + 20
+
+// nextIdempotencyKey returns a key no other append of any client uses.
+func (c *Client) nextIdempotencyKey() string {
+	return c.idemPrefix + ":" + strconv.FormatUint(c.idemSeq.Add(1), 10)
+}
+
+func newIdempotencyPrefix() string {
+	var b [idemPrefixBytes]byte
+	_, _ = cryptorand.Read(b[:]) // never fails on supported platforms (crypto/rand docs)
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Connect validates cfg, keeps a private copy of it and connects to the cluster: it returns once
@@ -55,16 +83,17 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	cfg = cfg.Copy()
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{
-		cfg:       cfg,
-		budget:    newRetryBudget(cfg.RetryBudgetRatio, cfg.RetryBudgetMinPerSec),
-		life:      life,
-		stopLife:  stop,
-		shutdown:  make(chan struct{}),
-		closed:    make(chan struct{}),
-		callsDone: make(chan struct{}, 1),
-		streams:   make(map[uint64]*streamState),
-		syncBody:  encodeBody(cfg.TenantID, wire.SyncRequest{}),
-		infoBody:  encodeBody(cfg.TenantID, wire.GetServerInfoRequest{}),
+		cfg:        cfg,
+		budget:     newRetryBudget(cfg.RetryBudgetRatio, cfg.RetryBudgetMinPerSec),
+		life:       life,
+		stopLife:   stop,
+		shutdown:   make(chan struct{}),
+		closed:     make(chan struct{}),
+		callsDone:  make(chan struct{}, 1),
+		streams:    make(map[uint64]*streamState),
+		syncBody:   encodeBody(cfg.TenantID, wire.SyncRequest{}),
+		infoBody:   encodeBody(cfg.TenantID, wire.GetServerInfoRequest{}),
+		idemPrefix: newIdempotencyPrefix(),
 	}
 	c.stats.init()
 	c.cluster = newCluster(c)
@@ -116,6 +145,7 @@ func resolveAliases(ctx context.Context, addr string, timeout time.Duration) []s
 }
 
 // spawn runs f on a goroutine the client waits for on Close. It refuses once Close is waiting.
+// A panic in f is recovered and counted (see panics.go); f itself fails the calls it affects.
 func (c *Client) spawn(f func()) bool {
 	c.bgMu.Lock()
 	defer c.bgMu.Unlock()
@@ -125,6 +155,11 @@ func (c *Client) spawn(f func()) bool {
 	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				c.notePanic(panicError("background task", r))
+			}
+		}()
 		f()
 	}()
 	return true

@@ -264,7 +264,7 @@ func (c *Client) probe(n *node) bool {
 	// A dial with its handshake gets ConnectTimeout, and so does the Sync round trip.
 	ctx, cancel := context.WithTimeout(c.life, 2*c.cfg.ConnectTimeout)
 	defer cancel()
-	cn, err := n.acquire(ctx)
+	cn, err := n.acquireForProbe(ctx)
 	if err != nil {
 		n.healthy.Store(false)
 		c.cluster.lost(n)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ type conn struct {
 	inFlight atomic.Int32 // calls holding this conn (acquired, not yet released)
 	lastUsed atomic.Int64 // unix nanoseconds of the last release
 	draining atomic.Bool  // take no new calls; close once idle
+
+	// idempotentAppend: the server announced idempotent-append in the handshake, so a re-sent
+	// append with the same idempotency key is applied at most once.
+	idempotentAppend bool
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -69,18 +74,20 @@ func dialConn(ctx context.Context, n *node) (*conn, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	if err := handshake(ctx, nc, cfg); err != nil {
+	caps, err := handshake(ctx, nc, cfg)
+	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	c := &conn{
-		node:    n,
-		nc:      nc,
-		created: time.Now(),
-		nextID:  2,
-		pending: make(map[uint64]*call),
-		wsig:    make(chan struct{}, 1),
-		closed:  make(chan struct{}),
+		idempotentAppend: slices.Contains(caps, CapabilityIdempotentAppend),
+		node:             n,
+		nc:               nc,
+		created:          time.Now(),
+		nextID:           2,
+		pending:          make(map[uint64]*call),
+		wsig:             make(chan struct{}, 1),
+		closed:           make(chan struct{}),
 	}
 	if cfg.MaxConnLifetime > 0 {
 		life := cfg.MaxConnLifetime
@@ -104,7 +111,12 @@ func (e *handshakeError) Error() string {
 	return fmt.Sprintf("handshake refused: %s: %s", e.resp.Code, e.resp.Message)
 }
 
-func handshake(ctx context.Context, nc net.Conn, cfg *Config) error {
+// CapabilityIdempotentAppend is the handshake capability of a server that applies an append
+// carrying an idempotency key at most once (see Client.Append).
+const CapabilityIdempotentAppend = "idempotent-append"
+
+// handshake runs the v5 handshake on nc and returns the capabilities the server announced.
+func handshake(ctx context.Context, nc net.Conn, cfg *Config) ([]string, error) {
 	deadline := time.Now().Add(cfg.ConnectTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -120,37 +132,37 @@ func handshake(ctx context.Context, nc net.Conn, cfg *Config) error {
 	}
 	frame, err := wire.AppendFrame(nil, &wire.Request{ID: 1, TenantID: cfg.TenantID, Payload: req})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := nc.Write(frame); err != nil {
-		return err
+		return nil, err
 	}
 	payload, err := wire.ReadFrame(nc, nil)
 	if err != nil {
 		if err == io.EOF {
-			return fmt.Errorf("handshake: server closed the connection: %w", err)
+			return nil, fmt.Errorf("handshake: server closed the connection: %w", err)
 		}
-		return fmt.Errorf("handshake: %w", err)
+		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	m, err := wire.DecodeMessage(payload)
 	if err != nil {
-		return fmt.Errorf("handshake: %w", err)
+		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	resp, ok := m.(*wire.Response)
 	if !ok || resp.RequestID != 1 {
-		return fmt.Errorf("handshake: unexpected reply %T", m)
+		return nil, fmt.Errorf("handshake: unexpected reply %T", m)
 	}
 	switch p := resp.Payload.(type) {
 	case wire.HandshakeResponse:
 		if p.ServerVersion != wire.Version {
-			return fmt.Errorf("handshake: server speaks protocol %d, want %d", p.ServerVersion, wire.Version)
+			return nil, fmt.Errorf("handshake: server speaks protocol %d, want %d", p.ServerVersion, wire.Version)
 		}
+		return p.Capabilities, nc.SetDeadline(time.Time{})
 	case wire.ErrorResponse:
-		return &handshakeError{resp: p}
+		return nil, &handshakeError{resp: p}
 	default:
-		return fmt.Errorf("handshake: unexpected reply %T", p)
+		return nil, fmt.Errorf("handshake: unexpected reply %T", p)
 	}
-	return nc.SetDeadline(time.Time{})
 }
 
 // roundTrip sends body and waits for its response or for ctx. sent reports whether the request
@@ -228,8 +240,19 @@ func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) error {
 	return err
 }
 
+// recoverLoop ends a connection goroutine that panicked: the connection fails with the panic,
+// so its calls get a KindInternal error instead of waiting for their deadline.
+func (c *conn) recoverLoop(where string) {
+	if r := recover(); r != nil {
+		e := panicError(where, r)
+		c.node.client.notePanic(e)
+		c.fail(e)
+	}
+}
+
 func (c *conn) writeLoop() {
 	defer c.node.client.bg.Done()
+	defer c.recoverLoop("connection writer")
 	var spare []byte
 	var bufs net.Buffers
 	for {
@@ -271,6 +294,7 @@ func (c *conn) writeLoop() {
 
 func (c *conn) readLoop() {
 	defer c.node.client.bg.Done()
+	defer c.recoverLoop("connection reader")
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var buf []byte
 	for {

@@ -50,10 +50,28 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// appendBodyLen is the exact body length of an AppendEvents request, computed without encoding,
-// so an oversized append is refused before anything is built or sent.
+// encodeAppendBase returns the body of an AppendEvents request carrying key as its idempotency
+// key, without its last field, expected_offset, which each send appends.
+func encodeAppendBase(tenant uint64, key string, streamID uint64, events [][]byte) []byte {
+	b := wire.AppendMessage(make([]byte, 0, appendBodyLen(tenant, streamID, events)+2), &wire.Request{
+		TenantID: tenant,
+		Audit:    &wire.AuditMetadata{IdempotencyKey: &key},
+		Payload:  wire.AppendEventsRequest{StreamID: streamID, Events: events},
+	})
+	// Drop the message tag and request id (one zero byte each) in front, and expected_offset
+	// (0 encodes as one byte) at the end.
+	return b[2 : len(b)-1]
+}
+
+// appendAuditLen is the size of the audit metadata an append carries: Some, three Nones and the
+// idempotency key (see Client.nextIdempotencyKey).
+const appendAuditLen = 1 + 3 + 1 + 1 + maxIdempotencyKeyLen
+
+// appendBodyLen bounds the body length of an AppendEvents request (exact but for the key's
+// length), computed without encoding, so an oversized append is refused before anything is
+// built or sent.
 func appendBodyLen(tenant, streamID uint64, events [][]byte) int {
-	n := uvarintLen(tenant) + 1 /* audit None */ + 1 /* variant 2 */ + uvarintLen(streamID)
+	n := uvarintLen(tenant) + appendAuditLen + 1 /* variant 2 */ + uvarintLen(streamID)
 	n += uvarintLen(uint64(len(events)))
 	for _, e := range events {
 		n += uvarintLen(uint64(len(e))) + len(e)

@@ -141,8 +141,10 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// retryableCodes are server codes after which the same call may be sent again: the request had no
-// effect (ProjectionLag, RateLimited) or must go to another node (NotLeader).
+// retryableCodes are server codes after which the same call may be sent again: a read or a probe
+// had no effect (ProjectionLag, RateLimited) or must go to another node (NotLeader). For an append
+// that was sent, none of them proves that nothing was written (a leader that times out waiting
+// for a quorum answers RateLimited with the entry in its log); Append resolves those itself.
 var retryableCodes = map[wire.ErrorCode]bool{
 	wire.ErrProjectionLag: true, wire.ErrRateLimited: true, wire.ErrNotLeader: true,
 }

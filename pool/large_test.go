@@ -56,12 +56,13 @@ func TestLargeEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// One event just under the frame limit.
+	// One event just under the frame limit (the request around it, with its idempotency key,
+	// takes under 128 bytes).
 	id, err := c.CreateStream(ctx, "huge", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	huge := bytes.Repeat([]byte("h"), wire.MaxPayloadSize-64)
+	huge := bytes.Repeat([]byte("h"), wire.MaxPayloadSize-128)
 	if _, err := c.Append(ctx, id, [][]byte{huge}, pool.AppendOptions{}); err != nil {
 		t.Fatalf("append of %d bytes: %v", len(huge), err)
 	}

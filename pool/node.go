@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,23 @@ func (n *node) growAt() int32 {
 
 // acquire returns a connection with an in-flight slot held for the caller, who must release it.
 func (n *node) acquire(ctx context.Context) (*conn, error) {
-	cfg := &n.client.cfg
+	return n.acquireSlot(ctx, int32(n.client.cfg.MaxInFlightPerConn))
+}
+
+// acquireForProbe is acquire for health checks and leader discovery: it takes the least busy
+// connection even when every slot is in use, so that a leader busy with the application's calls
+// still answers its health check instead of being declared dead. Probes are few (a health check
+// and a discovery round at most per node at a time), so this exceeds the limit by two at most.
+func (n *node) acquireForProbe(ctx context.Context) (*conn, error) {
+	return n.acquireSlot(ctx, math.MaxInt32)
+}
+
+func (n *node) acquireSlot(ctx context.Context, limit int32) (*conn, error) {
+	// Registered as a waiter for the whole call, before the first look at the slots: a release
+	// that frees a slot after that look then sees the waiter and wakes it. (Registering only
+	// before sleeping would let a release slip in between and be missed.)
+	n.waiters.Add(1)
+	defer n.waiters.Add(-1)
 	for {
 		n.mu.Lock()
 		if n.client.isShutdown() {
@@ -75,7 +92,7 @@ func (n *node) acquire(ctx context.Context) (*conn, error) {
 			if inf >= n.growAt() {
 				n.startDialLocked()
 			}
-			if inf < int32(cfg.MaxInFlightPerConn) {
+			if inf < limit {
 				best.inFlight.Add(1)
 				n.mu.Unlock()
 				closeAll(stale)
@@ -92,20 +109,16 @@ func (n *node) acquire(ctx context.Context) (*conn, error) {
 		}
 		gen := n.dialFailGen
 		ch := n.changed
-		n.waiters.Add(1)
 		n.mu.Unlock()
 		closeAll(stale)
 
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			n.waiters.Add(-1)
 			return nil, ctx.Err()
 		case <-n.client.shutdown:
-			n.waiters.Add(-1)
 			return nil, errClosed()
 		}
-		n.waiters.Add(-1)
 		n.mu.Lock()
 		if best == nil && n.dialFailGen != gen && n.usableLocked() == 0 && n.dialing == 0 {
 			err := n.lastDialErr

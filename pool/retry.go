@@ -76,13 +76,23 @@ type callState struct {
 	reqID       uint64
 	lastDialErr error
 	sent        bool // the last attempt's request was queued for the wire
-	bo          *backoff.ExponentialBackOff
+	// redirectedSent: in the last attempt, a request that was sent came back NotLeader and was
+	// redirected. A leader that loses its term while committing answers NotLeader too, so that
+	// send may still be applied.
+	redirectedSent bool
+	// unkeyedSend: some request of this call went through a connection whose server does not
+	// announce idempotent-append, so a re-send is not known to be applied at most once.
+	unkeyedSend bool
+	// contended counts the attempts of an append that lost the stream's tail to another writer:
+	// they are not failures and do not use up RetryMaxAttempts.
+	contended int
+	bo        *backoff.ExponentialBackOff
 }
 
 // attempt sends body once to the node route selects, following NotLeader hints at once up to
 // MaxRedirects times. A server Error comes back as a KindServer *Error.
 func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callState) (wire.ResponsePayload, error) {
-	st.sent = false
+	st.sent, st.redirectedSent = false, false
 	for redirects := 0; ; redirects++ {
 		n, err := c.pick(ctx, rt)
 		if err != nil {
@@ -107,6 +117,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		n.release(cn)
 		st.node, st.reqID = n.addr, id
 		st.sent = st.sent || sent
+		st.unkeyedSend = st.unkeyedSend || (sent && !cn.idempotentAppend)
 		if err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.Kind == KindConnection && !c.isShutdown() {
@@ -134,6 +145,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		if redirects >= c.cfg.MaxRedirects || next == nil || next == n {
 			return nil, serr
 		}
+		st.redirectedSent = st.redirectedSent || sent
 	}
 }
 
@@ -174,7 +186,7 @@ func retryable(err error) bool {
 // between zero and the current ceiling). It reports false if the call must stop: no retry budget
 // left, attempts used up, deadline too close, or the client closing.
 func (c *Client) pause(ctx context.Context, st *callState) bool {
-	if st.attempts >= c.cfg.RetryMaxAttempts && st.attempts > 0 {
+	if failed := st.attempts - st.contended; failed >= c.cfg.RetryMaxAttempts && failed > 0 {
 		return false
 	}
 	if !c.budget.take() {
