@@ -17,7 +17,17 @@ import (
 var (
 	handshakeCapabilities  = []string{"append", "idempotent-append"}
 	serverInfoCapabilities = []string{"append", "idempotent-append", "server_info.v1"}
+	// Without idempotent appends (Options.WithoutIdempotentAppend).
+	legacyHandshakeCapabilities  = []string{"append"}
+	legacyServerInfoCapabilities = []string{"append", "server_info.v1"}
 )
+
+func (c *conn) capabilities() (handshake, serverInfo []string) {
+	if c.s.opts.WithoutIdempotentAppend {
+		return legacyHandshakeCapabilities, legacyServerInfoCapabilities
+	}
+	return handshakeCapabilities, serverInfoCapabilities
+}
 
 // handle turns one request into its slot. It runs on the reader goroutine, in arrival order:
 // session state (auth) changes in that order, and writes reach the backend in that order.
@@ -45,7 +55,7 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 		}
 		op := engine.Op{Kind: engine.OpAppend, Tenant: req.TenantID, StreamID: p.StreamID,
 			Events: p.Events, Expected: p.ExpectedOffset}
-		if req.Audit != nil && req.Audit.IdempotencyKey != nil && *req.Audit.IdempotencyKey != "" {
+		if req.Audit != nil && req.Audit.IdempotencyKey != nil && *req.Audit.IdempotencyKey != "" && !c.s.opts.WithoutIdempotentAppend {
 			c.s.opts.IdempotencyWindow.Stamp(&op, *req.Audit.IdempotencyKey, time.Now())
 		}
 		c.submit(s, op)
@@ -75,10 +85,11 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 			return wire.SyncResponse{Success: true}
 		})
 	case wire.GetServerInfoRequest:
+		_, caps := c.capabilities()
 		s.resp = wire.ServerInfoResponse{
 			BuildVersion:    c.s.opts.Version,
 			ProtocolVersion: wire.Version,
-			Capabilities:    serverInfoCapabilities,
+			Capabilities:    caps,
 			UptimeSecs:      uint64(time.Since(c.s.started) / time.Second),
 			ClusterMode:     b.Mode(),
 			TenantCount:     b.TenantCount(),
@@ -124,7 +135,8 @@ func (c *conn) handshake(p wire.HandshakeRequest) wire.ResponsePayload {
 		return wire.ErrorResponse{Code: wire.ErrInvalidRequest,
 			Message: fmt.Sprintf("unsupported client version: %d, server is %d", p.ClientVersion, wire.Version)}
 	}
-	ok := wire.HandshakeResponse{ServerVersion: wire.Version, Authenticated: true, Capabilities: handshakeCapabilities}
+	caps, _ := c.capabilities()
+	ok := wire.HandshakeResponse{ServerVersion: wire.Version, Authenticated: true, Capabilities: caps}
 	if len(c.s.opts.AuthTokens) == 0 {
 		return ok
 	}

@@ -84,7 +84,9 @@ func TestCapabilitiesArePromises(t *testing.T) {
 	ts := start(t, server.Options{}, nil)
 	c := dial(t, ts.addr)
 	sid := createStream(t, c, 1, "caps")
-	length := func() uint64 { return call(t, c, 1, wire.StreamInfoRequest{StreamID: sid}).(wire.StreamInfoResponse).Length }
+	length := func() uint64 {
+		return call(t, c, 1, wire.StreamInfoRequest{StreamID: sid}).(wire.StreamInfoResponse).Length
+	}
 	runs := 0 // the lists are probed one after the other: each run uses its own key
 	probes := map[string]func(t *testing.T){
 		"append": func(t *testing.T) {
@@ -123,4 +125,23 @@ func TestCapabilitiesArePromises(t *testing.T) {
 	}
 	// What is not announced is not served either.
 	wantError(t, call(t, c, 1, wire.SubscribeRequest{StreamID: sid}), wire.ErrInvalidRequest, "unsupported operation: Subscribe")
+}
+
+// A server without idempotent appends (as Kimberlite 0.8) neither announces them nor honours
+// keys: a repeat is a new append, or an OffsetMismatch at a taken offset.
+func TestWithoutIdempotentAppend(t *testing.T) {
+	ts := start(t, server.Options{WithoutIdempotentAppend: true}, nil)
+	c := dial(t, ts.addr)
+	hs := call(t, c, 1, wire.HandshakeRequest{ClientVersion: wire.Version}).(wire.HandshakeResponse)
+	si := call(t, c, 1, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
+	if fmt.Sprint(hs.Capabilities) != "[append]" || fmt.Sprint(si.Capabilities) != "[append server_info.v1]" {
+		t.Fatalf("capabilities: handshake %v, server info %v", hs.Capabilities, si.Capabilities)
+	}
+	sid := createStream(t, c, 1, "s")
+	keyedAppend(t, c, 1, sid, 0, "k", "e")
+	wantError(t, keyedAppend(t, c, 1, sid, 0, "k", "e"), wire.ErrOffsetMismatch,
+		fmt.Sprintf("offset mismatch for stream %d: expected 0, actual 1", sid))
+	if r := keyedAppend(t, c, 1, sid, 1, "k", "e"); r != (wire.AppendEventsResponse{FirstOffset: 1, Count: 1}) {
+		t.Fatalf("repeat at the tail: %#v", r)
+	}
 }

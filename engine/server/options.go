@@ -44,6 +44,10 @@ type Options struct {
 	// key are remembered (a repeat within it gets the original answer and appends nothing).
 	// Zero fields mean engine.DefaultWindow's (10 minutes, 100,000 keys).
 	IdempotencyWindow engine.IdempotencyWindow
+	// WithoutIdempotentAppend serves appends as Kimberlite 0.8 does: idempotency keys are
+	// ignored and the capability is not announced. It exists to test clients against servers
+	// that predate the feature.
+	WithoutIdempotentAppend bool
 }
 
 func (o Options) withDefaults() Options {
