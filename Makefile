@@ -4,7 +4,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-.PHONY: all build server lib test test-go test-c test-python test-node bench demo install clean fmt vet
+.PHONY: all build server lib test test-go test-c test-python test-node bench demo install clean fmt vet chaos
 
 all: build
 
@@ -33,6 +33,13 @@ test-python: lib
 
 test-node: lib
 	@if [ -x bindings/node/run-tests.sh ]; then BUILD=$(abspath $(BUILD)) bindings/node/run-tests.sh; else echo "test-node: no Node suite yet"; fi
+
+# A long chaos run: SEED picks the fault schedule, DURATION how long faults go on (e.g. 10m).
+SEED     ?= 1
+DURATION ?= 10m
+chaos: server
+	CHAOS_SEED=$(SEED) CHAOS_DURATION=$(DURATION) KIMBERLITE_BIN=$(abspath $(BUILD))/kimberlite \
+		$(GO) test -count=1 -v -timeout 0 -run TestChaos ./tests/chaos/
 
 bench: build
 	@./bench/run.sh $(BUILD)

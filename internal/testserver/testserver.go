@@ -224,3 +224,11 @@ func Handshake(addr string, timeout time.Duration) error {
 	}
 	return nil
 }
+
+// Signal sends sig to the process if it is running (SIGSTOP and SIGCONT pause and resume it).
+func (p *Process) Signal(sig syscall.Signal) error {
+	if p.cmd == nil || p.Exited() {
+		return nil
+	}
+	return p.cmd.Process.Signal(sig)
+}

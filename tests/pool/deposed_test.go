@@ -2,91 +2,21 @@ package pool_test
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/internal/pooltest"
 	"github.com/kimberlite/libkimberlite/internal/testserver"
 	"github.com/kimberlite/libkimberlite/pool"
-	"github.com/kimberlite/libkimberlite/tests/faultproxy"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
-// partitionable is a 3-node cluster whose raft traffic goes through one fault proxy per
-// direction (node i dials node j through links[i][j]), so a node can be cut off from its peers
-// while clients still reach it.
-type partitionable struct {
-	nodes []*testserver.Process
-	links [3][3]*faultproxy.Proxy
-}
-
-func startPartitionable(t *testing.T) *partitionable {
-	t.Helper()
-	const n = 3
-	clients, rafts := make([]string, n), make([]string, n)
-	used := map[string]bool{}
-	for i := 0; i < n; i++ {
-		for _, p := range []*string{&clients[i], &rafts[i]} {
-			for *p == "" || used[*p] {
-				*p = testserver.FreePort(t)
-			}
-			used[*p] = true
-		}
-	}
-	pc := &partitionable{}
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			if i != j {
-				pc.links[i][j] = faultproxy.New(t, rafts[j])
-			}
-		}
-	}
-	for i := 0; i < n; i++ {
-		args := []string{"server", "--listen", clients[i], "--data", t.TempDir(), "--log-level", "error",
-			"--node-id", strconv.Itoa(i + 1)}
-		for j := 0; j < n; j++ {
-			raft := rafts[j]
-			if j != i {
-				raft = pc.links[i][j].Addr()
-			}
-			args = append(args, "--peer", fmt.Sprintf("%d=%s,%s", j+1, clients[j], raft))
-		}
-		pc.nodes = append(pc.nodes, testserver.Start(t, clients[i], args...))
-	}
-	return pc
-}
-
-func (pc *partitionable) addrs() []string {
-	var out []string
-	for _, p := range pc.nodes {
-		out = append(out, p.Addr)
-	}
-	return out
-}
-
-// isolate cuts node i's raft traffic both ways; clients still reach it.
-func (pc *partitionable) isolate(i int) {
-	for j := range pc.nodes {
-		if j != i {
-			pc.links[i][j].BlackHole()
-			pc.links[j][i].BlackHole()
-		}
-	}
-}
-
-func (pc *partitionable) leader(t *testing.T, not int) int {
+func waitLeader(t *testing.T, pc *testserver.Partitionable, not int) int {
 	t.Helper()
 	found := -1
 	pooltest.WaitFor(t, 30*time.Second, "a leader", func() bool {
-		for i, p := range pc.nodes {
-			if i != not && testserver.ProbeSync(p.Addr, time.Second) == nil {
-				found = i
-				return true
-			}
-		}
-		return false
+		found = pc.Leader(not)
+		return found >= 0
 	})
 	return found
 }
@@ -94,9 +24,9 @@ func (pc *partitionable) leader(t *testing.T, not int) int {
 // The leader is cut off from its peers but still answers clients. Once the others elect a new
 // leader, the client follows it and drops the old one, which keeps answering pings.
 func TestDeposedLeaderIsDropped(t *testing.T) {
-	pc := startPartitionable(t)
-	old := pc.leader(t, -1)
-	cfg := testConfig(pc.addrs()...)
+	pc := testserver.StartPartitionable(t)
+	old := waitLeader(t, pc, -1)
+	cfg := testConfig(pc.Addrs()...)
 	c := connect(t, cfg)
 	ctx := pooltest.Ctx(t, 90*time.Second)
 	id, err := c.CreateStream(ctx, "deposed", wire.DataClassPublic, wire.PlacementGlobal)
@@ -106,7 +36,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	if _, err := c.Append(ctx, id, [][]byte{[]byte("before")}, pool.AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	oldAddr := pc.nodes[old].Addr
+	oldAddr := pc.Nodes[old].Addr
 	if c.Stats().Leader != oldAddr {
 		t.Fatalf("client leader %q, want %q", c.Stats().Leader, oldAddr)
 	}
@@ -116,7 +46,7 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 	}
 	// A second client without background checks can learn the change only from the answers to
 	// its own calls.
-	quietCfg := testConfig(pc.addrs()...)
+	quietCfg := testConfig(pc.Addrs()...)
 	quietCfg.HealthCheckPeriod = 0
 	quiet := connect(t, quietCfg)
 	if quiet.Stats().Leader != oldAddr {
@@ -131,9 +61,9 @@ func TestDeposedLeaderIsDropped(t *testing.T) {
 		return true
 	})
 
-	pc.isolate(old)
-	now := pc.leader(t, old)
-	newAddr := pc.nodes[now].Addr
+	pc.Isolate(old)
+	now := waitLeader(t, pc, old)
+	newAddr := pc.Nodes[now].Addr
 	// The deposed leader still answers: a handshake works and Sync says NotLeader.
 	if err := testserver.Handshake(oldAddr, time.Second); err != nil {
 		t.Fatalf("the old leader stopped answering: %v", err)
