@@ -56,6 +56,7 @@ func runServer(args []string) int {
 	fs.Var(tokens, "auth-token", "accept `TOKEN=TENANT`: a client handing over TOKEN acts for TENANT only (repeatable;\nwithout any, no authentication: local development only)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "at most `N` client connections at once; more are accepted and closed at once")
 	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection after `DUR` without incoming data, e.g. 90s (0 disables)")
+	lim := limitFlags(fs)
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
@@ -63,7 +64,7 @@ func runServer(args []string) int {
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
-		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [--log-level LEVEL]")
+		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [limit flags] [--log-level LEVEL]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
 		fmt.Fprintln(w, "acknowledged only once it is on disk. SIGTERM or Ctrl-C stops it cleanly: requests in")
@@ -95,6 +96,9 @@ func runServer(args []string) int {
 	if *idle < 0 {
 		return fail("--idle-timeout must not be negative, got %v", *idle)
 	}
+	if err := lim.check(); err != nil {
+		return fail("%v", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fail("--log-level must be debug, info, warn or error, got %q", *logLevel)
@@ -118,13 +122,15 @@ func runServer(args []string) int {
 	if idleTimeout == 0 {
 		idleTimeout = -1 // Options: negative disables, zero would mean the default
 	}
-	srv := server.New(backend, server.Options{
+	opts := server.Options{
 		AuthTokens:  tokens,
 		MaxConns:    *maxConns,
 		IdleTimeout: idleTimeout,
 		Logger:      log,
 		Version:     version,
-	})
+	}
+	lim.apply(&opts)
+	srv := server.New(backend, opts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -28,8 +28,8 @@ type conn struct {
 	cancel context.CancelFunc
 
 	slots    chan *slot
-	inFlight int    // bytes this connection holds of the server's budget, under budget.mu
-	addr     string // client IP, for the per-address limit
+	inFlight int         // bytes this connection holds of the server's budget, under budget.mu
+	addr     string      // client IP, for the per-address limit
 	stopping atomic.Bool // no new requests: the server is shutting down
 	aborted  atomic.Bool // answers are no longer sent
 
