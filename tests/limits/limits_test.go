@@ -25,24 +25,28 @@ const (
 	served = 2 * time.Second
 )
 
-// rss is the resident memory of process pid in bytes, from /proc.
-func rss(t *testing.T, pid int) int64 {
-	t.Helper()
+// readRSS is the resident memory of process pid in bytes, from /proc.
+func readRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
+			return kb << 10, err
 		}
 	}
-	t.Fatal("no VmRSS in /proc status")
-	return 0
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+func rss(t *testing.T, pid int) int64 {
+	t.Helper()
+	n, err := readRSS(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // peakRSS samples the server's RSS until stop is closed and returns the highest value seen.
@@ -53,15 +57,8 @@ func peakRSS(t *testing.T, pid int, stop <-chan struct{}) <-chan int64 {
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			if err == nil {
-				for _, line := range strings.Split(string(b), "\n") {
-					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-						if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb<<10 > peak {
-							peak = kb << 10
-						}
-					}
-				}
+			if n, err := readRSS(pid); err == nil {
+				peak = max(peak, n)
 			}
 			select {
 			case <-stop:
