@@ -391,7 +391,14 @@ func encodePushPayload(e *encoder, p PushPayload) {
 // DecodeMessage decodes one frame payload. Trailing bytes after a complete message are ignored, as
 // the reference implementation does. Every failure is a *DecodeError (errors.Is ErrDecode).
 func DecodeMessage(payload []byte) (Message, error) {
-	d := &decoder{buf: payload}
+	return DecodeMessageLimited(payload, 0)
+}
+
+// DecodeMessageLimited is DecodeMessage with a bound on the events of an AppendEvents request,
+// checked on the event count before any event is decoded (0: no bound). Beyond it the error is
+// a *TooManyEventsError naming the request, so a server can answer it and keep the connection.
+func DecodeMessageLimited(payload []byte, maxEvents int) (Message, error) {
+	d := &decoder{buf: payload, maxEvents: maxEvents}
 	var m Message
 	switch idx := d.u32("message tag"); {
 	case d.err != nil:
@@ -401,6 +408,9 @@ func DecodeMessage(payload []byte) (Message, error) {
 		r.TenantID = d.u64("tenant id")
 		r.Audit = decodeAudit(d)
 		r.Payload = decodeRequestPayload(d)
+		if e, ok := d.err.(*TooManyEventsError); ok {
+			e.RequestID, e.TenantID = r.ID, r.TenantID
+		}
 		m = r
 	case idx == 1:
 		r := &Response{}
@@ -452,7 +462,7 @@ func decodeRequestPayload(d *decoder) RequestPayload {
 	case ReqCreateStream:
 		return CreateStreamRequest{Name: d.str("name"), DataClass: decodeDataClass(d), Placement: decodePlacement(d)}
 	case ReqAppendEvents:
-		return AppendEventsRequest{StreamID: d.u64("stream_id"), Events: d.byteVecs("events"), ExpectedOffset: d.u64("expected_offset")}
+		return AppendEventsRequest{StreamID: d.u64("stream_id"), Events: d.events(), ExpectedOffset: d.u64("expected_offset")}
 	case ReqReadEvents:
 		return ReadEventsRequest{StreamID: d.u64("stream_id"), FromOffset: d.u64("from_offset"), MaxBytes: d.u64("max_bytes")}
 	case ReqStreamInfo:

@@ -72,9 +72,33 @@ func (e *encoder) strs(v []string) {
 // decoder reads postcard values from a payload. The first failure sticks: later reads return zero
 // values, and err reports the first failure. It never allocates more than the payload holds.
 type decoder struct {
-	buf []byte
-	pos int
-	err error
+	buf       []byte
+	pos       int
+	err       error
+	maxEvents int // bound on an append's event count; 0: none
+}
+
+// TooManyEventsError is an AppendEvents request carrying more events than the decoder allows.
+// The frame itself was sound, so the request can be answered and the connection kept.
+type TooManyEventsError struct {
+	RequestID, TenantID uint64
+	Count, Max          int
+}
+
+func (e *TooManyEventsError) Error() string {
+	return fmt.Sprintf("wire: append carries %d events, the limit is %d events per append", e.Count, e.Max)
+}
+
+// events decodes an append's event vector, refusing a count beyond maxEvents before allocating.
+func (d *decoder) events() [][]byte {
+	start := d.pos
+	n := d.length(1, "events")
+	if d.err == nil && d.maxEvents > 0 && n > d.maxEvents {
+		d.err = &TooManyEventsError{Count: n, Max: d.maxEvents}
+		return nil
+	}
+	d.pos = start
+	return d.byteVecs("events")
 }
 
 func (d *decoder) fail(what string) {

@@ -294,3 +294,21 @@ func roundTrip(t *testing.T, m Message) {
 func equalMessages(a, b Message) bool {
 	return bytes.Equal(AppendMessage(nil, a), AppendMessage(nil, b))
 }
+
+func TestDecodeLimitsEventsBeforeDecodingThem(t *testing.T) {
+	req := &Request{ID: 9, TenantID: 4, Payload: AppendEventsRequest{StreamID: 1, Events: [][]byte{{1}, {}, {2, 3}}}}
+	payload := AppendMessage(nil, req)
+	if m, err := DecodeMessageLimited(payload, 3); err != nil || len(m.(*Request).Payload.(AppendEventsRequest).Events) != 3 {
+		t.Fatalf("at the limit: %v %#v", err, m)
+	}
+	_, err := DecodeMessageLimited(payload, 2)
+	e, ok := err.(*TooManyEventsError)
+	if !ok || *e != (TooManyEventsError{RequestID: 9, TenantID: 4, Count: 3, Max: 2}) {
+		t.Fatalf("over the limit: %#v", err)
+	}
+	// Other event vectors (answers, pushes) are not bounded by it.
+	resp := AppendMessage(nil, &Response{RequestID: 1, Payload: ReadEventsResponse{Events: [][]byte{{1}, {2}, {3}}}})
+	if _, err := DecodeMessageLimited(resp, 2); err != nil {
+		t.Fatal(err)
+	}
+}

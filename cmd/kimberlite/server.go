@@ -57,6 +57,7 @@ func runServer(args []string) int {
 	fs.Var(tokens, "auth-token", "accept `TOKEN=TENANT`: a client handing over TOKEN acts for TENANT only (repeatable;\nwithout any, no authentication: local development only)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "at most `N` client connections at once; more are accepted and closed at once")
 	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection after `DUR` without incoming data, e.g. 90s (0 disables)")
+	lim := limitFlags(fs)
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
 	idemAge := fs.Duration("idempotency-window", engine.DefaultIdempotencyWindow, "remember the idempotency key of an append for `DUR`: a repeat within it gets the\noriginal answer and appends nothing")
 	idemKeys := fs.Uint("idempotency-keys", engine.DefaultIdempotencyKeys, "remember at most `N` idempotency keys per stream (the oldest go first)")
@@ -66,7 +67,7 @@ func runServer(args []string) int {
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
-		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [--log-level LEVEL]")
+		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [limit flags] [--log-level LEVEL]")
 		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
@@ -105,6 +106,9 @@ func runServer(args []string) int {
 	if *idemKeys < 1 || *idemKeys > math.MaxUint32 {
 		return fail("--idempotency-keys must be from 1 to %d, got %d", uint64(math.MaxUint32), *idemKeys)
 	}
+	if err := lim.check(); err != nil {
+		return fail("%v", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fail("--log-level must be debug, info, warn or error, got %q", *logLevel)
@@ -128,14 +132,16 @@ func runServer(args []string) int {
 	if idleTimeout == 0 {
 		idleTimeout = -1 // Options: negative disables, zero would mean the default
 	}
-	srv := server.New(backend, server.Options{
+	opts := server.Options{
 		AuthTokens:        tokens,
 		MaxConns:          *maxConns,
 		IdleTimeout:       idleTimeout,
 		Logger:            log,
 		Version:           version,
 		IdempotencyWindow: engine.IdempotencyWindow{Age: *idemAge, Keys: uint32(*idemKeys)},
-	})
+	}
+	lim.apply(&opts)
+	srv := server.New(backend, opts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

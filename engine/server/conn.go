@@ -28,14 +28,18 @@ type conn struct {
 	cancel context.CancelFunc
 
 	slots    chan *slot
-	budget   budget
+	inFlight int         // bytes this connection holds of the server's budget, under budget.mu
+	addr     string      // client IP, for the per-address limit
 	stopping atomic.Bool // no new requests: the server is shutting down
 	aborted  atomic.Bool // answers are no longer sent
 
 	// Owned by the reader goroutine.
-	authed    bool
-	tenant    uint64
-	lastWrite *engine.Pending // the latest write handed to the backend
+	authed       bool
+	tenant       uint64
+	greeted      bool      // authenticated, or (without auth) sent a first request
+	hsDeadline   time.Time // when an ungreeted connection is closed; zero: never
+	authFailures int
+	lastWrite    *engine.Pending // the latest write handed to the backend
 }
 
 // slot is one request's place in the answer order. done is closed when the answer is known:
@@ -56,7 +60,7 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, addr string) *conn {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
@@ -65,9 +69,12 @@ func newConn(s *Server, nc net.Conn) *conn {
 		nc:    nc,
 		log:   s.log.With("remote", nc.RemoteAddr().String()),
 		slots: make(chan *slot, s.opts.MaxInFlight),
+		addr:  addr,
+	}
+	if t := s.opts.HandshakeTimeout; t > 0 {
+		c.hsDeadline = time.Now().Add(t)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.budget.init(s.opts.MaxInFlightBytes)
 	return c
 }
 
@@ -101,16 +108,22 @@ func (c *conn) abort() {
 	_ = c.nc.Close()
 }
 
-var errStopping = errors.New("server: shutting down")
+var (
+	errStopping     = errors.New("server: shutting down")
+	errPreAuthFrame = errors.New("server: frame too large")
+)
 
 // Read implements io.Reader for the frame reader: it renews the idle deadline before every read,
 // so the timeout counts from the last incoming data.
 func (c *conn) Read(p []byte) (int, error) {
+	var deadline time.Time
 	if t := c.s.opts.IdleTimeout; t > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(t))
-	} else {
-		_ = c.nc.SetReadDeadline(time.Time{})
+		deadline = time.Now().Add(t)
 	}
+	if !c.greeted && !c.hsDeadline.IsZero() && (deadline.IsZero() || c.hsDeadline.Before(deadline)) {
+		deadline = c.hsDeadline
+	}
+	_ = c.nc.SetReadDeadline(deadline)
 	// Checked after setting the deadline, so a concurrent stopReading is never overridden.
 	if c.stopping.Load() {
 		return 0, errStopping
@@ -121,13 +134,30 @@ func (c *conn) Read(p []byte) (int, error) {
 func (c *conn) readLoop() {
 	br := bufio.NewReaderSize(c, 64<<10)
 	var buf []byte
+	auth := len(c.s.opts.AuthTokens) > 0
 	for {
-		payload, err := readFrame(br, buf)
+		limit := wire.MaxPayloadSize
+		if auth && !c.authed {
+			limit = c.s.opts.MaxPreAuthFrame
+		}
+		payload, err := readFrame(br, buf, limit)
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		msg, err := wire.DecodeMessage(payload)
+		msg, err := wire.DecodeMessageLimited(payload, c.s.opts.MaxEventsPerAppend)
+		var tooMany *wire.TooManyEventsError
+		if errors.As(err, &tooMany) {
+			// The frame was sound: answer this request and keep the connection.
+			size := wire.HeaderSize + len(payload)
+			c.s.budget.acquire(c, size)
+			c.slots <- &slot{id: tooMany.RequestID, size: size, done: closedChan, resp: wire.ErrorResponse{
+				Code: wire.ErrInvalidRequest,
+				Message: fmt.Sprintf("append carries %d events; the server accepts at most %d events per append (max-events-per-append)",
+					tooMany.Count, tooMany.Max)}}
+			buf = nil
+			continue
+		}
 		if err != nil {
 			c.log.Warn("closing connection: undecodable message", "err", err)
 			c.abort()
@@ -145,15 +175,39 @@ func (c *conn) readLoop() {
 		} else {
 			buf = nil
 		}
-		c.budget.acquire(wire.HeaderSize + len(payload))
-		c.slots <- c.handle(req, wire.HeaderSize+len(payload))
+		if !auth {
+			c.greeted = true
+		}
+		size := wire.HeaderSize + len(payload) + answerCost(req.Payload)
+		c.s.budget.acquire(c, size)
+		c.slots <- c.handle(req, size)
+		if c.authFailures >= c.s.opts.MaxAuthFailures {
+			c.log.Warn("closing connection: too many failed handshakes", "failures", c.authFailures)
+			return // answer what was read, then close
+		}
 	}
+}
+
+// perEventCost is what one appended event costs the server beyond its bytes (slice headers,
+// batching and log records), counted against the memory budgets.
+const perEventCost = 256
+
+// answerCost is the memory a request may take beyond its own frame until it is answered.
+func answerCost(p wire.RequestPayload) int {
+	switch p := p.(type) {
+	case wire.ReadEventsRequest:
+		// The events read and the encoded answer are both held until it is sent.
+		return 2 * int(min(p.MaxBytes, wire.MaxPayloadSize))
+	case wire.AppendEventsRequest:
+		return perEventCost * len(p.Events)
+	}
+	return 0
 }
 
 // readFrame reads one frame like wire.ReadFrame, but grows the payload buffer as bytes arrive
 // instead of allocating what the header announces: a client that announces 16 MiB and sends
 // nothing more costs the server almost no memory.
-func readFrame(r io.Reader, buf []byte) ([]byte, error) {
+func readFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	var h [wire.HeaderSize]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, err
@@ -161,6 +215,9 @@ func readFrame(r io.Reader, buf []byte) ([]byte, error) {
 	n, sum, err := wire.CheckHeader(h[:])
 	if err != nil {
 		return nil, err
+	}
+	if n > limit {
+		return nil, fmt.Errorf("%w: %d bytes before authentication, the limit is %d", errPreAuthFrame, n, limit)
 	}
 	const step = 1 << 20
 	payload := buf[:0]
@@ -191,8 +248,14 @@ func (c *conn) readFailed(err error) {
 		// Shutdown: answer what was read, then close.
 	case errors.Is(err, io.EOF):
 		// The client closed its side: answer what was read, then close.
+	case errors.Is(err, os.ErrDeadlineExceeded) && !c.greeted && !c.hsDeadline.IsZero() && !time.Now().Before(c.hsDeadline):
+		c.log.Warn("closing connection: no handshake in time", "handshake_timeout", c.s.opts.HandshakeTimeout)
+		c.abort()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.log.Debug("closing idle connection", "idle_timeout", c.s.opts.IdleTimeout)
+		c.abort()
+	case errors.Is(err, errPreAuthFrame):
+		c.log.Warn("closing connection: frame too large before authentication", "err", err)
 		c.abort()
 	case errors.Is(err, wire.ErrBadMagic), errors.Is(err, wire.ErrBadVersion),
 		errors.Is(err, wire.ErrFrameTooLarge), errors.Is(err, wire.ErrChecksum):
@@ -241,7 +304,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		if failed || c.aborted.Load() {
-			c.budget.release(s.size) // nothing more is sent: drop the slot without waiting
+			c.s.budget.release(c, s.size) // nothing more is sent: drop the slot without waiting
 			continue
 		}
 		select {
@@ -272,7 +335,7 @@ func (c *conn) writeLoop() {
 				frame = nil
 			}
 		}
-		c.budget.release(s.size)
+		c.s.budget.release(c, s.size)
 	}
 }
 
@@ -298,32 +361,37 @@ func (c *conn) answer(s *slot) wire.ResponsePayload {
 	return wire.AppendEventsResponse{FirstOffset: r.FirstOffset, Count: s.count}
 }
 
-// budget bounds the bytes of requests in flight on one connection.
+// budget bounds the memory of requests in flight (see Options.MaxInFlightBytes), per
+// connection and server-wide, under one lock so a release anywhere can admit a waiter anywhere.
 type budget struct {
-	mu   sync.Mutex
-	cond sync.Cond
-	used int
-	max  int
+	mu      sync.Mutex
+	cond    sync.Cond
+	used    int // across all connections
+	max     int
+	perConn int
 }
 
-func (b *budget) init(max int) {
-	b.max = max
+func (b *budget) init(perConn, max int) {
+	b.perConn, b.max = perConn, max
 	b.cond.L = &b.mu
 }
 
-// acquire waits until n more bytes fit; a request alone is always let through.
-func (b *budget) acquire(n int) {
+// acquire waits until n more bytes fit both c's budget and the server's; a connection with
+// nothing in flight is always let through, so no client is starved by others' answers.
+func (b *budget) acquire(c *conn, n int) {
 	b.mu.Lock()
-	for b.used > 0 && b.used+n > b.max {
+	for c.inFlight > 0 && (c.inFlight+n > b.perConn || b.used+n > b.max) {
 		b.cond.Wait()
 	}
+	c.inFlight += n
 	b.used += n
 	b.mu.Unlock()
 }
 
-func (b *budget) release(n int) {
+func (b *budget) release(c *conn, n int) {
 	b.mu.Lock()
+	c.inFlight -= n
 	b.used -= n
-	b.cond.Signal()
+	b.cond.Broadcast()
 	b.mu.Unlock()
 }

@@ -140,6 +140,17 @@ func (c *conn) handshake(p wire.HandshakeRequest) wire.ResponsePayload {
 	if len(c.s.opts.AuthTokens) == 0 {
 		return ok
 	}
+	if c.authed {
+		// A connection's identity is fixed once established: a handshake that would change or
+		// drop it is refused, and the session keeps acting for its tenant.
+		if p.AuthToken != nil {
+			if tenant, found := c.s.lookupToken(*p.AuthToken); found && tenant == c.tenant {
+				return ok
+			}
+		}
+		return wire.ErrorResponse{Code: wire.ErrAuthenticationFailed, Message: fmt.Sprintf(
+			"already authenticated for tenant %d: a connection's identity cannot change; open a new connection for another token", c.tenant)}
+	}
 	if p.AuthToken == nil {
 		// As the reference server: no token is not an error, but the session stays anonymous.
 		ok.Authenticated = false
@@ -147,12 +158,28 @@ func (c *conn) handshake(p wire.HandshakeRequest) wire.ResponsePayload {
 	}
 	tenant, found := c.s.lookupToken(*p.AuthToken)
 	if !found {
-		// A failed handshake keeps an identity established earlier on this connection.
+		c.authFailures++
+		c.throttleAuthFailure()
 		return wire.ErrorResponse{Code: wire.ErrAuthenticationFailed,
 			Message: "authentication failed: unauthorized: invalid API key"}
 	}
-	c.authed, c.tenant = true, tenant
+	c.authed, c.tenant, c.greeted = true, tenant, true
 	return ok
+}
+
+// throttleAuthFailure holds the reader back before a failed handshake is answered, so one
+// connection cannot try tokens at speed (and MaxAuthFailures then closes it).
+func (c *conn) throttleAuthFailure() {
+	d := c.s.opts.AuthFailureDelay
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.ctx.Done():
+	}
 }
 
 // lookupToken compares the token with every configured one in constant time, so response

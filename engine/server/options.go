@@ -14,6 +14,14 @@ const (
 	DefaultMaxInFlight      = 256
 	DefaultMaxInFlightBytes = 64 << 20
 	DefaultVersion          = "0.1.0"
+
+	DefaultMaxConnsPerAddr    = 256
+	DefaultMaxBufferedBytes   = 256 << 20
+	DefaultMaxEventsPerAppend = 100_000
+	DefaultHandshakeTimeout   = 10 * time.Second
+	DefaultMaxPreAuthFrame    = 64 << 10
+	DefaultMaxAuthFailures    = 3
+	DefaultAuthFailureDelay   = 100 * time.Millisecond
 )
 
 // Options configure a Server. The zero value is usable: every zero field means its default.
@@ -33,9 +41,35 @@ type Options struct {
 	// beyond it the server stops reading that connection until answers go out. Zero means
 	// DefaultMaxInFlight (256).
 	MaxInFlight int
-	// MaxInFlightBytes bounds the frame bytes of those requests in the same way (a single
-	// larger request is still served alone). Zero means DefaultMaxInFlightBytes (64 MiB).
+	// MaxInFlightBytes bounds the memory of those requests in the same way: request frame bytes
+	// plus what their answers may take (a read counts twice its max_bytes, capped at the frame
+	// limit; an append a fixed overhead per event). A single larger request is still served
+	// alone. Zero means DefaultMaxInFlightBytes (64 MiB).
 	MaxInFlightBytes int
+	// MaxBufferedBytes bounds the same memory across all connections; a connection that has
+	// nothing in flight is still served one request. Zero means DefaultMaxBufferedBytes (256 MiB).
+	MaxBufferedBytes int
+	// MaxConnsPerAddr is the most connections open at once from one client IP address, so one
+	// address cannot take every slot of MaxConns. Zero means DefaultMaxConnsPerAddr (256).
+	MaxConnsPerAddr int
+	// MaxEventsPerAppend bounds the events of one AppendEvents request, checked while decoding
+	// before any event is allocated; beyond it the request gets InvalidRequest and the
+	// connection stays up. Zero means DefaultMaxEventsPerAppend (100,000).
+	MaxEventsPerAppend int
+	// HandshakeTimeout closes a connection that has not authenticated this long after it was
+	// accepted (without AuthTokens: that has not sent a first complete request). Zero means
+	// DefaultHandshakeTimeout (10 s); negative disables it.
+	HandshakeTimeout time.Duration
+	// MaxPreAuthFrame is the largest frame payload accepted from a connection that has not
+	// authenticated yet (only with AuthTokens); a larger announced frame closes the connection
+	// before its payload is read. Zero means DefaultMaxPreAuthFrame (64 KiB).
+	MaxPreAuthFrame int
+	// MaxAuthFailures closes a connection after this many failed handshakes. Zero means
+	// DefaultMaxAuthFailures (3).
+	MaxAuthFailures int
+	// AuthFailureDelay holds back the answer to each failed handshake, so tokens cannot be
+	// guessed at speed. Zero means DefaultAuthFailureDelay (100 ms); negative disables it.
+	AuthFailureDelay time.Duration
 	// Logger receives the server's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Version is the build version ServerInfo reports. Empty means DefaultVersion ("0.1.0").
@@ -62,6 +96,27 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInFlightBytes <= 0 {
 		o.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if o.MaxBufferedBytes <= 0 {
+		o.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if o.MaxConnsPerAddr <= 0 {
+		o.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if o.MaxEventsPerAppend <= 0 {
+		o.MaxEventsPerAppend = DefaultMaxEventsPerAppend
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.MaxPreAuthFrame <= 0 {
+		o.MaxPreAuthFrame = DefaultMaxPreAuthFrame
+	}
+	if o.MaxAuthFailures <= 0 {
+		o.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	if o.AuthFailureDelay == 0 {
+		o.AuthFailureDelay = DefaultAuthFailureDelay
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

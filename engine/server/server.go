@@ -31,6 +31,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	perAddr   map[string]int // open connections per client IP
+	budget    budget
 	shutdown  bool
 	connWG    sync.WaitGroup
 }
@@ -38,14 +40,17 @@ type Server struct {
 // New returns a server for backend. Zero fields of opts take their defaults (see Options).
 func New(backend Backend, opts Options) *Server {
 	opts = opts.withDefaults()
-	return &Server{
+	s := &Server{
 		backend:   backend,
 		opts:      opts,
 		log:       opts.Logger,
 		started:   time.Now(),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
+		perAddr:   make(map[string]int),
 	}
+	s.budget.init(opts.MaxInFlightBytes, opts.MaxBufferedBytes)
+	return s
 }
 
 // Serve accepts connections on l until Shutdown, then returns ErrServerClosed. It closes l.
@@ -95,7 +100,15 @@ func (s *Server) Serve(l net.Listener) error {
 			_ = nc.Close()
 			continue
 		}
-		c := newConn(s, nc)
+		addr := clientIP(nc.RemoteAddr())
+		if s.perAddr[addr] >= s.opts.MaxConnsPerAddr {
+			s.mu.Unlock()
+			s.log.Warn("per-address connection limit reached, closing new connection", "remote", nc.RemoteAddr().String(), "max_conns_per_addr", s.opts.MaxConnsPerAddr)
+			_ = nc.Close()
+			continue
+		}
+		s.perAddr[addr]++
+		c := newConn(s, nc, addr)
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)
 		s.mu.Unlock()
@@ -112,6 +125,9 @@ func (s *Server) closing() bool {
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perAddr[c.addr]--; s.perAddr[c.addr] <= 0 {
+		delete(s.perAddr, c.addr)
+	}
 	s.mu.Unlock()
 	s.connWG.Done()
 }
@@ -147,4 +163,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return ctx.Err()
 	}
+}
+
+// clientIP is the address part of a remote address, the unit of the per-address limit.
+func clientIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
 }

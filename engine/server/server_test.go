@@ -126,12 +126,20 @@ func TestAuth(t *testing.T) {
 	wantError(t, call(t, c, 8, wire.GetServerInfoRequest{}), wire.ErrAuthenticationFailed,
 		"tenant ID mismatch: token is for tenant 7, request targets tenant 8")
 
-	// A later failed handshake keeps the identity.
-	wantError(t, call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tokenPtr("token-x")}),
-		wire.ErrAuthenticationFailed, "authentication failed: unauthorized: invalid API key")
-	if r := appendEvents(t, c, 7, sid, 0, "ok"); r != (wire.AppendEventsResponse{Count: 1}) {
-		t.Fatalf("append after a failed re-handshake: %#v", r)
+	// A re-handshake cannot change or drop the identity: wrong, other and missing tokens are
+	// refused, the same token is accepted, and the session keeps acting for tenant 7.
+	const fixed = "already authenticated for tenant 7: a connection's identity cannot change; open a new connection for another token"
+	for _, tok := range []*string{tokenPtr("token-x"), tokenPtr("token-b"), nil} {
+		wantError(t, call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tok}), wire.ErrAuthenticationFailed, fixed)
 	}
+	if hs := call(t, c, 7, wire.HandshakeRequest{ClientVersion: 5, AuthToken: tokenPtr("token-a")}); !hs.(wire.HandshakeResponse).Authenticated {
+		t.Fatalf("re-handshake with the same token: %#v", hs)
+	}
+	if r := appendEvents(t, c, 7, sid, 0, "ok"); r != (wire.AppendEventsResponse{Count: 1}) {
+		t.Fatalf("append after refused re-handshakes: %#v", r)
+	}
+	wantError(t, call(t, c, 8, wire.SyncRequest{}), wire.ErrAuthenticationFailed,
+		"tenant ID mismatch: token is for tenant 7, request targets tenant 8")
 
 	// Tenant 8's token cannot reach tenant 7's stream even though the tenants match.
 	c8 := dial(t, ts.addr)
