@@ -12,6 +12,7 @@ run() {
   "$@"
 }
 [ -d bench/server ] && run "server: appends and reads through the TCP server" go run ./bench/server
+[ -d bench/idempotency ] && run "idempotent appends: with a key vs without, and the key window's size" go run ./bench/idempotency
 [ -d bench/cluster ] && run "cluster: 3 nodes vs 1, leader failover" go run ./bench/cluster
 [ -d bench/client ] && run "client core: round trips, coalescing, pipelining" go run ./bench/client
 [ -x bench/cabi/run.sh ] && run "C ABI: call cost, C vs Go round trips" bench/cabi/run.sh "$build"

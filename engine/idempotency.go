@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
@@ -194,4 +196,28 @@ func (a *applier) evictIdempotencyKeys(op *Op, tenant uint32, next uint64) error
 		}
 	}
 	return nil
+}
+
+// WindowUsage is what the idempotency window holds: the keys remembered, across all streams,
+// and the bytes their rows take in the database pages (keys, values and bbolt's per-row
+// headers; the pages are memory-mapped, not on the Go heap).
+type WindowUsage struct {
+	Keys  int
+	Bytes int
+}
+
+// IdempotencyWindowUsage reports the size of the idempotency window.
+func (db *DB) IdempotencyWindowUsage() (WindowUsage, error) {
+	var u WindowUsage
+	err := db.view(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketIdemKeys, bucketIdemOrder} {
+			s := tx.Bucket(name).Stats()
+			u.Bytes += s.LeafInuse + s.BranchInuse + s.InlineBucketInuse
+			if string(name) == string(bucketIdemKeys) {
+				u.Keys = s.KeyN
+			}
+		}
+		return nil
+	})
+	return u, err
 }
