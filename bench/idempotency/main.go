@@ -6,8 +6,8 @@ package main
 
 import (
 	"flag"
-	"math/rand/v2"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sync"
