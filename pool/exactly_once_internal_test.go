@@ -310,7 +310,10 @@ func TestAppendBatchIsNeverSplitAfterAnUnknownOutcome(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, callers+1)
 		wg.Add(1)
-		go func() { defer wg.Done(); _, errs[0] = p.client.Append(ctx, sid, [][]byte{[]byte("first")}, AppendOptions{}) }()
+		go func() {
+			defer wg.Done()
+			_, errs[0] = p.client.Append(ctx, sid, [][]byte{[]byte("first")}, AppendOptions{})
+		}()
 		ss := p.client.stream(sid)
 		waitUntil(t, "the first append is in flight", func() bool {
 			p.client.streamsMu.Lock()
@@ -357,69 +360,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// Writers sharing a stream, appending at the end, never see OffsetMismatch, however often they
-// collide: each retries at the new tail within its deadline.
-func TestAppendAtTheEndUnderContention(t *testing.T) {
-	for _, clients := range []int{2, 4, 8} {
-		t.Run(fmt.Sprint(clients), func(t *testing.T) {
-			loc, err := server.StartLocal(t.TempDir(), server.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = loc.Close() })
-			cfg := DefaultConfig()
-			cfg.Addresses = []string{loc.Addr}
-			ctx := context.Background()
-			var sid uint64
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			var failures []error
-			var want []string
-			const perClient = 60
-			for k := 0; k < clients; k++ {
-				c, err := Connect(ctx, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = c.Close(context.Background()) })
-				if sid, err = c.CreateStream(ctx, "shared", wire.DataClassPublic, wire.PlacementGlobal); err != nil {
-					t.Fatal(err)
-				}
-				for g := 0; g < 2; g++ {
-					for i := 0; i < perClient; i++ {
-						want = append(want, fmt.Sprintf("c%d-g%d-%d", k, g, i))
-					}
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for i := 0; i < perClient; i++ {
-							ev := fmt.Sprintf("c%d-g%d-%d", k, g, i)
-							if _, err := c.Append(ctx, sid, [][]byte{[]byte(ev)}, AppendOptions{}); err != nil {
-								mu.Lock()
-								failures = append(failures, err)
-								mu.Unlock()
-							}
-						}
-					}()
-				}
-			}
-			wg.Wait()
-			for _, err := range failures {
-				t.Errorf("append failed: %v", err)
-			}
-			got, _, err := loc.DB.Read(ctx, 0, sid, 0, 16<<20)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var gs []string
-			for _, g := range got {
-				gs = append(gs, string(g))
-			}
-			wantEach(t, gs, want...)
-		})
 	}
 }
 
