@@ -450,6 +450,15 @@ KMB_EXTERN kmb_status_t kmb_create_stream(kmb_client_t *client, const char *name
  * expected_offset: NULL appends at the end of the stream; otherwise the append succeeds only if
  *                  the stream's length equals *expected_offset (else KMB_ERR_OFFSET_MISMATCH).
  * first_offset_out: receives the offset of the first event (may be NULL if not wanted).
+ * exactly once: an acknowledged append is in the stream once, and no retry of the library writes
+ *   it twice. Every request carries an idempotency key; when a send's outcome is lost (connection
+ *   or leader lost, NotLeader or RateLimited after sending, a server error) the library re-sends
+ *   it with the same key, and a server announcing "idempotent-append" answers with the original
+ *   result. Against a server without it (Kimberlite 0.8) the library reads the stream back and
+ *   compares bytes, which cannot tell these events from identical ones another writer appended
+ *   at the same offset: with such servers, make events unique where exactly-once matters.
+ *   With expected_offset NULL, other writers taking the tail never cause
+ *   KMB_ERR_OFFSET_MISMATCH: the library retries at the new tail until the request timeout.
  * errors: KMB_ERR_NULL_ARGUMENT (events or lengths NULL with count > 0, or events[i] NULL with
  *         lengths[i] > 0), KMB_ERR_INVALID_ARGUMENT (count 0, or the batch exceeds
  *         KMB_MAX_BATCH_BYTES once encoded), KMB_ERR_STREAM_NOT_FOUND, KMB_ERR_OFFSET_MISMATCH,

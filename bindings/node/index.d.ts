@@ -187,8 +187,16 @@ export declare class Client {
 
   /**
    * Appends events to a stream atomically and in order; resolves to the first event's offset.
-   * Concurrent appends to one stream are coalesced into one request. An append whose outcome the
-   * client cannot learn rejects with `KMB_ERR_OUTCOME_UNKNOWN`: read the stream before appending
+   * Concurrent appends to one stream are coalesced into one request.
+   *
+   * Exactly once: an acknowledged append is in the stream once and no retry writes it twice.
+   * Every request carries an idempotency key; a send whose outcome was lost is re-sent with the
+   * same key, and a server announcing `idempotent-append` answers with the original result.
+   * Against a server without it (Kimberlite 0.8) the library reads the stream back and compares
+   * bytes, which cannot tell these events from identical ones another writer appended at the
+   * same offset: make events unique there. Without `expectedOffset`, other writers taking the
+   * tail never cause `KMB_ERR_OFFSET_MISMATCH`. An append whose outcome the client cannot learn
+   * before its deadline rejects with `KMB_ERR_OUTCOME_UNKNOWN`: read the stream before appending
    * the same events again.
    * @param events one or more events, 16 MiB at most in all.
    */

@@ -316,6 +316,14 @@ class Client:
             expected_offset: None appends at the end of the stream; otherwise the append succeeds
                 only if the stream's length equals it (else OffsetMismatch).
 
+        Exactly once: an acknowledged append is in the stream once and no retry writes it
+        twice. Every request carries an idempotency key; a send whose outcome was lost is re-sent
+        with the same key, and a server announcing ``idempotent-append`` answers with the
+        original result. Against a server without it (Kimberlite 0.8) the library reads the
+        stream back and compares bytes, which cannot tell these events from identical ones
+        another writer appended at the same offset: make events unique there. With
+        expected_offset None, other writers taking the tail never raise OffsetMismatch.
+
         Raises:
             OutcomeUnknown: the events may or may not be in the stream; read it before appending
                 them again.
