@@ -429,16 +429,7 @@ func (c *Client) contentionPause(ctx context.Context, k int) bool {
 		return true
 	}
 	ceiling := min(100*time.Microsecond<<min(k-2, 10), 10*time.Millisecond)
-	t := time.NewTimer(time.Duration(randInt63n(int64(ceiling) + 1)))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-c.shutdown:
-		return false
-	}
+	return c.sleep(ctx, time.Duration(randInt63n(int64(ceiling)+1)))
 }
 
 // unknownOutcome is the error of an append that may or may not have been applied.

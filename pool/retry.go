@@ -210,6 +210,11 @@ func (c *Client) pause(ctx context.Context, st *callState) bool {
 		return false
 	}
 	c.stats.retries.Add(1)
+	return c.sleep(ctx, d)
+}
+
+// sleep waits for d, reporting false if ctx ends or the client shuts down first.
+func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
