@@ -589,6 +589,8 @@ typedef struct {
 
 #define U32(n, f) {n, T_U32, f, NULL, NULL, NULL}
 #define U64(n, f) {n, T_U64, NULL, f, NULL, NULL}
+#define F64(n, f) {n, T_F64, NULL, NULL, f, NULL}
+#define I32(n, f) {n, T_I32, NULL, NULL, NULL, f}
 
 static const option OPTIONS[] = {
     U64("connectTimeoutMs", kmb_config_set_connect_timeout_ms),
@@ -605,10 +607,10 @@ static const option OPTIONS[] = {
     U32("retryMaxAttempts", kmb_config_set_retry_max_attempts),
     U64("retryInitialBackoffMs", kmb_config_set_retry_initial_backoff_ms),
     U64("retryMaxBackoffMs", kmb_config_set_retry_max_backoff_ms),
-    {"retryBudgetRatio", T_F64, NULL, NULL, kmb_config_set_retry_budget_ratio, NULL},
+    F64("retryBudgetRatio", kmb_config_set_retry_budget_ratio),
     U32("retryBudgetMinPerSec", kmb_config_set_retry_budget_min_per_sec),
     U32("maxRedirects", kmb_config_set_max_redirects),
-    {"readFrom", T_I32, NULL, NULL, NULL, kmb_config_set_read_from},
+    I32("readFrom", kmb_config_set_read_from),
     U32("appendBatchMaxEvents", kmb_config_set_append_batch_max_events),
     U32("appendBatchMaxBytes", kmb_config_set_append_batch_max_bytes),
 };
