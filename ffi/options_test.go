@@ -168,3 +168,26 @@ func pyDocEntry(doc, option string) string {
 	}
 	return ""
 }
+
+// TestPythonSignatureDefaultsAreTheLibrarys: Client.connect passes its keyword defaults to C, so
+// each must equal pool.DefaultConfig (durations in seconds there).
+func TestPythonSignatureDefaultsAreTheLibrarys(t *testing.T) {
+	py := readLayer(t, layerPyClient)
+	for _, o := range pool.Options {
+		m := regexp.MustCompile(`\n        ` + o.PyName() + `: [^\n]*? = ([^\n,]+),\n`).FindStringSubmatch(py)
+		if m == nil {
+			t.Errorf("%s: Client.connect has no keyword %s with a default (pool.Config.%s)", layerPyClient, o.PyName(), o.Field)
+			continue
+		}
+		var want string
+		switch v := o.Default().(type) {
+		case pool.ReadPreference:
+			want = map[pool.ReadPreference]string{pool.ReadLeader: "ReadFrom.LEADER", pool.ReadAnyHealthy: "ReadFrom.ANY_HEALTHY"}[v]
+		default:
+			want = defaultSpellings(o, time.Second)[0]
+		}
+		if m[1] != want {
+			t.Errorf("%s: %s defaults to %s, but pool.Config.%s defaults to %s", layerPyClient, o.PyName(), m[1], o.Field, want)
+		}
+	}
+}
