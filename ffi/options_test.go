@@ -24,7 +24,7 @@ const (
 	layerPyClient = "bindings/python/kimberlite/client.py"
 	layerJSOpts   = "bindings/node/lib/options.js"
 	layerDTS      = "bindings/node/index.d.ts"
-	layerAddon    = "bindings/node/addon.c"
+	layerAddon    = "bindings/node/src/options.c"
 )
 
 func readLayer(t *testing.T, rel string) string {
