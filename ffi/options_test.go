@@ -13,18 +13,19 @@ import (
 	"github.com/kimberlite/libkimberlite/pool"
 )
 
-// The layers outside pool/ that spell every client option by hand. Each test below names the
-// option and the layer that lacks it, so a new pool.Config field (listed in pool.Options, which
-// pool's own test enforces) cannot be forgotten in any of them.
+// The files outside pool/ that spell every client option: the *_gen ones are written from
+// pool.Options by `go generate ./pool` (internal/optionsgen checks they are current), the others
+// by hand. Each test below names the option and the file that lacks it, so a new pool.Config
+// field (listed in pool.Options, which pool's own test enforces) cannot be forgotten in any.
 const (
 	layerHeader   = "include/kimberlite.h"
-	layerExports  = "ffi/exports.c"
+	layerExports  = "ffi/setters_gen.h"
 	layerGo       = "ffi/config.go"
-	layerPyFFI    = "bindings/python/kimberlite/_ffi.py"
+	layerPyFFI    = "bindings/python/kimberlite/_options_gen.py"
 	layerPyClient = "bindings/python/kimberlite/client.py"
 	layerJSOpts   = "bindings/node/lib/options.js"
 	layerDTS      = "bindings/node/index.d.ts"
-	layerAddon    = "bindings/node/src/options.c"
+	layerAddon    = "bindings/node/src/options_gen.h"
 )
 
 func readLayer(t *testing.T, rel string) string {
@@ -48,7 +49,7 @@ func TestEveryOptionInEveryLayer(t *testing.T) {
 			{layerHeader, "KMB_EXTERN kmb_status_t " + c + "("},
 			{layerExports, "SETTER(" + o.CName() + ","},
 			{layerGo, "//export kmbgo_config_set_" + o.CName() + "\n"},
-			{layerPyFFI, `("` + c + `", _S, [ConfigP, `},
+			{layerPyFFI, `("` + c + `", `},
 			{layerPyClient, `"` + c + `"`},
 			{layerPyClient, "        " + py + ": "},
 			{layerJSOpts, "  " + js + ": '"},

@@ -19,6 +19,8 @@ type Option struct {
 	Kind string
 }
 
+//go:generate go run ../internal/cmd/genoptions ..
+
 // Options lists every Config field set through kmb_config_set_*, in header order. Addresses,
 // TenantID and AuthToken are not in it: they are connection identity with their own calls.
 var Options = []Option{

@@ -18,26 +18,7 @@ typedef struct {
 #define I32(n, f) {n, T_I32, NULL, NULL, NULL, f}
 
 static const option OPTIONS[] = {
-    U64("connectTimeoutMs", kmb_config_set_connect_timeout_ms),
-    U64("requestTimeoutMs", kmb_config_set_request_timeout_ms),
-    U32("minIdleConnsPerNode", kmb_config_set_min_idle_conns_per_node),
-    U32("maxConnsPerNode", kmb_config_set_max_conns_per_node),
-    U32("maxInFlightPerConn", kmb_config_set_max_in_flight_per_conn),
-    U64("maxConnLifetimeMs", kmb_config_set_max_conn_lifetime_ms),
-    U64("maxConnLifetimeJitterMs", kmb_config_set_max_conn_lifetime_jitter_ms),
-    U64("maxConnIdleTimeMs", kmb_config_set_max_conn_idle_time_ms),
-    U64("healthCheckPeriodMs", kmb_config_set_health_check_period_ms),
-    U64("keepAliveMs", kmb_config_set_keep_alive_ms),
-    U32("maxDialsPerNode", kmb_config_set_max_dials_per_node),
-    U32("retryMaxAttempts", kmb_config_set_retry_max_attempts),
-    U64("retryInitialBackoffMs", kmb_config_set_retry_initial_backoff_ms),
-    U64("retryMaxBackoffMs", kmb_config_set_retry_max_backoff_ms),
-    F64("retryBudgetRatio", kmb_config_set_retry_budget_ratio),
-    U32("retryBudgetMinPerSec", kmb_config_set_retry_budget_min_per_sec),
-    U32("maxRedirects", kmb_config_set_max_redirects),
-    I32("readFrom", kmb_config_set_read_from),
-    U32("appendBatchMaxEvents", kmb_config_set_append_batch_max_events),
-    U32("appendBatchMaxBytes", kmb_config_set_append_batch_max_bytes),
+#include "options_gen.h"
 };
 
 /* apply_option sets one option from a number (or, for 64-bit options, a bigint). Returns the
