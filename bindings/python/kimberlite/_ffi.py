@@ -95,7 +95,6 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_config_add_address", _S, [ConfigP, c_char_p]),
     ("kmb_config_set_tenant", _S, [ConfigP, c_uint64]),
     ("kmb_config_set_auth_token", _S, [ConfigP, c_char_p]),
-    *((name, _S, [ConfigP, argtype]) for name, argtype in OPTION_SETTERS),
     ("kmb_client_connect", _S, [ConfigP, POINTER(ClientP)]),
     ("kmb_client_close", _S, [ClientP]),
     ("kmb_create_stream", _S, [ClientP, c_char_p, c_int32, POINTER(c_uint64)]),
@@ -112,6 +111,8 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
     ("kmb_string_free", None, [c_void_p]),
 ]
+# The option setters, generated from pool.Options.
+_SIGNATURES += [(name, _S, [ConfigP, argtype]) for name, argtype in OPTION_SETTERS]
 
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None
