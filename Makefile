@@ -4,7 +4,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-.PHONY: all build server lib test test-go test-c test-python test-node bench demo install clean fmt vet chaos
+.PHONY: all build server lib generate test test-go test-c test-python test-node bench demo install clean fmt vet chaos
 
 all: build
 
@@ -17,6 +17,10 @@ server:
 # The C ABI (ffi/) as a shared library with a soname; see build.sh.
 lib:
 	@./build.sh lib $(BUILD)
+
+# Files written from pool.Options (internal/optionsgen); test-go fails when they are stale.
+generate:
+	$(GO) generate ./pool
 
 test: build test-go test-c test-python test-node
 	@echo "make test: all suites passed"

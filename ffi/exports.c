@@ -40,26 +40,8 @@ kmb_status_t kmb_config_set_auth_token(kmb_config_t *cfg, const char *token) {
         return kmbgo_config_set_##name(cfg, v);              \
     }
 
-SETTER(connect_timeout_ms, uint64_t)
-SETTER(request_timeout_ms, uint64_t)
-SETTER(min_idle_conns_per_node, uint32_t)
-SETTER(max_conns_per_node, uint32_t)
-SETTER(max_in_flight_per_conn, uint32_t)
-SETTER(max_conn_lifetime_ms, uint64_t)
-SETTER(max_conn_lifetime_jitter_ms, uint64_t)
-SETTER(max_conn_idle_time_ms, uint64_t)
-SETTER(health_check_period_ms, uint64_t)
-SETTER(keep_alive_ms, uint64_t)
-SETTER(max_dials_per_node, uint32_t)
-SETTER(retry_max_attempts, uint32_t)
-SETTER(retry_initial_backoff_ms, uint64_t)
-SETTER(retry_max_backoff_ms, uint64_t)
-SETTER(retry_budget_ratio, double)
-SETTER(retry_budget_min_per_sec, uint32_t)
-SETTER(max_redirects, uint32_t)
-SETTER(read_from, int32_t)
-SETTER(append_batch_max_events, uint32_t)
-SETTER(append_batch_max_bytes, uint32_t)
+/* One SETTER per pool.Options entry. */
+#include "setters_gen.h"
 
 kmb_status_t kmb_client_connect(const kmb_config_t *cfg, kmb_client_t **out) {
     GUARD();

@@ -23,6 +23,7 @@ from ctypes import (
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from ._options_gen import OPTION_SETTERS
 from .errors import ForkedProcess, KimberliteError
 
 LIB_NAME = "libkimberlite.so"
@@ -94,26 +95,6 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_config_add_address", _S, [ConfigP, c_char_p]),
     ("kmb_config_set_tenant", _S, [ConfigP, c_uint64]),
     ("kmb_config_set_auth_token", _S, [ConfigP, c_char_p]),
-    ("kmb_config_set_connect_timeout_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_request_timeout_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_min_idle_conns_per_node", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_max_conns_per_node", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_max_in_flight_per_conn", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_max_conn_lifetime_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_max_conn_lifetime_jitter_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_max_conn_idle_time_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_health_check_period_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_keep_alive_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_max_dials_per_node", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_retry_max_attempts", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_retry_initial_backoff_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_retry_max_backoff_ms", _S, [ConfigP, c_uint64]),
-    ("kmb_config_set_retry_budget_ratio", _S, [ConfigP, c_double]),
-    ("kmb_config_set_retry_budget_min_per_sec", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_max_redirects", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_read_from", _S, [ConfigP, c_int32]),
-    ("kmb_config_set_append_batch_max_events", _S, [ConfigP, c_uint32]),
-    ("kmb_config_set_append_batch_max_bytes", _S, [ConfigP, c_uint32]),
     ("kmb_client_connect", _S, [ConfigP, POINTER(ClientP)]),
     ("kmb_client_close", _S, [ClientP]),
     ("kmb_create_stream", _S, [ClientP, c_char_p, c_int32, POINTER(c_uint64)]),
@@ -130,6 +111,8 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
     ("kmb_string_free", None, [c_void_p]),
 ]
+# The option setters, generated from pool.Options.
+_SIGNATURES += [(name, _S, [ConfigP, argtype]) for name, argtype in OPTION_SETTERS]
 
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None

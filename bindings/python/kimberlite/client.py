@@ -69,26 +69,26 @@ class Client:
         tenant_id: int,
         auth_token: Optional[str] = None,
         *,
-        connect_timeout: Optional[Number] = None,
-        request_timeout: Optional[Number] = None,
-        min_idle_conns_per_node: Optional[int] = None,
-        max_conns_per_node: Optional[int] = None,
-        max_in_flight_per_conn: Optional[int] = None,
-        max_conn_lifetime: Optional[Number] = None,
-        max_conn_lifetime_jitter: Optional[Number] = None,
-        max_conn_idle_time: Optional[Number] = None,
-        health_check_period: Optional[Number] = None,
-        keep_alive: Union[Number, bool, None] = None,
-        max_dials_per_node: Optional[int] = None,
-        retry_max_attempts: Optional[int] = None,
-        retry_initial_backoff: Optional[Number] = None,
-        retry_max_backoff: Optional[Number] = None,
-        retry_budget_ratio: Optional[float] = None,
-        retry_budget_min_per_sec: Optional[int] = None,
-        max_redirects: Optional[int] = None,
-        read_from: Optional[ReadFrom] = None,
-        append_batch_max_events: Optional[int] = None,
-        append_batch_max_bytes: Optional[int] = None,
+        connect_timeout: Optional[Number] = 5,
+        request_timeout: Optional[Number] = 30,
+        min_idle_conns_per_node: Optional[int] = 1,
+        max_conns_per_node: Optional[int] = 4,
+        max_in_flight_per_conn: Optional[int] = 256,
+        max_conn_lifetime: Optional[Number] = 3600,
+        max_conn_lifetime_jitter: Optional[Number] = 300,
+        max_conn_idle_time: Optional[Number] = 300,
+        health_check_period: Optional[Number] = 2,
+        keep_alive: Union[Number, bool, None] = 15,
+        max_dials_per_node: Optional[int] = 2,
+        retry_max_attempts: Optional[int] = 8,
+        retry_initial_backoff: Optional[Number] = 0.02,
+        retry_max_backoff: Optional[Number] = 1,
+        retry_budget_ratio: Optional[float] = 0.2,
+        retry_budget_min_per_sec: Optional[int] = 10,
+        max_redirects: Optional[int] = 3,
+        read_from: Optional[ReadFrom] = ReadFrom.LEADER,
+        append_batch_max_events: Optional[int] = 1024,
+        append_batch_max_bytes: Optional[int] = 4194304,
     ) -> "Client":
         """Connect to the first seed address that answers and find the cluster's leader.
 
@@ -97,8 +97,8 @@ class Client:
             tenant_id: the tenant every request is made for.
             auth_token: the token sent in each connection's handshake; None sends none.
 
-        Every keyword option left as None keeps the library's default. Durations are seconds
-        (int or float, rounded up to whole milliseconds):
+        Each keyword option's default is the library's own (None keeps it too). Durations are
+        seconds (int or float, rounded up to whole milliseconds):
 
             connect_timeout: one dial plus handshake (default 5).
             request_timeout: deadline of one whole call, retries included (default 30).
