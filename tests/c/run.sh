@@ -122,7 +122,7 @@ for ex in quickstart raii; do
   fi
 done
 # the example resolved the installed library, not the build tree's
-LD_LIBRARY_PATH=$prefix/lib ldd "$work/bin/quickstart" | grep -q "$prefix/lib/libkimberlite.so.0" ||
+LD_LIBRARY_PATH=$prefix/lib ldd "$work/bin/quickstart" | grep "$prefix/lib/libkimberlite.so.0" >/dev/null ||
   fail "quickstart did not link the installed libkimberlite.so.0"
 
 if ! kill -0 "$server_pid" 2>/dev/null; then fail "the server died during the tests"; cat "$work/server.out"; fi
