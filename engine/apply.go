@@ -41,6 +41,7 @@ func newApplier(tx *bolt.Tx) (*applier, error) {
 	// Each stream only ever grows at its end, so a page split should leave the left page full:
 	// the default half-full split would leave half-empty pages that are never filled again.
 	a.events.FillPercent = 0.95
+	a.idemOrder.FillPercent = 0.95 // each stream's keys are added at its end, too
 	return a, nil
 }
 

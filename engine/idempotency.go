@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,10 +23,11 @@ import (
 // Layout (two buckets):
 //
 //	idemKeys  tenant (u32 BE) + key       -> stream (u64) | seq (u64) | first (u64) | count (u32) | at (i64)
-//	idemOrder stream (u64 BE)             -> next seq (u64)
 //	idemOrder stream (u64 BE) + seq (u64) -> at (i64) | key
 //
-// idemOrder holds each stream's keys oldest first, so eviction is a cursor walk from the front.
+// idemOrder holds each stream's keys oldest first, so eviction is a cursor walk from the front
+// and the next sequence number is one past the last entry's (0 when the window is empty: no
+// row of idemKeys can then point at the stream).
 
 // Defaults of the idempotency window (the server's --idempotency-window and
 // --idempotency-keys flags).
@@ -137,11 +139,7 @@ func (a *applier) checkIdempotencyKey(op *Op) (*Result, error) {
 // the window no longer holds.
 func (a *applier) rememberIdempotencyKey(op *Op, first uint64) error {
 	tenant := effectiveTenant(op.Tenant)
-	metaKey := u64Key(op.StreamID)
-	var next uint64
-	if v := a.idemOrder.Get(metaKey); len(v) == 8 {
-		next = binary.BigEndian.Uint64(v)
-	}
+	next := a.nextIdempotencySeq(op.StreamID)
 	if err := a.evictIdempotencyKeys(op, tenant, next); err != nil {
 		return err
 	}
@@ -159,10 +157,25 @@ func (a *applier) rememberIdempotencyKey(op *Op, first uint64) error {
 		return err
 	}
 	ov := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(op.IdemKey)), uint64(op.At))
-	if err := a.idemOrder.Put(idemOrderKey(op.StreamID, next), append(ov, op.IdemKey...)); err != nil {
-		return err
+	return a.idemOrder.Put(idemOrderKey(op.StreamID, next), append(ov, op.IdemKey...))
+}
+
+// nextIdempotencySeq is one past the stream's newest entry in idemOrder, or 0.
+func (a *applier) nextIdempotencySeq(stream uint64) uint64 {
+	cur := a.idemOrder.Cursor()
+	var k []byte
+	if stream < math.MaxUint64 {
+		k, _ = cur.Seek(idemOrderKey(stream+1, 0))
 	}
-	return a.idemOrder.Put(metaKey, u64Key(next+1))
+	if k == nil {
+		k, _ = cur.Last()
+	} else {
+		k, _ = cur.Prev()
+	}
+	if len(k) == 16 && binary.BigEndian.Uint64(k[:8]) == stream {
+		return binary.BigEndian.Uint64(k[8:]) + 1
+	}
+	return 0
 }
 
 // evictIdempotencyKeys forgets the stream's oldest keys while the window is full (room is made
@@ -170,8 +183,8 @@ func (a *applier) rememberIdempotencyKey(op *Op, first uint64) error {
 func (a *applier) evictIdempotencyKeys(op *Op, tenant uint32, next uint64) error {
 	prefix := u64Key(op.StreamID)
 	cur := a.idemOrder.Cursor()
-	k, v := cur.Seek(idemOrderKey(op.StreamID, 0))
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == 16; k, v = cur.Seek(idemOrderKey(op.StreamID, 0)) {
+	k, v := cur.Seek(prefix)
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Seek(prefix) {
 		if len(v) < 8 {
 			return fmt.Errorf("engine: corrupt idempotency order entry")
 		}
