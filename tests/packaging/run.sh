@@ -2,7 +2,8 @@
 # The packaging suite: what a user installs into their own project works from outside the
 # repository, with no KIMBERLITE_LIB, PYTHONPATH or LD_LIBRARY_PATH. Python: the wheel is built,
 # installed into a fresh venv, runs the guide's basic pattern against a local server, and a
-# consumer script passes mypy --strict. C/C++: make install with DESTDIR, a C program through
+# consumer script passes mypy --strict. Node: the npm pack tarball installs into a
+# fresh project and the guide's TypeScript basic pattern type-checks and runs, as ESM and CJS. C/C++: make install with DESTDIR, a C program through
 # pkg-config (shared and static), a C++ program through CMake's find_package, make uninstall leaves nothing behind. Run by `make test-packaging`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +22,8 @@ python3 -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$work/dis
 wheel=$(ls "$work"/dist/kimberlite-*.whl)
 case "$wheel" in *-py3-none-linux_*.whl) ;; *) echo "not a platform wheel: $wheel" >&2; exit 1 ;; esac
 unzip -p "$wheel" 'kimberlite-*.dist-info/WHEEL' | grep -qx 'Root-Is-Purelib: false'
-unzip -l "$wheel" | grep -q 'kimberlite/libkimberlite.so$'
+unzip -l "$wheel" >"$work/wheel.txt"
+grep -q 'kimberlite/libkimberlite.so$' "$work/wheel.txt"
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" mypy==2.4.1
 cp "$here/basic.py" "$work/basic.py"
@@ -31,6 +33,23 @@ echo "$out" | grep -q "^libkimberlite loaded from $work/venv/.*/site-packages/ki
 "$work/venv/bin/mypy" --strict --no-incremental "$work/basic.py"
 [ ! -e "$repo/bindings/python/build" ] && [ ! -e "$repo/bindings/python/kimberlite.egg-info" ] ||
   echo "note: the package build left build files in bindings/python (ignored by .gitignore)"
+
+echo "== node: npm pack, fresh project, guide basic pattern by import and by require (tsc --strict)"
+BUILD=$BUILD npm pack --silent --pack-destination "$work" "$repo/bindings/node" >/dev/null
+tarball=$(ls "$work"/kimberlite-client-*.tgz)
+tar -tzf "$tarball" >"$work/tarball.txt" # (grep -q on a pipe would SIGPIPE tar under pipefail)
+grep -qx 'package/prebuilds/linux-x64/node.napi.node' "$work/tarball.txt"
+grep -qx 'package/include/kimberlite.h' "$work/tarball.txt"
+mkdir -p "$work/app" && cd "$work/app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$tarball" typescript@5.9.3 @types/node@20.19.43 >/dev/null
+cp "$here/basic.mts" "$here/basic.cts" "$here/tsconfig.json" .
+npx tsc --strict --noEmit -p .
+npx tsc -p .
+[ ! -e node_modules/@kimberlite/client/build ] || { echo "the install built instead of using the prebuild" >&2; exit 1; }
+node out/basic.mjs "$server_addr"
+node out/basic.cjs "$server_addr"
+cd "$work"
 
 echo "== c: make install DESTDIR, pkg-config, make uninstall"
 stage=$work/stage
