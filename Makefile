@@ -4,7 +4,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-.PHONY: all build server lib generate test test-go test-c test-python test-node bench demo install clean fmt vet chaos
+.PHONY: all build server lib generate test test-go test-c test-python test-node bench demo static install uninstall test-packaging clean fmt vet chaos
 
 all: build
 
@@ -22,7 +22,7 @@ lib:
 generate:
 	$(GO) generate ./pool
 
-test: build test-go test-c test-python test-node
+test: build test-go test-c test-python test-node test-packaging
 	@echo "make test: all suites passed"
 
 test-go:
@@ -51,8 +51,19 @@ bench: build
 demo: build
 	@./scripts/demo.sh $(BUILD)
 
-install: build
+static:
+	@./build.sh static $(BUILD)
+
+# DESTDIR stages the files under another root (packaging); PREFIX is where they will live.
+install: build static
 	@./build.sh install $(BUILD) $(PREFIX)
+
+uninstall:
+	@./build.sh uninstall $(PREFIX)
+
+# What a user installs into their own project: the Python wheel, the C/C++ install.
+test-packaging: build static
+	@BUILD=$(abspath $(BUILD)) tests/packaging/run.sh
 
 vet:
 	$(GO) vet ./...

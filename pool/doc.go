@@ -9,7 +9,7 @@
 //	c, err := pool.Connect(ctx, cfg)
 //	if err != nil { ... }
 //	defer c.Close(context.Background())
-//	id, err := c.CreateStream(ctx, "events", wire.DataClassPublic, wire.PlacementGlobal)
+//	id, err := c.CreateStream(ctx, "events", pool.NonPHI, pool.PlacementGlobal)
 //	off, err := c.Append(ctx, id, [][]byte{[]byte("hello")}, pool.AppendOptions{})
 //
 // # Connections

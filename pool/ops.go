@@ -59,7 +59,7 @@ func unexpected(p wire.ResponsePayload, want string) error {
 // CreateStream creates a stream named name in the client's tenant and returns its id. It is
 // idempotent by name: an existing stream of that name keeps its data class and id. The server
 // ignores placement; it is sent as given.
-func (c *Client) CreateStream(ctx context.Context, name string, dc wire.DataClass, p wire.Placement) (uint64, error) {
+func (c *Client) CreateStream(ctx context.Context, name string, dc DataClass, p Placement) (uint64, error) {
 	switch {
 	case !utf8.ValidString(name):
 		return 0, invalidArg("stream name is not valid UTF-8")
@@ -141,7 +141,7 @@ func (c *Client) Sync(ctx context.Context) error {
 }
 
 // ServerInfo describes the leader (or any node when no leader is known).
-func (c *Client) ServerInfo(ctx context.Context) (wire.ServerInfoResponse, error) {
+func (c *Client) ServerInfo(ctx context.Context) (ServerInfo, error) {
 	resp, err := c.run(ctx, opServerInfo, c.infoBody, toAnyNode)
 	if err != nil {
 		return wire.ServerInfoResponse{}, err

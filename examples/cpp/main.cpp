@@ -1,9 +1,9 @@
-// main.cpp: the C API through the RAII layer in kimberlite.hpp. Every handle and result is freed
+// main.cpp: the C API through the RAII layer in include/kimberlite.hpp. Every handle and result is freed
 // by a destructor, also when an exception unwinds.
 //
 //   c++ -std=c++17 main.cpp $(pkg-config --cflags --libs kimberlite) -o raii
 //   ./raii 127.0.0.1:5432
-#include "kimberlite.hpp"
+#include <kimberlite.hpp>
 
 #include <iostream>
 

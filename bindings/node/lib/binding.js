@@ -1,5 +1,6 @@
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const { KimberliteError } = require('./errors');
 
@@ -7,9 +8,22 @@ const { KimberliteError } = require('./errors');
 // and a missing build is reported where it matters. KIMBERLITE_NODE_ADDON names another build.
 let addon = null;
 
+// A local build (build.sh, also the install script's fallback) wins over the prebuilt addon the
+// npm package carries for its platform (prebuilds/PLATFORM-ARCH, found by node-gyp-build).
+function addonPath() {
+  const root = path.join(__dirname, '..');
+  const local = path.join(root, 'build', 'kimberlite.node');
+  if (fs.existsSync(local)) return local;
+  try {
+    return require('node-gyp-build').path(root);
+  } catch {
+    return local; // reported below as missing
+  }
+}
+
 function load() {
   if (addon !== null) return addon;
-  const file = process.env.KIMBERLITE_NODE_ADDON || path.join(__dirname, '..', 'build', 'kimberlite.node');
+  const file = process.env.KIMBERLITE_NODE_ADDON || addonPath();
   let mod;
   try {
     mod = require(file);

@@ -12,18 +12,22 @@ Client.connect, so a pre-fork server may import the application in its master pr
 
 from __future__ import annotations
 
-from . import _ffi
+from . import _ffi, errors
 from .client import Client
 from .errors import *  # noqa: F401,F403 (the public exception classes)
-from .errors import __all__ as _errors_all
-from .types import ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo
+from .types import (
+    ClientStats, ClusterMode, DataClass, Event, NodeStats, Placement, ReadFrom, ReadResult, ServerInfo,
+)
 
 __version__ = "0.1.0"
 
+# Written as a literal plus += of errors.__all__, the forms type checkers read: with
+# --strict (no implicit re-export) only names listed here are importable from the package.
 __all__ = [
     "Client", "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult",
-    "ServerInfo", "library_version", "library_path", "__version__",
-] + list(_errors_all)
+    "ServerInfo", "ClientStats", "NodeStats", "library_version", "library_path", "__version__",
+]
+__all__ += errors.__all__
 
 
 def library_version() -> str:

@@ -4,8 +4,8 @@ Every foreign function gets its argtypes and restype here, once. The library is 
 first Client.connect, never at import: the Go runtime inside it does not survive fork(), and
 pre-fork servers (gunicorn, uWSGI) import the application in the master before forking.
 
-Search order: the package folder (a wheel that ships the library), $KIMBERLITE_LIB, then the
-repository's build/ folder (development checkouts).
+Search order: $KIMBERLITE_LIB when set, else the package folder (where the wheel puts the
+library), then the repository's build/ folder (development checkouts).
 
 ctypes.CDLL releases the GIL for the duration of every call, so a call waiting on the network
 never stops other Python threads. Do not change this to PyDLL.
@@ -130,15 +130,15 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def candidate_paths() -> List[Path]:
-    """Where the library is looked for, in order."""
-    here = Path(__file__).resolve().parent
-    paths = [here / LIB_NAME]
+    """Where the library is looked for, in order: $KIMBERLITE_LIB alone when it is set (an
+    override never falls back to another copy), else the package folder (an installed wheel),
+    then the repository's build/ folder (development checkouts)."""
     env = os.environ.get("KIMBERLITE_LIB")
     if env:
-        paths.append(Path(env))
+        return [Path(env)]
+    here = Path(__file__).resolve().parent
     # bindings/python/kimberlite/_ffi.py -> the repository root is three folders up.
-    paths.append(here.parents[2] / "build" / LIB_NAME)
-    return paths
+    return [here / LIB_NAME, here.parents[2] / "build" / LIB_NAME]
 
 
 def _declare(lib: ctypes.CDLL) -> None:

@@ -11,7 +11,9 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 from . import _ffi
 from ._convert import U32_MAX, c_string, millis, uint
 from .errors import ClientClosed, ForkedProcess, InvalidArgument, InvalidHandle, KimberliteError
-from .types import ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo
+from .types import (
+    ClientStats, ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo,
+)
 
 __all__ = ["Client"]
 
@@ -414,7 +416,7 @@ class Client:
         finally:
             lib.kmb_server_info_free(ptr)
 
-    def stats(self) -> Dict[str, Any]:
+    def stats(self) -> ClientStats:
         """A snapshot of the client's counters (no network traffic).
 
         Keys: "nodes" (a list, each with "address", "role", "healthy", "open_conns",
@@ -430,7 +432,7 @@ class Client:
             text = ctypes.string_at(ptr).decode("utf-8")
         finally:
             lib.kmb_string_free(ptr)
-        result: Dict[str, Any] = json.loads(text)
+        result: ClientStats = json.loads(text)
         return result
 
 

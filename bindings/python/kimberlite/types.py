@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Tuple, TypedDict
 
-__all__ = ["DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult", "ServerInfo"]
+__all__ = [
+    "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult", "ServerInfo",
+    "NodeStats", "ClientStats",
+]
 
 
 class DataClass(enum.IntEnum):
@@ -94,3 +97,33 @@ class ServerInfo:
 
 for _cls in (Event, ReadResult, ServerInfo):
     _cls.__module__ = "kimberlite"
+
+
+class NodeStats(TypedDict):
+    """One node in :class:`ClientStats`."""
+
+    address: str
+    role: str  #: "leader", "follower" or "unknown"
+    healthy: bool
+    open_conns: int
+    idle_conns: int
+    in_flight: int
+    dials: int
+    dial_failures: int
+
+
+class ClientStats(TypedDict):
+    """What Client.stats returns: a snapshot of the client's counters. Latencies are in ns."""
+
+    nodes: List[NodeStats]
+    leader: str  #: "" while no leader is known
+    leader_view: int
+    operations: Dict[str, int]  #: by operation: "append", "read", ...
+    errors: Dict[str, int]  #: by kind ("connection", ...) or server code ("NotLeader", ...)
+    retries: int
+    redirects: int
+    leader_changes: int
+    latency_p50_ns: int
+    latency_p90_ns: int
+    latency_p99_ns: int
+    latency_max_ns: int

@@ -31,9 +31,26 @@ def test_package_folder_first(tmp_path: Path, server) -> None:  # type: ignore[n
         f"c = kimberlite.Client.connect(addresses=[{server.addr!r}], tenant_id=1)\n"
         "print(kimberlite.library_path()); c.disconnect()\n"
     )
-    res = run(code, tmp_path / "site", KIMBERLITE_LIB="/nonexistent/libkimberlite.so")
+    res = run(code, tmp_path / "site")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == str(pkg / "libkimberlite.so")
+
+
+def test_env_variable_overrides_the_package_copy(tmp_path: Path) -> None:
+    pkg = tmp_path / "site" / "kimberlite"
+    shutil.copytree(PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.environ["KIMBERLITE_LIB"], pkg / "libkimberlite.so")
+    code = (
+        "import kimberlite\n"
+        "try:\n"
+        "    kimberlite.Client.connect(addresses=['127.0.0.1:1'], tenant_id=1)\n"
+        "except kimberlite.KimberliteError as e:\n"
+        "    print(e)\n"
+    )
+    res = run(code, tmp_path / "site", KIMBERLITE_LIB="/nonexistent/libkimberlite.so")
+    assert res.returncode == 0, res.stderr
+    assert "cannot load libkimberlite.so" in res.stdout and "/nonexistent/libkimberlite.so" in res.stdout
+    assert str(pkg / "libkimberlite.so") not in res.stdout
 
 
 def test_env_variable(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
