@@ -57,9 +57,10 @@ var (
 	ErrOffsetMismatch     = errors.New("kimberlite: offset mismatch")
 	ErrAuth               = errors.New("kimberlite: authentication failed")
 	ErrNotFound           = errors.New("kimberlite: not found")
-	// ErrOutcomeUnknown marks an append that was sent but whose result could not be learned, even
-	// by reading the stream back (the cluster stayed unreachable until the deadline). The events
-	// may or may not have been appended; read the stream to find out before appending them again.
+	// ErrOutcomeUnknown marks an append that was sent but whose result could not be learned before
+	// the deadline, neither by re-sending it with its idempotency key nor by reading the stream
+	// back (the cluster stayed unreachable). The events may or may not have been appended; read
+	// the stream to find out before appending them again.
 	ErrOutcomeUnknown = errors.New("kimberlite: append outcome unknown")
 )
 

@@ -285,8 +285,9 @@ func (n *Node) Close() error {
 // OffsetMismatch). It completes with NotLeader on a follower or when this node loses its
 // leadership, and with RateLimited "no_quorum: commit timed out after {ms}ms" when no majority
 // commits it within Config.ApplyTimeout. After a NotLeader from a lost leadership or a
-// no_quorum error, the outcome is unknown: the write may still commit. A client must check
-// (read the stream at its expected offset) before retrying an append.
+// no_quorum error, the outcome is unknown: the write may still commit. A client re-sends an
+// append with the same idempotency key (or, without one, reads the stream at its expected
+// offset) rather than appending it again.
 func (n *Node) Submit(op engine.Op) *engine.Pending {
 	p := engine.NewPending()
 	if n.raft.State() != raft.Leader {
