@@ -37,7 +37,9 @@
  *             called. user_data is passed through untouched and must stay valid until the callback
  *             runs. A callback must not block (hand the result to your own thread or event loop);
  *             kmb_client_close() on its own client is refused there (KMB_ERR_INVALID_ARGUMENT), as
- *             it would wait for the callback itself. Inside the callback the thread's
+ *             it would wait for the callback itself; so is closing, from a callback of client A,
+ *             a client B one of whose callbacks is itself closing A (directly or through other
+ *             clients): the two closes would wait for each other. Inside the callback the thread's
  *             last error describes a non-OK status. kmb_client_close() waits for every pending
  *             callback of that client, which then reports its result or KMB_ERR_CLOSED.
  * fork().     The library runs a Go runtime that does not survive fork(). In a child process of a
@@ -429,7 +431,8 @@ KMB_EXTERN kmb_status_t kmb_client_connect(const kmb_config_t *cfg, kmb_client_t
  * is dead afterwards (closing it again returns KMB_ERR_INVALID_HANDLE). NULL returns
  * KMB_ERR_INVALID_HANDLE.
  * errors: KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED, KMB_ERR_INVALID_ARGUMENT (called from one of
- *         this client's own callbacks: nothing is closed), KMB_ERR_TIMEOUT (calls in flight did not
+ *         this client's own callbacks, or from a callback of a client that this client's callbacks
+ *         are closing: nothing is closed), KMB_ERR_TIMEOUT (calls in flight did not
  *         finish within the request timeout; the client is closed all the same).
  * threads: may be called while other threads use the client (they get KMB_ERR_CLOSED or
  *          KMB_ERR_INVALID_HANDLE, never a crash). */
