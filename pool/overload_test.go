@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,5 +103,36 @@ func TestOverloadTimesOutCallsWithoutBreakingConnections(t *testing.T) {
 	}
 	if st := c.Stats(); st.Nodes[0].DialsCount > int64(cfg.MaxConnsPerNode) {
 		t.Errorf("connections were torn down and redialed under overload: %d dials", st.Nodes[0].DialsCount)
+	}
+}
+
+// An append of more events than the server accepts fails on the caller's side with the limit,
+// before anything is sent (an empty-event flood costs the server nothing); at the limit it goes
+// through.
+func TestAppendEventCountLimit(t *testing.T) {
+	s := startServer(t, "", "", server.Options{})
+	c := connect(t, testConfig(s.Addr))
+	ctx := pooltest.Ctx(t, 30*time.Second)
+	id, err := c.CreateStream(ctx, "limit", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make([][]byte, pool.MaxAppendEvents+1)
+	for i := range events {
+		events[i] = []byte{}
+	}
+	_, err = c.Append(ctx, id, events, pool.AppendOptions{})
+	if !errors.Is(err, pool.ErrInvalidArgument) || !strings.Contains(err.Error(), "at most 100000") {
+		t.Fatalf("append of %d events: %v, want an invalid-argument error naming the limit", len(events), err)
+	}
+	if n, err := c.StreamLength(ctx, id); err != nil || n != 0 {
+		t.Fatalf("after the refused append the stream has %d events (%v)", n, err)
+	}
+	for i := range events[:pool.MaxAppendEvents] {
+		events[i] = []byte(fmt.Sprintf("%d", i))
+	}
+	first, err := c.Append(ctx, id, events[:pool.MaxAppendEvents], pool.AppendOptions{})
+	if err != nil || first != 0 {
+		t.Fatalf("append of exactly the limit: first %d, %v", first, err)
 	}
 }
