@@ -354,5 +354,91 @@ export declare class UniqueConstraintViolationError extends ServerError {}
 /** The official SDK's permission class; protocol v5 has no such code, so never raised here. */
 export declare class PermissionDeniedError extends ServerError {}
 
+/** Options of {@link Pool.create}: a seed address (or several) and any {@link ConnectOptions}. */
+export interface PoolConfig extends Omit<ConnectOptions, 'addresses'> {
+  /** One `"host:port"`, or an array (every node of a cluster is worth giving). */
+  address?: string | string[] | undefined;
+  /** Another name for `address`. */
+  addresses?: string | string[] | undefined;
+  /** The cap on concurrent borrowers. Default 10; must be > 0. */
+  maxSize?: number | undefined;
+  /** How long acquire() waits for a free slot. Default 30000; 0 waits forever. */
+  acquireTimeoutMs?: number | undefined;
+  /** Idle connections close after this long (`maxConnIdleTimeMs`). Default 300000; 0 never. */
+  idleTimeoutMs?: number | undefined;
+}
+
+/** A snapshot of a {@link Pool}. */
+export interface PoolStats {
+  maxSize: number;
+  /** 1 while the shared client is connected, else 0. */
+  open: number;
+  /** Borrower slots free right now. */
+  idle: number;
+  /** PooledClients borrowed and not yet released. */
+  inUse: number;
+  shutdown: boolean;
+}
+
+/**
+ * At most `maxSize` concurrent borrowers of one shared {@link Client} (which pools, pipelines
+ * and fails over by itself); the client connects at the first acquire.
+ */
+export declare class Pool {
+  private constructor();
+  /** Makes a pool; the options are checked now, connections open at the first acquire. */
+  static create(config: PoolConfig): Promise<Pool>;
+  /** The cap on concurrent borrowers. */
+  readonly maxSize: number;
+  /** Borrows the client; waits up to `acquireTimeoutMs` (then {@link TimeoutError}). */
+  acquire(): Promise<PooledClient>;
+  /** Calls `fn` with a borrowed client, releasing it when `fn` settles. */
+  withClient<T>(fn: (client: PooledClient) => Promise<T>): Promise<T>;
+  /** A snapshot; no network traffic. */
+  stats(): PoolStats;
+  /** Refuses later acquires and disconnects the shared client. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** One borrow of a {@link Pool}'s client; every call rejects once released. */
+export declare class PooledClient {
+  private constructor();
+  /** Gives the slot back. Idempotent. */
+  release(): void;
+  /** As release(): the shared client replaces broken connections itself. Idempotent. */
+  discard(): void;
+  /** Whether release() or discard() was called. */
+  readonly released: boolean;
+  readonly tenantId: bigint;
+  readonly lastRequestId: bigint | null;
+  createStream(name: string, dataClass: DataClass): Promise<bigint>;
+  createStreamWithPlacement(name: string, dataClass: DataClass, placement: Placement): Promise<bigint>;
+  append(streamId: bigint, events: ReadonlyArray<Uint8Array>, expectedOffset?: bigint | AppendOptions): Promise<bigint>;
+  read(streamId: bigint, options?: ReadOptions): Promise<ReadResult>;
+  readAll(streamId: bigint, options?: ReadAllOptions): AsyncGenerator<StreamEvent, void, void>;
+  streamLength(streamId: bigint): Promise<bigint>;
+  sync(): Promise<void>;
+}
+
+/** How {@link withRetry} retries. */
+export interface RetryPolicy {
+  /** Calls in all, the first included (>= 1). */
+  maxAttempts: number;
+  /** The pause after the first failure; it doubles after each next one. */
+  baseDelayMs: number;
+  /** The longest pause. */
+  capDelayMs: number;
+}
+
+/** `{ maxAttempts: 4, baseDelayMs: 50, capDelayMs: 800 }`. */
+export declare const DEFAULT_RETRY: Readonly<RetryPolicy>;
+
+/**
+ * Resolves to `await op()`, calling it again after each {@link KimberliteError} whose
+ * `isRetryable()` is true (never an append whose outcome is unknown), pausing
+ * `min(capDelayMs, baseDelayMs * 2 ** (attempt - 1))` ms between attempts.
+ */
+export declare function withRetry<T>(op: () => Promise<T>, policy?: RetryPolicy): Promise<T>;
+
 /** The version of the native library the addon runs on, e.g. `"0.1.0"`. Loads the addon. */
 export declare function libraryVersion(): string;

@@ -7,6 +7,8 @@ const { Client, DataClass, Placement } = require('./lib/client');
 const errors = require('./lib/errors');
 const { KimberliteError } = errors;
 const { load } = require('./lib/binding');
+const { Pool, PooledClient } = require('./lib/pool');
+const { withRetry, DEFAULT_RETRY } = require('./lib/retry');
 
 /** The version of the native library (libkimberlite) the addon runs on. Loads the addon. */
 function libraryVersion() {
@@ -18,6 +20,10 @@ module.exports = { Client, DataClass, KimberliteError, libraryVersion };
 // The official SDK's names: placements and the error classes chosen by status.
 Object.assign(module.exports, {
   Placement,
+  Pool,
+  PooledClient,
+  withRetry,
+  DEFAULT_RETRY,
   ConnectionError: errors.ConnectionError,
   ClusterUnavailableError: errors.ClusterUnavailableError,
   ResponseTooLargeError: errors.ResponseTooLargeError,
