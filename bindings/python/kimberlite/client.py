@@ -311,20 +311,9 @@ class Client:
         """
         h = self._h()
         encoded = c_string("name", name, allow_empty=False)
-        if isinstance(data_class, bool) or not isinstance(data_class, int):
-            raise TypeError(f"data_class must be a DataClass, not {type(data_class).__name__}")
-        try:
-            dc = DataClass(data_class)
-        except ValueError:
-            raise InvalidDataClassError(
-                f"data_class must be a DataClass value (0..{max(DataClass)}), got {data_class!r}") from None
-        if placement is not None and placement is not Placement.GLOBAL:
-            raise InvalidArgument(
-                f"placement must be Placement.GLOBAL: this server stores every stream globally, got {placement!r}")
-        if custom_region is not None:
-            raise InvalidArgument("custom_region is only meaningful with Placement.CUSTOM, which is not supported")
+        wire_dc = _stream_class_arg(data_class, placement, custom_region)
         out = c_uint64()
-        _ffi.check(_ffi.lib().kmb_create_stream(h, encoded, dc.wire_value, byref(out)))
+        _ffi.check(_ffi.lib().kmb_create_stream(h, encoded, wire_dc, byref(out)))
         return StreamId(out.value)
 
     def append(
@@ -377,17 +366,7 @@ class Client:
         lib = _ffi.lib()
         ptr = _ffi.EventsP()
         _ffi.check(lib.kmb_read(h, sid, start, limit, byref(ptr)))
-        try:
-            ev = ptr.contents
-            n = ev.count
-            data, lengths, offsets = ev.data, ev.lengths, ev.offsets
-            events = [
-                Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
-                for i in range(n)
-            ]
-            return ReadResult(events, ev.next_offset, bool(ev.has_more))
-        finally:
-            lib.kmb_events_free(ptr)
+        return _read_result(ptr)
 
     def read_all(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> Iterator[Event]:
         """Iterate over every event of a stream from from_offset, one read() page at a time."""
@@ -484,6 +463,39 @@ class Client:
             lib.kmb_string_free(ptr)
         result: ClientStats = json.loads(text)
         return result
+
+
+def _stream_class_arg(data_class: Any, placement: Any, custom_region: Any) -> int:
+    """The wire data class for create_stream's arguments, which it checks."""
+    if isinstance(data_class, bool) or not isinstance(data_class, int):
+        raise TypeError(f"data_class must be a DataClass, not {type(data_class).__name__}")
+    try:
+        dc = DataClass(data_class)
+    except ValueError:
+        raise InvalidDataClassError(
+            f"data_class must be a DataClass value (0..{max(DataClass)}), got {data_class!r}") from None
+    if placement is not None and placement is not Placement.GLOBAL:
+        raise InvalidArgument(
+            f"placement must be Placement.GLOBAL: this server stores every stream globally, got {placement!r}")
+    if custom_region is not None:
+        raise InvalidArgument("custom_region is only meaningful with Placement.CUSTOM, which is not supported")
+    return dc.wire_value
+
+
+def _read_result(ptr: Any) -> ReadResult:
+    """A ReadResult copied out of a kmb_events_t, which it frees."""
+    lib = _ffi.lib()
+    try:
+        ev = ptr.contents
+        n = ev.count
+        data, lengths, offsets = ev.data, ev.lengths, ev.offsets
+        events = [
+            Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
+            for i in range(n)
+        ]
+        return ReadResult(events, ev.next_offset, bool(ev.has_more))
+    finally:
+        lib.kmb_events_free(ptr)
 
 
 def _check_compat_connect_args(client_name: Any, client_version: Any, auto_reconnect: Any) -> None:
