@@ -34,9 +34,13 @@ def c_type_of(param: str) -> str:
 def test_every_synchronous_function_is_declared() -> None:
     protos = prototypes()
     assert len(protos) > 40
-    declared = {name: (res, args) for name, res, args in _ffi._SIGNATURES}
+    declared = {name: (res, args) for name, res, args in _ffi._SIGNATURES if not name.endswith("_async")}
     wanted = {n for n in protos if not n.endswith("_async")}
     assert wanted == set(declared), (wanted ^ set(declared))
+    # The _async functions kimberlite.aio uses: in the header, with as many parameters.
+    for name, _res, args in _ffi._SIGNATURES:
+        if name.endswith("_async"):
+            assert name in protos and len(protos[name][1]) == len(args), name
     for name in wanted:
         ret, params = protos[name]
         res, args = declared[name]
