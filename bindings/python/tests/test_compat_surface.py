@@ -156,3 +156,15 @@ def test_aio_surface() -> None:
     for m in ("connect", "disconnect", "create_stream", "append", "read", "__aenter__", "__aexit__"):
         assert asyncio.iscoroutinefunction(getattr(A, m)), m
     assert isinstance(A.tenant_id, property) and isinstance(A.last_request_id, property)
+
+
+def test_tenant_pool_surface() -> None:
+    from kimberlite import tenant_pool
+
+    TP = tenant_pool.TenantPool
+    assert params(TP.__init__)[:3] == ["factory", "max_size", "idle_timeout_ms"]
+    assert (default(TP.__init__, "max_size"), default(TP.__init__, "idle_timeout_ms")) == (128, 300_000)
+    for m in ("acquire", "with_client", "close", "stats"):
+        assert callable(getattr(TP, m)), m
+    assert [f.name for f in dataclasses.fields(tenant_pool.TenantPoolStats)] == [
+        "size", "hits", "misses", "evictions", "idle_evictions"]

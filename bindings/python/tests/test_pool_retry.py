@@ -138,3 +138,55 @@ def test_with_retry_against_a_server(server: Server, stream_name: str) -> None:
         with pytest.raises(OffsetMismatch):  # not retryable: raised at the first attempt
             with_retry(lambda: pool.with_client(lambda c: c.append(sid, [b"y"], 0)))
         assert pool.with_client(lambda c: c.stream_length(sid)) == 1
+
+
+def test_tenant_pool(server: Server) -> None:
+    from kimberlite import Client
+    from kimberlite.tenant_pool import TenantPool, TenantPoolStats
+
+    made: List[int] = []
+    clock = [0.0]
+
+    def factory(tid: int) -> Client:
+        made.append(tid)
+        return Client.connect([server.addr], tid)
+
+    pool = TenantPool(factory, max_size=2, idle_timeout_ms=1000, now_ms=lambda: clock[0])
+    a = pool.acquire(1)
+    assert pool.acquire(1) is a and a.tenant_id == 1
+    b = pool.acquire(2)
+    pool.acquire(1)  # 1 is now the most recently used
+    inside: List[bool] = []
+
+    def use(c: Client) -> bool:
+        pool.acquire(3)  # evicts tenant 2, the least recently used
+        inside.append(c.closed)
+        return c.closed
+
+    assert pool.with_client(1, use) is False
+    assert b.closed and not a.closed and made == [1, 2, 3]
+    assert pool.stats() == TenantPoolStats(size=2, hits=3, misses=3, evictions=1, idle_evictions=0)
+    clock[0] = 5000
+    c4 = pool.acquire(4)  # the others idled out
+    assert a.closed and pool.stats().idle_evictions == 2 and pool.stats().size == 1
+    pool.close()
+    assert c4.closed and pool.stats().size == 0
+    with pytest.raises(ValueError):
+        TenantPool(factory, max_size=0)
+
+
+def test_tenant_pool_defers_closing_a_borrowed_client(server: Server) -> None:
+    from kimberlite import Client
+    from kimberlite.tenant_pool import TenantPool
+
+    pool = TenantPool(lambda tid: Client.connect([server.addr], tid), max_size=1)
+
+    def use(c: Client) -> bool:
+        pool.acquire(2)  # evicts tenant 1, which this call is using
+        c.ping()  # still open
+        return True
+
+    first = pool.acquire(1)
+    assert pool.with_client(1, use)
+    assert first.closed  # closed once the call returned
+    pool.close()
