@@ -420,6 +420,41 @@ export declare class PooledClient {
   sync(): Promise<void>;
 }
 
+/** Options of {@link TenantPool}. */
+export interface TenantPoolConfig {
+  /** Makes the client of a tenant (called once per tenant, however many ask at once). */
+  factory: (tenantId: bigint) => Promise<Client>;
+  /** Most clients kept; the least recently used is disconnected beyond it. Default 128. */
+  maxSize?: number | undefined;
+  /** A client unused this long is disconnected at the next acquire. Default 300000; 0 never. */
+  idleTimeoutMs?: number | undefined;
+}
+
+/** A snapshot of a {@link TenantPool}. */
+export interface TenantPoolStats {
+  size: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  idleEvictions: number;
+}
+
+/**
+ * One cached {@link Client} per tenant. A client evicted while {@link TenantPool.withClient}
+ * uses it is disconnected when that call settles.
+ */
+export declare class TenantPool {
+  constructor(config: TenantPoolConfig);
+  /** The tenant's client, made by the factory when it is not cached. */
+  acquire(tenantId: bigint): Promise<Client>;
+  /** Resolves to `await fn(client)` with the tenant's client. */
+  withClient<T>(tenantId: bigint, fn: (client: Client) => Promise<T>): Promise<T>;
+  /** Disconnects every cached client. */
+  close(): Promise<void>;
+  /** A snapshot; no network traffic. */
+  stats(): TenantPoolStats;
+}
+
 /** How {@link withRetry} retries. */
 export interface RetryPolicy {
   /** Calls in all, the first included (>= 1). */

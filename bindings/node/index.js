@@ -9,6 +9,7 @@ const { KimberliteError } = errors;
 const { load } = require('./lib/binding');
 const { Pool, PooledClient } = require('./lib/pool');
 const { withRetry, DEFAULT_RETRY } = require('./lib/retry');
+const { TenantPool } = require('./lib/tenant-pool');
 
 /** The version of the native library (libkimberlite) the addon runs on. Loads the addon. */
 function libraryVersion() {
@@ -22,6 +23,7 @@ Object.assign(module.exports, {
   Placement,
   Pool,
   PooledClient,
+  TenantPool,
   withRetry,
   DEFAULT_RETRY,
   ConnectionError: errors.ConnectionError,

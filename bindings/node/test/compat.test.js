@@ -17,7 +17,7 @@ const ERROR_CLASSES = [
 ];
 
 test('every name of the surface is exported, by require and by import', async () => {
-  for (const name of ['Client', 'Pool', 'PooledClient', 'withRetry', 'DEFAULT_RETRY', 'DataClass', 'Placement', 'KimberliteError', ...ERROR_CLASSES]) {
+  for (const name of ['Client', 'Pool', 'PooledClient', 'TenantPool', 'withRetry', 'DEFAULT_RETRY', 'DataClass', 'Placement', 'KimberliteError', ...ERROR_CLASSES]) {
     assert.ok(k[name] !== undefined, name);
   }
   const esm = await import(path.join(PKG, 'index.mjs'));
@@ -161,4 +161,36 @@ test('a program in the official SDK style runs through a leader kill', async (t)
   for (const p of unknown) assert.ok((counts.get(p) || 0) <= 1, `${p} written twice`);
   const known = new Set([...acked, ...unknown, 'order-0', 'order-1']);
   for (const d of counts.keys()) assert.ok(known.has(d), `an event nobody appended: ${d}`);
+});
+
+test('TenantPool: one client per tenant, LRU and idle eviction, evictions wait for withClient', async (t) => {
+  const srv = await startServer(t);
+  let clock = 0;
+  const made = [];
+  const pool = new k.TenantPool({
+    factory: async (tid) => { made.push(tid); return k.Client.connect({ addresses: [srv.addr], tenantId: tid }); },
+    maxSize: 2,
+    idleTimeoutMs: 1000,
+    nowMs: () => clock,
+  });
+  t.after(() => pool.close());
+  const [a, a2] = await Promise.all([pool.acquire(1n), pool.acquire(1n)]);
+  assert.equal(a, a2, 'concurrent acquires share one factory call');
+  assert.equal(a.tenantId, 1n);
+  const b = await pool.acquire(2n);
+  await pool.acquire(1n);
+  const closedInside = await pool.withClient(1n, async (c) => {
+    await pool.acquire(3n); // evicts tenant 2, the least recently used
+    await pool.acquire(4n); // evicts tenant 1, which this call uses: closed afterwards
+    await c.ping();
+    return c.closed;
+  });
+  assert.equal(closedInside, false);
+  assert.ok(a.closed && b.closed);
+  assert.deepEqual(made, [1n, 2n, 3n, 4n]);
+  assert.deepEqual(pool.stats(), { size: 2, hits: 3, misses: 4, evictions: 2, idleEvictions: 0 });
+  clock = 5000;
+  await pool.acquire(5n);
+  assert.equal(pool.stats().idleEvictions, 2);
+  assert.throws(() => new k.TenantPool({ factory: async () => null, maxSize: 0 }), RangeError);
 });
