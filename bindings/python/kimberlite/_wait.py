@@ -108,6 +108,7 @@ def run(
     if w is None:
         out = c_void_p()
         _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
+        assert out.value is not None  # KMB_OK always gives a waiter
         w = out.value
     status = start(lib, _callback(lib, kind), w)
     if status != _ffi.KMB_OK:
@@ -137,7 +138,7 @@ def _complete(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T
 
 def _hand_over(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T], exc: BaseException) -> None:
     """Let the interrupted call finish on a thread of its own, its outcome in a Future."""
-    future: concurrent.futures.Future = concurrent.futures.Future()
+    future: "concurrent.futures.Future[T]" = concurrent.futures.Future()
 
     def resolve() -> None:
         try:
