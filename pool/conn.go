@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/wire"
@@ -18,8 +18,9 @@ import (
 // conn is one TCP connection carrying many requests at once. Requests are matched to responses
 // by id (ids count from 1 per connection; the handshake is 1). A request on an idle connection
 // is written by its caller; under load, frames queue up and a writer goroutine sends all of
-// them in one write (writev), so many small requests cost one syscall. A reader goroutine hands
-// each response to its waiter. A broken connection fails every call in flight on it with a
+// them in one write (writev), so many small requests cost one syscall. A call alone on the
+// connection reads its own answer; otherwise a reader goroutine hands each response to its
+// waiter (readside.go). A broken connection fails every call in flight on it with a
 // connection error and leaves its node's pool.
 type conn struct {
 	node    *node
@@ -46,6 +47,22 @@ type conn struct {
 	wmu sync.Mutex // held while writing to the socket, so frames never interleave
 
 	closed chan struct{} // closed by fail: stops the writer
+
+	// The read side (readside.go): reading is set, under mu, while someone holds it; bgOwns
+	// while that is the reader goroutine. The rest belongs to the holder.
+	reading      bool
+	bgOwns       atomic.Bool
+	fr           frameReader
+	rc           syscall.RawConn // nil: no solo reads
+	wake         chan struct{}   // hands the read side to the reader goroutine
+	netFill      func([]byte) (int, error)
+	soloFill     func([]byte) (int, error)
+	soloIOFn     func(uintptr)
+	watchFn      func(uintptr) bool
+	soloDeadline time.Time
+	ioBuf        []byte
+	ioN          int
+	ioErr        error
 }
 
 // call is one request waiting for its response.
@@ -97,6 +114,7 @@ func dialConn(ctx context.Context, n *node) (*conn, error) {
 		c.expires = c.created.Add(life)
 	}
 	c.lastUsed.Store(c.created.UnixNano())
+	c.setupReadSide()
 	n.client.bg.Add(2) // called from a dial goroutine, which holds bg above zero
 	go c.readLoop()
 	go c.writeLoop()
@@ -179,6 +197,11 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	id = c.nextID
 	c.nextID++
 	c.pending[id] = cl
+	// Alone on a free read side: this call reads its own answer (readside.go).
+	solo := !c.reading
+	if solo {
+		c.reading = true
+	}
 	// Fast path: with nothing queued and no write going on, write from this goroutine (one
 	// writev, no hand-off). Otherwise queue the frame for the writer goroutine, which sends
 	// everything queued in one write: many small requests, one syscall.
@@ -204,6 +227,11 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 		}
 	}
 
+	if solo {
+		p, err = c.readSolo(ctx, id, cl)
+		callPool.Put(cl)
+		return p, id, true, err
+	}
 	select {
 	case r := <-cl.ch:
 		callPool.Put(cl)
@@ -292,43 +320,6 @@ func (c *conn) writeLoop() {
 	}
 }
 
-func (c *conn) readLoop() {
-	defer c.node.client.bg.Done()
-	defer c.recoverLoop("connection reader")
-	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var buf []byte
-	for {
-		payload, err := wire.ReadFrame(br, buf)
-		if err != nil {
-			if isFrameErr(err) {
-				c.fail(&Error{Kind: KindProtocol, Message: "bad frame from server", Err: err})
-			} else {
-				c.fail(connErr("read", err))
-			}
-			return
-		}
-		if cap(payload) > cap(buf) && cap(payload) <= 1<<20 {
-			buf = payload[:0]
-		}
-		m, err := wire.DecodeMessage(payload)
-		if err != nil {
-			c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
-			return
-		}
-		resp, ok := m.(*wire.Response)
-		if !ok {
-			continue // pushes belong to subscriptions, which this client does not open
-		}
-		c.mu.Lock()
-		cl := c.pending[resp.RequestID]
-		delete(c.pending, resp.RequestID)
-		c.mu.Unlock()
-		if cl != nil {
-			cl.ch <- result{payload: resp.Payload}
-		}
-	}
-}
-
 func isFrameErr(err error) bool {
 	return errors.Is(err, wire.ErrBadMagic) || errors.Is(err, wire.ErrBadVersion) ||
 		errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrChecksum)
@@ -357,6 +348,9 @@ func (c *conn) fail(err error) {
 	c.wq, c.cur = nil, nil
 	c.mu.Unlock()
 	close(c.closed)
+	if tc, ok := c.nc.(*net.TCPConn); ok && c.rc != nil {
+		_ = tc.CloseRead() // wakes a solo reader's poll(2) at once
+	}
 	_ = c.nc.Close()
 	for _, cl := range pending {
 		cl.ch <- result{err: err}
