@@ -51,6 +51,7 @@ type conn struct {
 	// The read side (readside.go): reading is set, under mu, while someone holds it; bgOwns
 	// while that is the reader goroutine. The rest belongs to the holder.
 	reading      bool
+	soloWanted   bool // under mu: calls from foreign threads came; free the read side when idle
 	bgOwns       atomic.Bool
 	fr           frameReader
 	rc           syscall.RawConn // nil: no solo reads
@@ -197,10 +198,20 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	id = c.nextID
 	c.nextID++
 	c.pending[id] = cl
-	// Alone on a free read side: this call reads its own answer (readside.go).
-	solo := !c.reading
-	if solo {
+	// Alone on a free read side: a call from a foreign thread reads its own answer; any other
+	// hands the read side to the reader goroutine (readside.go).
+	solo, fromC := false, onForeignThread(ctx)
+	if c.reading && fromC && c.rc != nil {
+		c.soloWanted = true // the reader goroutine lets go of the read side when idle
+	} else if !c.reading {
 		c.reading = true
+		if solo = fromC; !solo {
+			c.bgOwns.Store(true)
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	// Fast path: with nothing queued and no write going on, write from this goroutine (one
 	// writev, no hand-off). Otherwise queue the frame for the writer goroutine, which sends

@@ -16,11 +16,12 @@ import (
 // The read side of a connection has one holder at a time, which owns the socket's read end and
 // the frameReader:
 //
-//   - a caller whose request is the only one in flight reads its own answer (solo read): its
-//     thread waits in poll(2) on the socket and the kernel wakes it when the answer arrives. A
-//     call made from C (Python, or any thread entering through cgo) then costs one wake-up, as a
-//     hand-written socket client does, instead of two hand-offs (network poller thread -> reader
-//     goroutine -> the caller's parked thread).
+//   - a call made on a thread that entered from C (see OnForeignThread) whose request is the
+//     only one in flight reads its own answer (solo read): its thread waits in poll(2) on the
+//     socket and the kernel wakes it when the answer arrives. It then costs one wake-up, as a
+//     hand-written socket client does, instead of two hand-offs (network poller thread ->
+//     reader goroutine -> the caller's parked thread). A goroutine does not: blocking in a
+//     system call would hold its scheduler slot, and parking is cheap for it.
 //   - otherwise the connection's reader goroutine, which hands each answer to its waiter.
 //
 // A solo reader that gets its answer while others are in flight hands the read side to the
@@ -53,10 +54,11 @@ func (c *conn) setupReadSide() {
 			c.soloIOFn = c.soloIO
 			c.watchFn = c.watch
 			c.wake = make(chan struct{}, 1)
-			return
 		}
 	}
-	c.reading = true // no raw socket: the reader goroutine always holds the read side
+	// The reader goroutine holds the read side from the start, and keeps it, as the only reader,
+	// until a call from a foreign thread comes (soloWanted); always without a raw socket (TLS).
+	c.reading = true
 	c.bgOwns.Store(true)
 }
 
@@ -290,8 +292,8 @@ func (c *conn) watch(fd uintptr) bool {
 }
 
 // readShared reads frames as the reader goroutine and hands them out. With release, it gives
-// the read side up once nothing is in flight and no whole frame is buffered. It reports false
-// once the connection has failed.
+// the read side up once nothing is in flight, no whole frame is buffered and calls from
+// foreign threads want it. It reports false once the connection has failed.
 func (c *conn) readShared(release bool) bool {
 	for {
 		payload, err := c.fr.next(c.netFill)
@@ -310,7 +312,7 @@ func (c *conn) readShared(release bool) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if len(c.pending) == 0 && !c.fr.complete() {
+		if c.soloWanted && len(c.pending) == 0 && !c.fr.complete() {
 			c.reading = false
 			c.bgOwns.Store(false)
 			c.mu.Unlock()
@@ -319,3 +321,17 @@ func (c *conn) readShared(release bool) bool {
 		c.mu.Unlock()
 	}
 }
+
+type foreignThreadKey struct{}
+
+// OnForeignThread marks ctx for calls made on a thread that entered Go from C (through cgo, as
+// every call of the C ABI does). Such a thread cannot run other goroutines while its call waits,
+// so a call marked this way that is alone on its connection waits for its answer in the kernel,
+// on its own thread, and is woken once, when the answer arrives, instead of parking and being
+// handed the answer by the connection's reader goroutine. Go programs need not use it: for a
+// goroutine, parking is the cheaper wait.
+func OnForeignThread(ctx context.Context) context.Context {
+	return context.WithValue(ctx, foreignThreadKey{}, true)
+}
+
+func onForeignThread(ctx context.Context) bool { return ctx.Value(foreignThreadKey{}) != nil }
