@@ -44,7 +44,10 @@ type conn struct {
 	cur     []byte   // small frames being coalesced into one buffer
 	wsig    chan struct{}
 
-	wmu sync.Mutex // held while writing to the socket, so frames never interleave
+	wmu   sync.Mutex // held while writing to the socket, so frames never interleave
+	whead [wire.HeaderSize + maxIDPrefix]byte
+	wvec  [2][]byte
+	wbufs net.Buffers
 
 	closed chan struct{} // closed by fail: stops the writer
 
@@ -267,15 +270,17 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 // writeNow writes one frame directly; the caller holds wmu. The write may not outlast the
 // call's deadline: a frame cut short breaks the connection, as any failed write does.
 func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) error {
-	var head [wire.HeaderSize + maxIDPrefix]byte
-	h := appendFrameHead(head[:0], id, body)
+	h := appendFrameHead(c.whead[:0], id, body)
 	deadline := time.Now().Add(c.node.client.cfg.RequestTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	_ = c.nc.SetWriteDeadline(deadline)
-	bufs := net.Buffers{h, body}
-	_, err := bufs.WriteTo(c.nc)
+	// The header and the buffers live in the conn (wmu guards them): no allocation per write.
+	c.wvec = [2][]byte{h, body}
+	c.wbufs = c.wvec[:]
+	_, err := c.wbufs.WriteTo(c.nc)
+	c.wvec = [2][]byte{}
 	return err
 }
 
