@@ -66,6 +66,7 @@ func (c *conn) setupReadSide() {
 // own, back to the caller reading it. Every path that reads a connection goes through here.
 // A false ok means the frame was bad and the connection has failed.
 func (c *conn) handleFrame(payload []byte, own uint64) (r *wire.Response, ok bool) {
+	c.node.lastHeard.Store(nowNano())
 	m, err := wire.DecodeMessage(payload)
 	if err != nil {
 		c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
