@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -55,7 +56,22 @@ def python_round(addr: str, n: int, size: int) -> Dict[str, int]:
         for _ in range(n):
             c.ping()
         ping_ns = (time.perf_counter_ns() - t) // n
-    return {"append_ns": append_ns, "read_ns": read_ns, "ping_ns": ping_ns, "stream": sid, "base": base}
+        # The same reads from a thread other than the main one, where calls block in the library
+        # directly instead of waiting for a waiter in slices (which keeps Ctrl-C working).
+        out: Dict[str, int] = {}
+
+        def reads() -> None:
+            t0 = time.perf_counter_ns()
+            for i in range(n):
+                if len(c.read(sid, base + i, 1).events) != 1:
+                    raise SystemExit("python read returned no event")
+            out["ns"] = (time.perf_counter_ns() - t0) // n
+
+        th = threading.Thread(target=reads)
+        th.start()
+        th.join()
+    return {"append_ns": append_ns, "read_ns": read_ns, "ping_ns": ping_ns, "thread_read_ns": out["ns"],
+            "stream": sid, "base": base}
 
 
 def pure_python_read_ns(addr: str, sid: int, base: int, n: int) -> int:
@@ -117,7 +133,13 @@ def main() -> None:
     p = statistics.median(r["read_ns"] for r in py)
     print(f"  {'read 1 event':15s} python {p / 1000:8.1f} us   pure-python socket client {pure / 1000:8.1f} us"
           f"   ratio python/pure-python {p / pure:5.2f}x")
+    th = statistics.median(r["thread_read_ns"] for r in py)
+    print(f"  {'read, thread':15s} python {th / 1000:8.1f} us   (a thread other than the main one: direct blocking call)")
     for g, r in zip(go, py):
+        print(f"RATIO python-thread/pure-python.read {r['thread_read_ns'] / r['pure_read_ns']:.3f} <=0.8"
+              " # Python binding read from a non-main thread / pure-Python socket client")
+        print(f"RATIO python-thread/go.read {r['thread_read_ns'] / g['read_ns']:.3f} <=1.25"
+              " # Python binding read from a non-main thread / Go client, serial 1-event read")
         print(f"RATIO python/pure-python.read {r['read_ns'] / r['pure_read_ns']:.3f} <=0.8"
               " # Python binding serial 1-event read / pure-Python socket client, same frame")
         print(f"RATIO python/go.read {r['read_ns'] / g['read_ns']:.3f} <=1.25"
