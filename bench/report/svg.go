@@ -26,7 +26,7 @@ func chart(rs []*ratio, date string) string {
 		_, hi := r.spread()
 		maxV = math.Max(maxV, math.Max(hi, r.goal))
 	}
-	maxV = niceCeil(maxV * 1.05)
+	maxV = roundUp(maxV * 1.05)
 	x := func(v float64) float64 { return labelW + v/maxV*plotW }
 	w, h := labelW+plotW+valueW, topH+rowH*len(rs)+bottomH
 	var b strings.Builder
@@ -74,6 +74,18 @@ func chart(rs []*ratio, date string) string {
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// roundUp rounds v up to the next of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or 10 times a power of ten,
+// so the longest bar fills most of the plot.
+func roundUp(v float64) float64 {
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten.
