@@ -74,6 +74,9 @@ func (c *clusterFlags) Open(listenAddr, dataDir string, log *slog.Logger) (serve
 	cfg.ElectionTimeout = c.election
 	cfg.HeartbeatTimeout = c.heartbeat
 	cfg.Logger = log
+	if nodeTLS != nil && nodeTLS.HasPeerCA() {
+		cfg.PeerTLS = nodeTLS
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("cluster flags: %w", err)
 	}

@@ -58,6 +58,7 @@ func runServer(args []string) int {
 	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "at most `N` client connections at once; more are accepted and closed at once")
 	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection after `DUR` without incoming data, e.g. 90s (0 disables)")
 	lim := limitFlags(fs)
+	tlsf := newTLSFlags(fs)
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
 	idemAge := fs.Duration("idempotency-window", engine.DefaultIdempotencyWindow, "remember the idempotency key of an append for `DUR`: a repeat within it gets the\noriginal answer and appends nothing")
 	idemKeys := fs.Uint("idempotency-keys", engine.DefaultIdempotencyKeys, "remember at most `N` idempotency keys per stream (the oldest go first)")
@@ -69,6 +70,7 @@ func runServer(args []string) int {
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
 		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [limit flags] [--log-level LEVEL]")
 		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N]")
+		fmt.Fprintln(w, "                         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--peer-ca FILE]]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
 		fmt.Fprintln(w, "acknowledged only once it is on disk. SIGTERM or Ctrl-C stops it cleanly: requests in")
@@ -109,6 +111,9 @@ func runServer(args []string) int {
 	if err := lim.check(); err != nil {
 		return fail("%v", err)
 	}
+	if err := tlsf.check(); err != nil {
+		return fail("%v", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fail("--log-level must be debug, info, warn or error, got %q", *logLevel)
@@ -121,6 +126,10 @@ func runServer(args []string) int {
 		return 1
 	}
 	addr := l.Addr().String()
+	if l, err = tlsf.wrap(l, log); err != nil {
+		log.Error("cannot set up TLS", "err", err)
+		return 1
+	}
 	backend, closer, err := openBackend(addr, *dataDir, log)
 	if err != nil {
 		_ = l.Close()

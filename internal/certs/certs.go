@@ -145,7 +145,7 @@ func (ca *CA) Client(name string) (*Leaf, error) {
 
 // Expired issues a node certificate whose validity ended a day ago.
 func (ca *CA) Expired() (*Leaf, error) {
-	return ca.Issue(Options{ NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	return ca.Issue(Options{NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 }
 
 // TLSCertificate parses the leaf for use in a tls.Config.
