@@ -169,6 +169,9 @@ func (c *Client) pick(ctx context.Context, rt route) (*node, error) {
 
 // retryable reports whether another attempt may help after err.
 func retryable(err error) bool {
+	if tlsFailure(err) != nil {
+		return false
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
@@ -258,6 +261,7 @@ func (c *Client) finish(ctx context.Context, err error, st *callState) *Error {
 		cp := *e
 		e = &cp
 	}
+	e = withTLSReason(e)
 	if ctx.Err() != nil && e.Kind != KindServer && e.Kind != KindTimeout {
 		e = &Error{Kind: KindTimeout, Message: "deadline exceeded after: " + e.Error(), Err: ctx.Err(),
 			LastDialErr: e.LastDialErr}

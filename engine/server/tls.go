@@ -40,14 +40,46 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tlsServerConn{Conn: tls.Server(nc, l.cfg), raw: nc, log: l.log}, nil
+	rec := &recordingConn{Conn: nc}
+	return &tlsServerConn{Conn: tls.Server(rec, l.cfg), raw: rec, log: l.log}, nil
+}
+
+// recordingConn keeps the first bytes a client sends until the handshake is over: the TLS
+// layer reads ahead, so a plain frame sent by mistake can only be answered from this copy.
+type recordingConn struct {
+	net.Conn
+	mu   sync.Mutex
+	seen []byte
+	done bool
+}
+
+const maxRecorded = 64 << 10
+
+func (r *recordingConn) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.mu.Lock()
+	if !r.done && len(r.seen)+n <= maxRecorded {
+		r.seen = append(r.seen, p[:n]...)
+	}
+	r.mu.Unlock()
+	return n, err
+}
+
+// stop ends the recording and returns what was recorded.
+func (r *recordingConn) stop() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done = true
+	seen := r.seen
+	r.seen = nil
+	return seen
 }
 
 // tlsServerConn completes the handshake before the first byte is read, so its failure can be
 // told apart from a read failure and logged with its reason.
 type tlsServerConn struct {
 	*tls.Conn
-	raw  net.Conn
+	raw  *recordingConn
 	log  *slog.Logger
 	once sync.Once
 	err  error
@@ -66,13 +98,14 @@ func (c *tlsServerConn) handshake() {
 	_ = c.raw.SetWriteDeadline(time.Now().Add(DefaultHandshakeTimeout))
 	err := c.Conn.Handshake()
 	_ = c.raw.SetWriteDeadline(time.Time{})
+	seen := c.raw.stop()
 	if err == nil {
 		return
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) && rh.Conn != nil {
 		c.log.Warn("closing connection: client did not start TLS (plaintext on a TLS port)", "remote", c.raw.RemoteAddr().String())
-		refusePlaintext(rh.Conn, rh.RecordHeader[:])
+		refusePlaintext(c.raw.Conn, seen)
 	} else if !errors.Is(err, io.EOF) {
 		c.log.Warn("closing connection: TLS handshake failed", "remote", c.raw.RemoteAddr().String(), "err", err)
 	}

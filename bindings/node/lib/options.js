@@ -3,6 +3,8 @@
 // Checks and normalises the options of Client.connect and of each call before anything reaches
 // the addon: a TypeError or RangeError that names the option, never a silent default.
 
+const { normaliseTLS } = require('./tls');
+
 const U32_MAX = 4294967295;
 const KEEP_ALIVE_DISABLED = 18446744073709551615n; // KMB_KEEP_ALIVE_DISABLED
 
@@ -30,7 +32,7 @@ const OPTIONS = {
   appendBatchMaxBytes: 'count',
 };
 
-const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS)]);
+const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), 'tls']);
 
 // Lower-cased spellings map back to the real name, so "tenantID", "auth_token" or "TenantId"
 // are caught with a hint instead of being ignored.
@@ -121,6 +123,7 @@ function normaliseConnectOptions(opts) {
   for (const [name, kind] of Object.entries(OPTIONS)) {
     if (opts[name] !== undefined) native[name] = normaliseOption(name, kind, opts[name]);
   }
+  Object.assign(native, normaliseTLS(opts.tls));
   if (native.minIdleConnsPerNode !== undefined && native.maxConnsPerNode !== undefined && native.minIdleConnsPerNode > native.maxConnsPerNode) {
     throw new RangeError(`option "minIdleConnsPerNode" (${native.minIdleConnsPerNode}) must be <= "maxConnsPerNode" (${native.maxConnsPerNode})`);
   }

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import _ffi, errors
 from .client import Client
 from .errors import *  # noqa: F401,F403 (the public exception classes)
+from .tls import TLS, TLSError
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, NodeStats, Placement, ReadFrom, ReadResult, ServerInfo,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ServerInfo", "ClientStats", "NodeStats", "library_version", "library_path", "__version__",
 ]
 __all__ += errors.__all__
+__all__ += ["TLS", "TLSError"]
 
 
 def library_version() -> str:
