@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kimberlite/libkimberlite/internal/certs"
 )
@@ -55,7 +56,8 @@ func runCerts(args []string) int {
 }
 
 func writeDevCerts(dir string, hosts []string) error {
-	ca, err := certs.NewCA("kimberlite local CA")
+	// A distinct name per CA, so a verifier never mistakes one local CA for another.
+	ca, err := certs.NewCA(fmt.Sprintf("kimberlite local CA %x", time.Now().UnixNano()))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kimberlite/libkimberlite/internal/certs"
 )
@@ -14,7 +15,7 @@ import (
 // returns the CA path and the configuration the leader probe dials with.
 func (d *devCluster) enableTLS(data string) (string, *tls.Config, error) {
 	dir := filepath.Join(data, "tls")
-	ca, err := certs.NewCA("kimberlite dev CA")
+	ca, err := certs.NewCA(fmt.Sprintf("kimberlite dev CA %x", time.Now().UnixNano()))
 	if err != nil {
 		return "", nil, err
 	}
