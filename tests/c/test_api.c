@@ -47,7 +47,7 @@ static void test_statuses(void) {
     size_t n = sizeof all_codes / sizeof all_codes[0], i, j;
     int32_t s;
     int retryable = 0;
-    CHECK(n == 46); /* 0, 14 client codes, 30 wire codes, SERVER_OTHER */
+    CHECK(n == 47); /* 0, 15 client codes, 30 wire codes, SERVER_OTHER */
     CHECK(strcmp(kmb_status_name(KMB_OK), "KMB_OK") == 0);
     CHECK(strcmp(kmb_status_name(KMB_ERR_NOT_LEADER), "KMB_ERR_NOT_LEADER") == 0);
     for (i = 0; i < n; i++) {
@@ -65,6 +65,7 @@ static void test_statuses(void) {
     CHECK(kmb_status_is_retryable(KMB_ERR_CONNECTION));
     CHECK(kmb_status_is_retryable(KMB_ERR_NOT_LEADER));
     CHECK(!kmb_status_is_retryable(KMB_ERR_OUTCOME_UNKNOWN));
+    CHECK(!kmb_status_is_retryable(KMB_ERR_TLS));
     CHECK(!kmb_status_is_retryable(KMB_ERR_OFFSET_MISMATCH));
     CHECK(!kmb_status_is_retryable(12345));
     CHECK(KMB_DATA_CLASS_NON_PHI == KMB_DATA_CLASS_PUBLIC);
