@@ -317,3 +317,42 @@ func TestTLSFailureIsNotRetriedByCalls(t *testing.T) {
 		t.Fatalf("one call dialed %d times", n)
 	}
 }
+
+// TestConnectTimeoutCoversTheTLSHandshake: a server that accepts and never answers the TLS
+// hello fails the dial at ConnectTimeout, as a transient connection failure, not a TLS one.
+func TestConnectTimeoutCoversTheTLSHandshake(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never read, never answered
+		}
+	}()
+	cfg := tlsConfig(l.Addr().String(), mustCA(t, "test CA"))
+	cfg.ConnectTimeout = 200 * time.Millisecond
+	_, err = pool.Connect(pooltest.Ctx(t, 30*time.Second), cfg)
+	var pe *pool.Error
+	if !errors.As(err, &pe) || (pe.Kind != pool.KindConnection && pe.Kind != pool.KindTimeout) {
+		t.Fatalf("want a connection or timeout error, got %v", err)
+	}
+	if errors.Is(err, pool.ErrTLS) {
+		t.Fatalf("a stalled handshake is reported as a certificate problem: %v", err)
+	}
+	l.Close()
+	<-accepted
+}

@@ -30,7 +30,7 @@ import (
 
 var (
 	runFor  = flag.Duration("duration", 2*time.Second, "how long each throughput run lasts")
-	rounds  = flag.Int("rounds", 10, "interleaved rounds of serial reads")
+	rounds  = flag.Int("rounds", 20, "interleaved rounds of serial reads")
 	perRnd  = flag.Int("serial", 300, "serial reads per round")
 	workers = flag.Int("goroutines", 64, "concurrent appenders")
 )
