@@ -169,10 +169,10 @@ func (c *Client) pick(ctx context.Context, rt route) (*node, error) {
 
 // retryable reports whether another attempt may help after err.
 func retryable(err error) bool {
-	if tlsFailure(err) != nil {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindTLS { // redialing cannot fix a certificate
 		return false
 	}
-	var e *Error
 	if !errors.As(err, &e) {
 		return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 	}
@@ -261,7 +261,6 @@ func (c *Client) finish(ctx context.Context, err error, st *callState) *Error {
 		cp := *e
 		e = &cp
 	}
-	e = withTLSReason(e)
 	if ctx.Err() != nil && e.Kind != KindServer && e.Kind != KindTimeout {
 		e = &Error{Kind: KindTimeout, Message: "deadline exceeded after: " + e.Error(), Err: ctx.Err(),
 			LastDialErr: e.LastDialErr}

@@ -127,9 +127,11 @@ func clientTLS(ctx context.Context, nc net.Conn, addr string, cfg *Config) (net.
 			te.Node = addr
 			return nil, te
 		}
-		if errors.Is(err, io.EOF) { // a server without TLS drops a hello it cannot read
-			return nil, &Error{Kind: KindTLS, Node: addr, Err: err,
-				Message: "the server closed the connection during the TLS handshake: did not answer in TLS: is TLS enabled on it?"}
+		if errors.Is(err, io.EOF) {
+			// A server without TLS drops a hello it cannot read, but so does a server at its
+			// connection limit or shutting down: a connection failure (retried), with a hint.
+			return nil, &Error{Kind: KindConnection, Node: addr, Err: err,
+				Message: "the server closed the connection during the TLS handshake (is TLS enabled on it?)"}
 		}
 		return nil, fmt.Errorf("TLS handshake: %w", err)
 	}
@@ -184,8 +186,10 @@ func tlsFailure(err error) *Error {
 	return &Error{Kind: KindTLS, Message: msg, Err: err}
 }
 
-// withTLSReason turns a connection or availability error whose cause is a TLS failure into
-// that KindTLS error, keeping what the call saw.
+// withTLSReason turns Connect's "no seed answered" into the TLS failure that explains it. Calls
+// do not need it: a node whose dial fails TLS gives KindTLS itself (dialFailed), while an
+// unavailable cluster stays retryable even when one node's last dial failed TLS, since other
+// nodes may serve (the TLS reason still shows as its last dial error).
 func withTLSReason(e *Error) *Error {
 	if e.Kind != KindConnection && e.Kind != KindClusterUnavailable && e.Kind != KindTimeout {
 		return e

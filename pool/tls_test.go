@@ -216,13 +216,14 @@ func TestTLSRefusals(t *testing.T) {
 	strangerClient := mustLeaf(t)(other.Client("stranger"))
 
 	cases := []struct {
-		name     string
-		leaf     *certs.Leaf
-		clientCA *certs.CA
-		plain    bool
-		cfg      func(addr string) pool.Config
-		kind     pool.Kind
-		reason   string
+		name      string
+		leaf      *certs.Leaf
+		clientCA  *certs.CA
+		plain     bool
+		cfg       func(addr string) pool.Config
+		kind      pool.Kind
+		reason    string
+		retryable bool
 	}{
 		{name: "wrong CA", leaf: good, cfg: func(a string) pool.Config { return tlsConfig(a, other) },
 			kind: pool.KindTLS, reason: "certificate signed by unknown authority"},
@@ -242,8 +243,9 @@ func TestTLSRefusals(t *testing.T) {
 			c.Addresses = []string{a}
 			return c
 		}, kind: pool.KindServer, reason: server.PlaintextRefusal},
+		// A closed connection is also what a server at its connection limit does: retryable.
 		{name: "TLS client on a plaintext port", plain: true, cfg: func(a string) pool.Config { return tlsConfig(a, ca) },
-			kind: pool.KindTLS, reason: "did not answer in TLS"},
+			kind: pool.KindConnection, reason: "during the TLS handshake (is TLS enabled on it?)", retryable: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,8 +265,8 @@ func TestTLSRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.reason) {
 				t.Fatalf("error %q does not give the reason %q", err, tc.reason)
 			}
-			if pool.IsRetryable(err) {
-				t.Fatalf("%v is retryable", err)
+			if pool.IsRetryable(err) != tc.retryable {
+				t.Fatalf("%v: retryable %v, want %v", err, pool.IsRetryable(err), tc.retryable)
 			}
 			if tc.kind == pool.KindTLS && !errors.Is(err, pool.ErrTLS) {
 				t.Fatalf("%v does not match ErrTLS", err)

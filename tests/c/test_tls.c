@@ -94,7 +94,9 @@ int main(void) {
     expect_tls("wrong CA", try_connect(tls_srv.addr, in(other, "ca.crt"), NULL, NULL, NULL), "unknown authority");
     expect_tls("no client certificate", try_connect(mtls_srv.addr, in(pki, "ca.crt"), NULL, NULL, NULL),
                "certificate required");
-    expect_tls("TLS to a plaintext port", try_connect(t_addr(), in(pki, "ca.crt"), NULL, NULL, NULL), "TLS");
+    /* a server that closes during the handshake may be at its connection limit: retryable */
+    CHECK_ST(try_connect(t_addr(), in(pki, "ca.crt"), NULL, NULL, NULL), KMB_ERR_CONNECTION);
+    CHECK(strstr(kmb_last_error_message(), "during the TLS handshake (is TLS enabled on it?)") != NULL);
 
     /* bad settings: named at once or at connect */
     CHECK_OK(kmb_config_new(&cfg));
