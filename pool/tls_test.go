@@ -328,23 +328,24 @@ func TestConnectTimeoutCoversTheTLSHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
 	accepted := make(chan struct{})
 	go func() {
 		defer close(accepted)
+		var held []net.Conn // never read, never answered
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			held = append(held, c) // never read, never answered
+			held = append(held, c)
 		}
 	}()
+	defer func() { l.Close(); <-accepted }()
 	cfg := tlsConfig(l.Addr().String(), mustCA(t, "test CA"))
 	cfg.ConnectTimeout = 200 * time.Millisecond
 	_, err = pool.Connect(pooltest.Ctx(t, 30*time.Second), cfg)
@@ -355,6 +356,4 @@ func TestConnectTimeoutCoversTheTLSHandshake(t *testing.T) {
 	if errors.Is(err, pool.ErrTLS) {
 		t.Fatalf("a stalled handshake is reported as a certificate problem: %v", err)
 	}
-	l.Close()
-	<-accepted
 }
