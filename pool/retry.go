@@ -170,9 +170,6 @@ func (c *Client) pick(ctx context.Context, rt route) (*node, error) {
 // retryable reports whether another attempt may help after err.
 func retryable(err error) bool {
 	var e *Error
-	if errors.As(err, &e) && e.Kind == KindTLS { // redialing cannot fix a certificate
-		return false
-	}
 	if !errors.As(err, &e) {
 		return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 	}
