@@ -616,6 +616,66 @@ KMB_EXTERN kmb_status_t kmb_ping_async(kmb_client_t *client, kmb_status_callback
 KMB_EXTERN kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_info_callback_t cb,
                                               void *user_data);
 
+/* ---------------------------------------------------------------------------------------------
+ * Waiters: wait for an _async call in slices, so a blocking caller can look at other things
+ * (a language runtime's pending signals: Ctrl-C) between slices without losing track of the
+ * call. Pass one of the kmb_waiter_*_callback functions as the callback and the waiter as
+ * user_data; the callback stores the result and the error in the waiter instead of calling you.
+ *
+ *   kmb_waiter_t *w; kmb_waiter_new(&w);
+ *   if (kmb_ping_async(c, kmb_waiter_status_callback, w) == KMB_OK) {
+ *       while (!kmb_waiter_wait(w, 100)) { if (interrupted) ...; }
+ *       status = kmb_waiter_finish(w, NULL, NULL);   (and w is ready for the next call)
+ *   }
+ *
+ * A waiter serves one call at a time. After an interrupted wait the call goes on; wait again
+ * later (from any thread) for its result. Not for concurrent waits from several threads.
+ * ------------------------------------------------------------------------------------------- */
+
+/* kmb_waiter_t: an opaque completion slot (kmb_waiter_new). */
+typedef struct kmb_waiter kmb_waiter_t;
+
+/* kmb_waiter_new: a waiter with nothing pending. errors: KMB_ERR_NULL_ARGUMENT, KMB_ERR_NO_MEMORY. */
+KMB_EXTERN kmb_status_t kmb_waiter_new(kmb_waiter_t **out /* OUT */);
+
+/* kmb_waiter_free: release a waiter and any result nobody took. Only when no call is pending on
+ * it (kmb_waiter_wait returned 1, or it was never used). NULL is a no-op. */
+KMB_EXTERN void kmb_waiter_free(kmb_waiter_t *w);
+
+/* kmb_waiter_reset: make a waiter ready for the next call, releasing any result nobody took.
+ * Only when no call is pending on it. NULL is a no-op. */
+KMB_EXTERN void kmb_waiter_reset(kmb_waiter_t *w);
+
+/* kmb_waiter_wait: wait up to timeout_ms for the call to complete; 1 when it has, 0 when the
+ * time passed first (the call goes on). NULL returns 1. */
+KMB_EXTERN int kmb_waiter_wait(kmb_waiter_t *w, uint32_t timeout_ms);
+
+/* kmb_waiter_status: the completed call's status. kmb_waiter_value: its number (the first
+ * offset of an append, a stream id or length). */
+KMB_EXTERN kmb_status_t kmb_waiter_status(const kmb_waiter_t *w);
+KMB_EXTERN uint64_t kmb_waiter_value(const kmb_waiter_t *w);
+
+/* kmb_waiter_take_result: the completed call's kmb_events_t * or kmb_server_info_t * (NULL for
+ * other calls or on error); the caller owns it from now on and frees it with its kmb_*_free. */
+KMB_EXTERN void *kmb_waiter_take_result(kmb_waiter_t *w);
+
+/* kmb_waiter_record_error: make the completed call's error (status, message, server code,
+ * request id) this thread's last error, and return its status (KMB_OK if it succeeded). */
+KMB_EXTERN kmb_status_t kmb_waiter_record_error(const kmb_waiter_t *w);
+
+/* kmb_waiter_finish: all of the above in one call: record the error, give the number and the
+ * result (each out-parameter may be NULL; a result not taken is freed), reset the waiter for
+ * the next call, and return the call's status. */
+KMB_EXTERN kmb_status_t kmb_waiter_finish(kmb_waiter_t *w, uint64_t *value_out /* OUT */,
+                                          void **result_out /* OUT */);
+
+/* Callbacks to pass to the _async functions with a waiter as user_data. */
+KMB_EXTERN void kmb_waiter_status_callback(void *waiter, kmb_status_t status);
+KMB_EXTERN void kmb_waiter_uint64_callback(void *waiter, kmb_status_t status, uint64_t value);
+KMB_EXTERN void kmb_waiter_events_callback(void *waiter, kmb_status_t status, kmb_events_t *events);
+KMB_EXTERN void kmb_waiter_server_info_callback(void *waiter, kmb_status_t status,
+                                                kmb_server_info_t *info);
+
 KMB_END_DECL
 
 #endif /* KIMBERLITE_H */
