@@ -83,6 +83,9 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	// Logger receives the node's and raft's messages. nil discards them.
 	Logger *slog.Logger
+	// PeerTLS, when set, carries raft traffic over mutual TLS: each node presents its
+	// certificate and accepts only peers whose certificates chain to the peer CA. nil: plain TCP.
+	PeerTLS PeerTLS
 }
 
 // DefaultConfig returns a Config with every tunable set to its default.

@@ -133,12 +133,7 @@ func open(cfg Config, db store) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft address %s: %w", self.RaftAddr, err)
 	}
-	n.transport, err = raft.NewTCPTransportWithConfig(self.RaftAddr, advertise, &raft.NetworkTransportConfig{
-		ServerAddressProvider: n.raftAddrs,
-		Logger:                hl,
-		MaxPool:               3,
-		Timeout:               10 * time.Second,
-	})
+	n.transport, err = newTransport(cfg, advertise, hl, n.raftAddrs)
 	if err != nil {
 		return nil, fmt.Errorf("listening for raft on %s: %w", self.RaftAddr, err)
 	}
