@@ -14,18 +14,26 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
 func main() {
 	duration := flag.Duration("duration", 4*time.Second, "how long each throughput workload runs")
 	kills := flag.Int("kills", 10, "how many times the leader is killed")
+	parts := flag.String("parts", "throughput,reads,idle,failover", "which measurements to run, comma-separated")
 	flag.Parse()
+	for _, p := range strings.Split(*parts, ",") {
+		want[p] = true
+	}
 	if err := run(*duration, *kills); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
 }
+
+// want holds the parts of -parts.
+var want = map[string]bool{}
 
 func run(duration time.Duration, kills int) error {
 	tmp, err := os.MkdirTemp("", "kimberlite-bench-cluster-")
@@ -38,13 +46,6 @@ func run(duration time.Duration, kills int) error {
 		return err
 	}
 
-	workloads := []workload{
-		{conns: 1, batch: 1, size: 100},
-		{conns: 16, batch: 1, size: 100},
-		{conns: 16, batch: 100, size: 100},
-	}
-	fmt.Printf("append throughput, events of 100 bytes, %v per workload (single node vs 3-node cluster, same run)\n", duration)
-	fmt.Printf("%-26s %14s %14s %8s\n", "workload", "single ev/s", "cluster ev/s", "ratio")
 	single, err := startSingle(bin, filepath.Join(tmp, "single"))
 	if err != nil {
 		return err
@@ -55,6 +56,51 @@ func run(duration time.Duration, kills int) error {
 		return err
 	}
 	defer cl.stopAll()
+	if want["throughput"] {
+		if err := throughput(single, cl, duration); err != nil {
+			return err
+		}
+	}
+	if want["reads"] {
+		if err := reads(single, cl, duration/2); err != nil {
+			return err
+		}
+	}
+	single.stopAll()
+	if want["idle"] {
+		if err := idle(cl, 6*time.Second); err != nil {
+			return err
+		}
+	}
+	if !want["failover"] {
+		return nil
+	}
+
+	fmt.Printf("\nleader failover over %d kills (kill -9 of the leader -> first committed write on a new leader)\n", kills)
+	times, err := failover(cl, kills)
+	if err != nil {
+		return err
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	var all []string
+	for _, d := range times {
+		all = append(all, d.Round(time.Millisecond).String())
+	}
+	fmt.Printf("median %v, max %v, min %v (heartbeat timeout 250ms, election timeout 500ms)\n",
+		times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), times[0].Round(time.Millisecond))
+	fmt.Printf("all: %v\n", all)
+	return nil
+}
+
+// throughput compares append throughput of a single node and of the cluster's leader.
+func throughput(single, cl *procs, duration time.Duration) error {
+	workloads := []workload{
+		{conns: 1, batch: 1, size: 100},
+		{conns: 16, batch: 1, size: 100},
+		{conns: 16, batch: 100, size: 100},
+	}
+	fmt.Printf("append throughput, events of 100 bytes, %v per workload (single node vs 3-node cluster, same run)\n", duration)
+	fmt.Printf("%-26s %14s %14s %8s\n", "workload", "single ev/s", "cluster ev/s", "ratio")
 	for i, w := range workloads {
 		leader, err := cl.waitLeader(20 * time.Second)
 		if err != nil {
@@ -73,24 +119,6 @@ func run(duration time.Duration, kills int) error {
 	fmt.Println("(a cluster write waits for three fsyncs in turn: the leader's raft log, a follower's raft log,")
 	fmt.Println(" then the leader's database; a single node waits for one. Here all nodes share one disk and the cores.)")
 
-	if err := reads(single, cl, duration/2); err != nil {
-		return err
-	}
-	single.stopAll()
-
-	fmt.Printf("\nleader failover over %d kills (kill -9 of the leader -> first committed write on a new leader)\n", kills)
-	times, err := failover(cl, kills)
-	if err != nil {
-		return err
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	var all []string
-	for _, d := range times {
-		all = append(all, d.Round(time.Millisecond).String())
-	}
-	fmt.Printf("median %v, max %v, min %v (heartbeat timeout 250ms, election timeout 500ms)\n",
-		times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), times[0].Round(time.Millisecond))
-	fmt.Printf("all: %v\n", all)
 	return nil
 }
 
