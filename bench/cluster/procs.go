@@ -133,7 +133,9 @@ func startCluster(bin, dir string, n int) (*procs, error) {
 	}
 	for _, p := range ps.nodes {
 		p.args = append([]string{"server", "--listen", p.addr, "--data", filepath.Join(dir, "node-"+p.id),
-			"--log-level", "error", "--node-id", p.id}, peers...)
+			"--log-level", "error", "--node-id", p.id,
+			// Room for the idle-client measurement: 1,000 clients from one address.
+			"--max-conns", "4096", "--max-conns-per-addr", "4096"}, peers...)
 		if err := p.start(); err != nil {
 			ps.stopAll()
 			return nil, err
