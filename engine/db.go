@@ -28,6 +28,8 @@ var ErrClosed = errors.New("engine: database is closed")
 type DB struct {
 	dir  string
 	path string
+	// unsynced: commits are not fsynced (OpenReplica).
+	unsynced bool
 
 	// rw guards store: everything that uses the bbolt handle holds it for reading; Restore and
 	// Close, which replace or drop the handle, hold it for writing.
@@ -61,14 +63,24 @@ type Stats struct {
 
 // Open opens (creating if needed) the database in folder dir. Only one process may have a folder
 // open at a time; a second Open fails after a second.
-func Open(dir string) (*DB, error) {
+func Open(dir string) (*DB, error) { return open(dir, false) }
+
+// OpenReplica opens the database of a replicated node, whose raft log is the durable record
+// of every write: its commits write to the file without fsyncing it. A process killed at any
+// moment loses nothing (the kernel holds what was written), and whatever a crash of the machine
+// loses is applied again from the raft log, past the applied index stored with each batch
+// (ApplyBatch skips nothing it has not applied, and a node whose database is behind the newest
+// snapshot restores the snapshot). Sync still fsyncs.
+func OpenReplica(dir string) (*DB, error) { return open(dir, true) }
+
+func open(dir string, unsynced bool) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("engine: creating data folder: %w", err)
 	}
-	db := &DB{dir: dir, path: filepath.Join(dir, FileName)}
+	db := &DB{dir: dir, path: filepath.Join(dir, FileName), unsynced: unsynced}
 	// A restore that crashed before its rename leaves a temporary file behind; it is garbage.
 	_ = os.Remove(db.restorePath())
-	store, err := openStore(db.path)
+	store, err := db.openStore(db.path)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +91,15 @@ func Open(dir string) (*DB, error) {
 	}
 	db.q.init(db)
 	return db, nil
+}
+
+// openStore opens the file at path, unsynced for a replica.
+func (db *DB) openStore(path string) (*bolt.DB, error) {
+	store, err := openStore(path)
+	if err == nil {
+		store.NoSync = db.unsynced
+	}
+	return store, err
 }
 
 func openStore(path string) (*bolt.DB, error) {

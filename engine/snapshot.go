@@ -57,7 +57,7 @@ func (db *DB) Restore(r io.Reader) error {
 	if err := syncDir(db.dir); err != nil {
 		return fmt.Errorf("engine: installing snapshot: %w", err)
 	}
-	store, err := openStore(db.path)
+	store, err := db.openStore(db.path)
 	if err != nil {
 		return fmt.Errorf("engine: reopening after restore: %w", err)
 	}
