@@ -68,14 +68,11 @@ func idle(cl *procs, window time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ratio idle.disk_writes.100_clients_vs_none %.2f (bytes/s %.0f vs %.0f)\n", ratioOrZero(results[0], none), results[0], none)
-	fmt.Printf("ratio idle.disk_writes.1000_clients_vs_none %.2f (bytes/s %.0f vs %.0f)\n", ratioOrZero(results[1], none), results[1], none)
-	fmt.Printf("ratio idle.disk_writes.100_sync_probers_vs_100_clients %.1f (bytes/s %.0f vs %.0f)\n", ratioOrZero(syncRate, results[0]), syncRate, results[0])
+	fmt.Printf("RATIO cluster/idle.100clients.disk-bytes-per-s-over-none %.0f <=0 # leader write_bytes/s with 100 idle pool.Clients minus with none (%.0f vs %.0f)\n", results[0]-none, results[0], none)
+	fmt.Printf("RATIO cluster/idle.1000clients.disk-bytes-per-s-over-none %.0f <=0 # leader write_bytes/s with 1,000 idle pool.Clients minus with none (%.0f vs %.0f)\n", results[1]-none, results[1], none)
+	fmt.Printf("RATIO cluster/idle.100sync-probers.disk-bytes-per-s-over-none %.0f # the same for 100 connections sending Sync every 2s, the health check before (%.0f vs %.0f)\n", syncRate-none, syncRate, none)
 	return nil
 }
-
-// ratioOrZero divides, giving a over 1 byte/s when b is 0 so the line stays a number.
-func ratioOrZero(a, b float64) float64 { return a / max(b, 1) }
 
 // writeBytes reads write_bytes, the bytes a process caused to be written to storage.
 func writeBytes(pid int) (uint64, error) {
