@@ -87,8 +87,15 @@ func run(duration time.Duration, kills int) error {
 	for _, d := range times {
 		all = append(all, d.Round(time.Millisecond).String())
 	}
-	fmt.Printf("median %v, max %v, min %v (heartbeat timeout 250ms, election timeout 500ms)\n",
-		times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), times[0].Round(time.Millisecond))
+	timeouts := "the nodes' default raft timeouts"
+	if nodeArgs != "" {
+		timeouts = nodeArgs
+	}
+	median, worst := times[len(times)/2], times[len(times)-1]
+	fmt.Printf("median %v, max %v, min %v (%s)\n",
+		median.Round(time.Millisecond), worst.Round(time.Millisecond), times[0].Round(time.Millisecond), timeouts)
+	fmt.Printf("RATIO cluster/failover.median-ms %.0f <=400 # leader kill -9 -> first committed write, median of %d\n", float64(median)/float64(time.Millisecond), len(times))
+	fmt.Printf("RATIO cluster/failover.max-ms %.0f <=700 # the same, worst of %d\n", float64(worst)/float64(time.Millisecond), len(times))
 	fmt.Printf("all: %v\n", all)
 	return nil
 }
