@@ -21,7 +21,7 @@ import (
 func main() {
 	duration := flag.Duration("duration", 4*time.Second, "how long each throughput workload runs")
 	kills := flag.Int("kills", 10, "how many times the leader is killed")
-	parts := flag.String("parts", "throughput,reads,idle,failover", "which measurements to run, comma-separated")
+	parts := flag.String("parts", "throughput,reads,idle,failover,failover-client", "which measurements to run, comma-separated")
 	flag.StringVar(&nodeArgs, "node-args", "", "extra flags for every cluster node, space-separated (say \"--heartbeat-timeout 150ms\")")
 	flag.Parse()
 	for _, p := range strings.Split(*parts, ",") {
@@ -70,6 +70,12 @@ func run(duration time.Duration, kills int) error {
 	single.stopAll()
 	if want["idle"] {
 		if err := idle(cl, 6*time.Second); err != nil {
+			return err
+		}
+	}
+	if want["failover-client"] {
+		fmt.Printf("\nleader failover seen by an application over %d kills (kill -9 of the leader -> a pool.Client's Append succeeds)\n", kills)
+		if _, err := failoverPool(cl, kills); err != nil {
 			return err
 		}
 	}
