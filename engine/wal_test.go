@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -142,5 +144,47 @@ func TestCloseCheckpointsTheLog(t *testing.T) {
 	got := readStrings(t, re, 1, sid)
 	if len(got) != 201 || got[200] != "after" {
 		t.Fatalf("after a crash: %d events, last %q", len(got), got[len(got)-1])
+	}
+}
+
+// After Restore, the log's later groups apply on top of the snapshot after a crash, and its
+// earlier ones (which the snapshot replaced) do not.
+func TestWriteAheadLogAfterRestore(t *testing.T) {
+	src := openTest(t)
+	sid := create(t, src, 2, "s")
+	var want []string
+	for i := 0; i < 5; i++ { // the source's log position runs ahead of the target's
+		want = append(want, fmt.Sprint("snap", i))
+		appendOK(t, src, 2, sid, uint64(i), want[i])
+	}
+	var snap bytes.Buffer
+	if err := src.Snapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mine := create(t, db, 5, "replaced")
+	appendOK(t, db, 5, mine, 0, "gone")
+	if err := db.Restore(&snap); err != nil {
+		t.Fatal(err)
+	}
+	crashed := t.TempDir()
+	copyFile(t, filepath.Join(dir, FileName), filepath.Join(crashed, FileName)) // as restored
+	appendOK(t, db, 2, sid, 5, "after")
+	copyFile(t, filepath.Join(dir, WALFileName), filepath.Join(crashed, WALFileName))
+	re, err := Open(crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer re.Close()
+	if got := readStrings(t, re, 2, sid); !reflect.DeepEqual(got, append(want, "after")) {
+		t.Fatalf("stream holds %q", got)
+	}
+	if _, err := re.StreamLength(ctx, 5, mine); err == nil {
+		t.Fatal("a stream the snapshot replaced came back")
 	}
 }
