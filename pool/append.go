@@ -47,6 +47,9 @@ func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, o
 	if len(events) == 0 {
 		return 0, invalidArg("events is empty: give at least one event")
 	}
+	if len(events) > MaxAppendEvents {
+		return 0, invalidArg(fmt.Sprintf("%d events in one append: at most %d (the server's limit); split them into several appends", len(events), MaxAppendEvents))
+	}
 	size := appendBodyLen(c.cfg.TenantID, streamID, events)
 	if !bodyFits(size) {
 		return 0, invalidArg(fmt.Sprintf("events encode to %d bytes, over the %d-byte frame limit", size+maxIDPrefix, wire.MaxPayloadSize))
@@ -368,7 +371,10 @@ func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]b
 			}
 			st.contended++
 			if !c.contentionPause(ctx, st.contended) {
-				return 0, c.finish(ctx, err, st)
+				// The caller asked for "at the end", so losing the tail is never its error:
+				// the deadline passed while other appends kept taking it.
+				return 0, c.finish(ctx, &Error{Kind: KindTimeout, Err: ctx.Err(),
+					Message: "deadline exceeded while other appends kept taking the tail (last answer: " + e.Message + ")"}, st)
 			}
 			continue
 		}
