@@ -262,7 +262,7 @@ func (r *cluster) anyNode() *node {
 // whether n answered.
 func (c *Client) probe(n *node) bool {
 	n.lastPing.Store(nowNano())
-	// A dial with its handshake gets ConnectTimeout, and so does the Sync round trip.
+	// A dial with its handshake gets ConnectTimeout, and so does the probe's round trip.
 	ctx, cancel := context.WithTimeout(c.life, 2*c.cfg.ConnectTimeout)
 	defer cancel()
 	started := nowNano()
