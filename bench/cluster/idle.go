@@ -42,7 +42,8 @@ func idle(cl *procs, window time.Duration) error {
 			return 0, err
 		}
 		rate := float64(b1-b0) / time.Since(t0).Seconds()
-		fmt.Printf("%-44s %12.0f\n", name, rate)
+		tm, _ := term(cl.nodes[leader].addr)
+		fmt.Printf("%-44s %12.0f  (term %d)\n", name, rate, tm)
 		return rate, nil
 	}
 	none, err := measure("none")
