@@ -23,7 +23,9 @@ func (db *DB) Submit(op Op) *Pending {
 }
 
 // ApplyBatch applies ops in order in one transaction that also records index as the applied
-// index, and returns once that transaction is durable. A refused op (OffsetMismatch,
+// index. It is for a replica (OpenReplica), whose raft log holds ops durably already: the
+// transaction is written to the file but not fsynced, nor written to a write-ahead log (on a
+// database from Open it becomes durable at the next checkpoint or Close). A refused op (OffsetMismatch,
 // StreamNotFound, ...) gets its *Error in its Result and does not stop the others. The error is
 // only for a storage failure, in which case nothing of the batch was applied.
 func (db *DB) ApplyBatch(ops []Op, index uint64) ([]Result, error) {
