@@ -54,7 +54,7 @@ func Open(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	db, err := engine.Open(cfg.DataDir)
+	db, err := engine.OpenReplica(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +281,7 @@ func (n *Node) Submit(op engine.Op) *engine.Pending {
 		p.Complete(engine.Result{Err: n.notLeader()})
 		return p
 	}
-	f := n.raft.Apply(encodeOp(op), n.cfg.ApplyTimeout)
+	f := n.raft.Apply(engine.EncodeOp(op), n.cfg.ApplyTimeout)
 	go func() {
 		if err := n.wait(context.Background(), f); err != nil {
 			p.Complete(engine.Result{Err: err})
