@@ -66,6 +66,10 @@ step "valgrind"
 if command -v valgrind >/dev/null; then
   for t in "${tests[@]}"; do
     [ -x "$work/bin/$t" ] || continue
+    # The load tests (70,000 async calls; TLS handshakes under load) drive the Go runtime hard
+    # enough that Memcheck's model of Go stacks breaks down: it reports Go memory as
+    # uninitialised through C copies of it, at random. AddressSanitizer runs them below.
+    case $t in test_overload | test_tls) continue ;; esac
     # --read-inline-info=no: a Go function inlined into another is reported as its caller (a
     # name with a dot), which is what valgrind.supp matches.
     #: Go switches between goroutine and system stacks that live in its
