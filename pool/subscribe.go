@@ -506,3 +506,13 @@ func (s *Subscription) cancelOnClose(ctx context.Context, cancel context.CancelF
 	}()
 	return func() { close(stop) }
 }
+
+// Node is the address of the node serving the subscription now, or "" while it resubscribes.
+func (s *Subscription) Node() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.link == nil || s.link.id == 0 {
+		return ""
+	}
+	return s.link.conn.node.addr
+}
