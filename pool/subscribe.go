@@ -475,7 +475,9 @@ func (s *Subscription) topUp(l *subLink) {
 	if s.refill > 0 {
 		room = min(room, int64(s.refill))
 	}
-	if room <= 0 {
+	// A small grant while Next still has events to take would split the flow into small pushes:
+	// wait for Next, which checks again once it took them.
+	if room <= 0 || (room < int64(s.lowWater) && len(s.queue) > 0) {
 		s.mu.Unlock()
 		return
 	}

@@ -30,7 +30,7 @@ var (
 	latencyN = flag.Int("latency", 2000, "appends per latency round")
 	streamN  = flag.Int("events", 200_000, "events in the catch-up stream")
 	batch    = flag.Int("batch", 1024, "credit window of the subscriber, and events per Read of the poller")
-	rounds   = flag.Int("rounds", 3, "rounds of each measurement")
+	rounds   = flag.Int("rounds", 5, "rounds of each measurement")
 )
 
 func main() {
@@ -83,17 +83,28 @@ func run() error {
 	}
 	fmt.Printf("\ncatch-up of %d events of %d B, %d events per batch\n", *streamN, eventSize, *batch)
 	fmt.Printf("%-6s %16s %16s %10s\n", "round", "subscribe ev/s", "poll Read ev/s", "ratio")
+	var ratios []float64
 	for r := 1; r <= *rounds; r++ {
-		subRate, err := catchUpSubscribe(ctx, reader, sid)
+		// Alternate which goes first, so drift in the machine's load favours neither.
+		var subRate, pollRate float64
+		var err error
+		if r%2 == 1 {
+			if subRate, err = catchUpSubscribe(ctx, reader, sid); err == nil {
+				pollRate, err = catchUpPoll(ctx, reader, sid)
+			}
+		} else {
+			if pollRate, err = catchUpPoll(ctx, reader, sid); err == nil {
+				subRate, err = catchUpSubscribe(ctx, reader, sid)
+			}
+		}
 		if err != nil {
 			return err
 		}
-		pollRate, err := catchUpPoll(ctx, reader, sid)
-		if err != nil {
-			return err
-		}
+		ratios = append(ratios, subRate/pollRate)
 		fmt.Printf("%-6d %16.0f %16.0f %9.2fx\n", r, subRate, pollRate, subRate/pollRate)
 	}
+	slices.Sort(ratios)
+	fmt.Printf("median ratio subscribe/poll: %.2fx (min %.2fx, max %.2fx)\n", ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
 	return nil
 }
 
