@@ -378,6 +378,10 @@ func (s *Subscription) run() {
 	defer close(s.finished)
 	defer s.c.stats.subscriptions.Add(-1)
 	var backoff time.Duration
+	// Whether the subscription sits on the right node is checked as often as nodes are, but at
+	// most once a second: a lost connection moves it at once anyway.
+	placement := time.NewTicker(max(s.c.cfg.HealthCheckPeriod, time.Second))
+	defer placement.Stop()
 	for {
 		s.mu.Lock()
 		l, closed := s.link, s.reason != ""
@@ -420,10 +424,32 @@ func (s *Subscription) run() {
 				s.c.cluster.lost(l.conn.node)
 			}
 			s.dropLink(l)
+		case <-placement.C:
+			if s.misplaced(l) {
+				// Move: the new subscription starts after the last event received, and
+				// anything the old one still pushes is dropped.
+				l.local = true
+				l.end("Moved", false)
+			}
 		case <-s.c.shutdown:
 			s.shut("ClientClosed")
 		}
 	}
+}
+
+// misplaced reports whether the subscription should move: reads go to the leader and another
+// node leads now (an old leader cut off from the cluster would get no new commits), or its node
+// is no longer healthy.
+func (s *Subscription) misplaced(l *subLink) bool {
+	n := l.conn.node
+	if !n.healthy.Load() && s.c.cluster.anyNode() != nil {
+		return true
+	}
+	if s.c.cfg.ReadFrom != ReadLeader {
+		return false
+	}
+	leader, _ := s.c.cluster.currentLeader()
+	return leader != nil && leader != n && leader.healthy.Load()
 }
 
 func (s *Subscription) dropLink(l *subLink) {
