@@ -84,6 +84,7 @@ func (c *Client) Subscribe(ctx context.Context, streamID uint64, opts SubscribeO
 	}
 	c.stats.subscriptions.Add(1)
 	if !c.spawn(s.run) {
+		c.stats.subscriptions.Add(-1)
 		s.shut("ClientClosed")
 		close(s.finished)
 		return nil, errClosed()
@@ -200,8 +201,7 @@ func (s *Subscription) deliver(l *subLink, ev wire.SubscriptionEvents) {
 		}
 		if off > s.recvNext {
 			s.mu.Unlock()
-			l.local = true
-			l.end("ProtocolError", false)
+			l.abandon("ProtocolError")
 			return
 		}
 		s.queue = append(s.queue, Event{Offset: off, Data: data})
@@ -419,7 +419,7 @@ func (s *Subscription) run() {
 		case <-l.conn.closed:
 			l.conn.subs.forget(l)
 			l.end("ConnectionLost", false)
-			if !s.c.isShutdown() {
+			if !s.c.isShutdown() && !l.conn.closedByPool() {
 				l.conn.node.healthy.Store(false)
 				s.c.cluster.lost(l.conn.node)
 			}
@@ -428,8 +428,7 @@ func (s *Subscription) run() {
 			if s.misplaced(l) {
 				// Move: the new subscription starts after the last event received, and
 				// anything the old one still pushes is dropped.
-				l.local = true
-				l.end("Moved", false)
+				l.abandon("Moved")
 			}
 		case <-s.c.shutdown:
 			s.shut("ClientClosed")
@@ -521,8 +520,7 @@ func (s *Subscription) topUp(l *subLink) {
 	if err := s.grant(ctx, l, uint32(room)); err != nil {
 		var e *Error
 		if !errors.As(err, &e) || e.Kind != KindConnection {
-			l.local = true
-			l.end("ProtocolError", false) // resubscribe: the new one starts with a full window
+			l.abandon("ProtocolError") // resubscribe: the new one starts with a full window
 		}
 	}
 }
