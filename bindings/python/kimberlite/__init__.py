@@ -17,6 +17,7 @@ from .client import Client
 from .pool import Pool, PooledClient, PoolStats
 from .retry import DEFAULT_RETRY, RetryPolicy, with_retry
 from .errors import *  # noqa: F401,F403 (the public exception classes)
+from .tls import TLS, TLSError
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, NodeStats, Offset, Placement, ReadFrom, ReadResult,
     ServerInfo, StreamId, TenantId,
@@ -33,6 +34,7 @@ __all__ = [
     "Pool", "PooledClient", "PoolStats", "RetryPolicy", "DEFAULT_RETRY", "with_retry",
 ]
 __all__ += errors.__all__
+__all__ += ["TLS", "TLSError"]
 
 
 def library_version() -> str:
