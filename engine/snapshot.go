@@ -62,6 +62,7 @@ func (db *DB) Restore(r io.Reader) error {
 		return fmt.Errorf("engine: reopening after restore: %w", err)
 	}
 	db.store = store
+	defer db.notifyAll()
 	if db.wal != nil {
 		// The snapshot came with another database's log position. Record this one's, durably
 		// before any later group: the log's groups up to it are replaced by the snapshot, and

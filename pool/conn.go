@@ -53,6 +53,8 @@ type conn struct {
 
 	closed chan struct{} // closed by fail: stops the writer
 
+	subs subRouter // subscriptions open on this connection (subscribe_router.go)
+
 	// The read side (readside.go): reading is set, under mu, while someone holds it; bgOwns
 	// while that is the reader goroutine. The rest belongs to the holder.
 	reading      bool

@@ -72,9 +72,12 @@ func (c *conn) handleFrame(payload []byte, own uint64) (r *wire.Response, ok boo
 		c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
 		return nil, false
 	}
+	if c.subs.route(c, m) {
+		return nil, true // a push, handed to its subscription
+	}
 	resp, isResp := m.(*wire.Response)
 	if !isResp {
-		return nil, true // pushes belong to subscriptions, which this client does not open
+		return nil, true
 	}
 	c.mu.Lock()
 	cl := c.pending[resp.RequestID]

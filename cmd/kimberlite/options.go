@@ -51,6 +51,10 @@ func bindServerFlags(fs *flag.FlagSet, o *server.Options) []serverFlag {
 		"remember the idempotency key of an append for `DUR`: a repeat within it gets the\noriginal answer and appends nothing")
 	add("idempotency-keys", "IdempotencyWindow.Keys", (*uint32Value)(&o.IdempotencyWindow.Keys),
 		"remember at most `N` idempotency keys per stream (the oldest go first)")
+	add("max-subscriptions-per-conn", "MaxSubscriptionsPerConn", (*intValue)(&o.MaxSubscriptionsPerConn),
+		"at most `N` subscriptions open at once on one connection; beyond it Subscribe gets RateLimited")
+	add("max-subscriptions", "MaxSubscriptions", (*intValue)(&o.MaxSubscriptions),
+		"at most `N` subscriptions open at once across all connections")
 	return flags
 }
 

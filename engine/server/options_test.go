@@ -23,6 +23,7 @@ func TestOptionsConvention(t *testing.T) {
 		"MaxInFlight":           {MaxInFlight: -5},
 		"MaxAuthFailures":       {MaxAuthFailures: 1 << 21},
 		"MaxPreAuthFrame":       {MaxPreAuthFrame: 32 << 20},
+		"MaxSubscriptions":      {MaxSubscriptions: -1},
 		"IdempotencyWindow.Age": {IdempotencyWindow: engine.IdempotencyWindow{Age: 10 * time.Millisecond}},
 		"AuthTokens":            {AuthTokens: map[string]uint64{"t": 1 << 33}},
 	} {
