@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import _ffi, errors
 from .client import Client
+from .subscription import Subscription, SubscriptionEvent
 from .errors import *  # noqa: F401,F403 (the public exception classes)
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, NodeStats, Placement, ReadFrom, ReadResult, ServerInfo,
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Client", "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult",
     "ServerInfo", "ClientStats", "NodeStats", "library_version", "library_path", "__version__",
+    "Subscription", "SubscriptionEvent",
 ]
 __all__ += errors.__all__
 

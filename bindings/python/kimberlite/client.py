@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 from . import _ffi
 from ._convert import U32_MAX, c_string, millis, uint
 from .errors import ClientClosed, ForkedProcess, InvalidArgument, InvalidHandle, KimberliteError
+from .subscription import Subscription
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo,
 )
@@ -373,6 +374,34 @@ class Client:
             if not page.has_more:
                 return
             offset = page.next_offset
+
+    def subscribe(
+        self,
+        stream_id: int,
+        from_offset: int = 0,
+        initial_credits: int = 128,
+        consumer_group: Optional[str] = None,
+        low_water: Optional[int] = None,
+        refill: Optional[int] = None,
+        *,
+        timeout: Optional[Number] = None,
+    ) -> Subscription:
+        """Follow a stream from from_offset: a :class:`~kimberlite.Subscription` to iterate
+        (``for`` or ``async for``) over its events as they commit.
+
+        Args:
+            initial_credits: events the server may push ahead of the application (0: 128).
+            low_water: grant more credits when the balance falls below this (None:
+                ``max(initial_credits // 4, 1)``); refill: credits per grant (None: back up to
+                initial_credits).
+            consumer_group: must be None (the server has no consumer groups).
+            timeout: seconds one wait for an event may last before DeadlineExceeded (None: no
+                limit); next_event(timeout=...) overrides it per call.
+
+        The subscription survives lost connections and failovers (every event once, in order).
+        """
+        return Subscription._open(self, self._h(), stream_id, from_offset, initial_credits, low_water,
+                                  refill, consumer_group, timeout)
 
     def stream_length(self, stream_id: int) -> int:
         """The number of events in a stream (its next offset). StreamNotFound if none."""

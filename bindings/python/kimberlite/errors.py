@@ -20,7 +20,7 @@ __all__ = [
     "TenantNotFound", "StreamNotFound", "TableNotFound", "QueryParseError",
     "QueryExecutionError", "PositionAhead", "StreamAlreadyExists", "InvalidOffset",
     "StorageError", "ProjectionLag", "RateLimited", "NotLeader", "OffsetMismatch",
-    "SubscriptionNotFound", "SubscriptionClosed", "SubscriptionBackpressure",
+    "SubscriptionNotFound", "ServerSubscriptionClosed", "SubscriptionBackpressure", "SubscriptionClosed",
     "ApiKeyNotFound", "TenantAlreadyExists", "ConsentNotFound", "ConsentExpired",
     "ErasureNotFound", "ErasureAlreadyComplete", "ErasureExempt", "BreachNotFound",
     "ExportNotFound", "UniqueConstraintViolation", "ServerOther",
@@ -171,6 +171,15 @@ class NoMemory(KimberliteError, code="KMB_ERR_NO_MEMORY"):
     """An allocation for a result failed."""
 
 
+class SubscriptionClosed(KimberliteError, code="KMB_ERR_SUBSCRIPTION_CLOSED"):
+    """A subscription ended for good: the server closed it (the stream was deleted...), or it was
+    unsubscribed. ``reason`` is the protocol's name of the cause (``"StreamDeleted"``...) and
+    ``subscription_id`` the server's id, when known."""
+
+    subscription_id: Optional[int] = None
+    reason: Optional[str] = None
+
+
 class Busy(KimberliteError, code="KMB_ERR_BUSY"):
     """Too many asynchronous calls pending on this client; retry later."""
 
@@ -262,7 +271,7 @@ class SubscriptionNotFound(ServerError, code="KMB_ERR_SUBSCRIPTION_NOT_FOUND"):
     """Wire error 17, SubscriptionNotFound."""
 
 
-class SubscriptionClosed(ServerError, code="KMB_ERR_SUBSCRIPTION_CLOSED"):
+class ServerSubscriptionClosed(ServerError, code="KMB_ERR_SERVER_SUBSCRIPTION_CLOSED"):
     """Wire error 18, SubscriptionClosed."""
 
 
