@@ -5,6 +5,7 @@
  */
 const { Client, DataClass } = require('./lib/client');
 const { KimberliteError } = require('./lib/errors');
+const { Subscription } = require('./lib/subscription');
 const { load } = require('./lib/binding');
 
 /** The version of the native library (libkimberlite) the addon runs on. Loads the addon. */
@@ -12,4 +13,4 @@ function libraryVersion() {
   return load().version();
 }
 
-module.exports = { Client, DataClass, KimberliteError, libraryVersion };
+module.exports = { Client, DataClass, KimberliteError, libraryVersion, Subscription };

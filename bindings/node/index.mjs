@@ -2,4 +2,5 @@
 import cjs from './index.js';
 
 export const { Client, DataClass, KimberliteError, libraryVersion } = cjs;
+export const { Subscription } = cjs;
 export default cjs;
