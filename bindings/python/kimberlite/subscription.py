@@ -437,16 +437,36 @@ _declared_for: Optional[int] = None
 
 
 class _AsyncNext:
-    """One kmb_subscription_next_async in flight; ``done`` resolves on the loop when it ends."""
+    """One kmb_subscription_next_async in flight; ``done`` resolves on the loop when it ends.
 
-    __slots__ = ("sub", "loop", "done", "error")
+    The library thread only records the outcome here; the subscription's state changes on the
+    loop's thread (:meth:`settle`), so a task never sees a half-delivered batch."""
+
+    __slots__ = ("sub", "loop", "done", "status", "batch", "error")
 
     def __init__(self, sub: Subscription, loop: asyncio.AbstractEventLoop) -> None:
         self.sub = sub
         self.loop = loop
         self.done: "asyncio.Future[None]" = loop.create_future()
+        self.status = _ffi.KMB_OK
+        self.batch: Tuple[SubscriptionEvent, ...] = ()
         #: a failure other than the end (raised once, by the task that awaits this call)
         self.error: Optional[KimberliteError] = None
+
+    def settle(self) -> None:
+        """Hand the outcome to the subscription and wake its task (on the loop's thread, or
+        anywhere once the loop is closed)."""
+        sub = self.sub
+        sub._accept(self.status, self.batch, self.error)
+        if sub._end is not None or self.status == _ffi.KMB_OK:
+            self.error = None
+        if sub._inflight is self:
+            sub._inflight = None
+        try:
+            if not self.done.done():
+                self.done.set_result(None)
+        except RuntimeError:
+            pass  # its loop is closed: nobody waits any more
 
     @classmethod
     def start(cls, sub: Subscription, loop: asyncio.AbstractEventLoop) -> "_AsyncNext":
@@ -481,11 +501,6 @@ def _async_lib() -> ctypes.CDLL:
     return lib
 
 
-def _wake(done: "asyncio.Future[None]") -> None:
-    if not done.done():
-        done.set_result(None)
-
-
 def _batch_arrived(user_data: Optional[int], status: int, events: Any) -> None:
     """The library's callback, on a library thread: keep the batch, wake the loop. Must not
     raise and must not block."""
@@ -505,15 +520,11 @@ def _batch_arrived(user_data: Optional[int], status: int, events: Any) -> None:
             call = _pending.pop(user_data or 0, None)
         if call is None:
             return
-        sub = call.sub
-        sub._accept(status, batch, error)
-        if error is not None and sub._end is None:
-            call.error = error
-        sub._inflight = None
+        call.status, call.batch, call.error = status, batch, error
         try:
-            call.loop.call_soon_threadsafe(_wake, call.done)
+            call.loop.call_soon_threadsafe(call.settle)
         except RuntimeError:
-            pass  # the loop is closed; the batch stays buffered for a later call
+            call.settle()  # the loop is closed: keep the batch for a later call
         with _pending_cond:
             if not _pending:
                 _pending_cond.notify_all()
