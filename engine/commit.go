@@ -76,6 +76,7 @@ func (db *DB) commit(ops []Op, index *uint64) ([]Result, error) {
 		return nil, err
 	}
 	db.tenants.Add(a.newTenants)
+	db.notifyCommitted(ops, results)
 	db.commitCount.Add(1)
 	db.opCount.Add(int64(len(ops)))
 	db.applyNanos.Add(int64(applied.Sub(start)))

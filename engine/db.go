@@ -38,6 +38,8 @@ type DB struct {
 
 	q committer
 
+	watch watchers // wakes subscriptions waiting for a stream's next events
+
 	commitCount atomic.Int64
 	opCount     atomic.Int64
 	applyNanos  atomic.Int64

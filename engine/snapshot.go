@@ -62,6 +62,7 @@ func (db *DB) Restore(r io.Reader) error {
 		return fmt.Errorf("engine: reopening after restore: %w", err)
 	}
 	db.store = store
+	defer db.notifyAll()
 	return db.loadCounters()
 }
 

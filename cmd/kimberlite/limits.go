@@ -13,10 +13,11 @@ type serverLimits struct {
 	perAddr, events, preAuthFrame, authFailures *int
 	connBytes, serverBytes                      *int
 	handshake, authDelay                        *time.Duration
+	subscriptions                               *subscriptionLimits
 }
 
 func limitFlags(fs *flag.FlagSet) *serverLimits {
-	return &serverLimits{
+	l := &serverLimits{
 		perAddr:      fs.Int("max-conns-per-addr", server.DefaultMaxConnsPerAddr, "at most `N` connections at once from one client IP address"),
 		connBytes:    fs.Int("max-conn-bytes", server.DefaultMaxInFlightBytes>>20, "memory budget in `MiB` of one connection's requests and their pending answers\n(a read counts twice its max_bytes); beyond it the connection is not read until answers drain"),
 		serverBytes:  fs.Int("max-server-bytes", server.DefaultMaxBufferedBytes>>20, "the same budget in `MiB` across all connections (one request per connection is always served)"),
@@ -26,6 +27,8 @@ func limitFlags(fs *flag.FlagSet) *serverLimits {
 		authFailures: fs.Int("max-auth-failures", server.DefaultMaxAuthFailures, "close a connection after `N` failed handshakes"),
 		authDelay:    fs.Duration("auth-failure-delay", server.DefaultAuthFailureDelay, "answer each failed handshake only after `DUR` (0 disables)"),
 	}
+	l.subscriptions = subscriptionLimitFlags(fs)
+	return l
 }
 
 func (l *serverLimits) check() error {
@@ -42,7 +45,7 @@ func (l *serverLimits) check() error {
 	if *l.handshake < 0 || *l.authDelay < 0 {
 		return fmt.Errorf("--handshake-timeout and --auth-failure-delay must not be negative")
 	}
-	return nil
+	return l.subscriptions.check()
 }
 
 // apply sets the limits in opts; a zero duration flag means disabled, which Options spells negative.
@@ -54,6 +57,7 @@ func (l *serverLimits) apply(o *server.Options) {
 	o.MaxPreAuthFrame = *l.preAuthFrame
 	o.MaxAuthFailures = *l.authFailures
 	o.HandshakeTimeout, o.AuthFailureDelay = *l.handshake, *l.authDelay
+	l.subscriptions.apply(o)
 	if o.HandshakeTimeout == 0 {
 		o.HandshakeTimeout = -1
 	}

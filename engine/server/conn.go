@@ -40,6 +40,8 @@ type conn struct {
 	hsDeadline   time.Time // when an ungreeted connection is closed; zero: never
 	authFailures int
 	lastWrite    *engine.Pending // the latest write handed to the backend
+
+	subs connSubs // subscriptions (subscribe.go)
 }
 
 // slot is one request's place in the answer order. done is closed when the answer is known:
@@ -52,6 +54,9 @@ type slot struct {
 	pend  *engine.Pending
 	write uint32 // for a write: wire.ReqCreateStream or wire.ReqAppendEvents
 	count uint32 // for an append: number of events
+
+	after  func() // run by the writer once the answer is written (a subscription may then push)
+	closes *push  // written right after the answer (Unsubscribe's SubscriptionClosed)
 }
 
 var closedChan = func() chan struct{} {
@@ -75,6 +80,7 @@ func newConn(s *Server, nc net.Conn, addr string) *conn {
 		c.hsDeadline = time.Now().Add(t)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.subs.pushes = make(chan *push)
 	return c
 }
 
@@ -117,7 +123,7 @@ var (
 // so the timeout counts from the last incoming data.
 func (c *conn) Read(p []byte) (int, error) {
 	var deadline time.Time
-	if t := c.s.opts.IdleTimeout; t > 0 {
+	if t := c.s.opts.IdleTimeout; t > 0 && !c.holdsSubscriptions() {
 		deadline = time.Now().Add(t)
 	}
 	if !c.greeted && !c.hsDeadline.IsZero() && (deadline.IsZero() || c.hsDeadline.Before(deadline)) {
@@ -290,16 +296,47 @@ func (c *conn) writeLoop() {
 			fail(err)
 		}
 	}
+	// writePush sends one subscription push between answers (subscribe.go).
+	writePush := func(p *push) {
+		if !failed && !c.aborted.Load() {
+			var ok bool
+			var err error
+			if frame, ok, err = encodePush(frame, p); ok {
+				if bw.Available() < len(frame) {
+					c.setWriteDeadline()
+				}
+				if _, err := bw.Write(frame); err != nil {
+					fail(err)
+				}
+			} else if err != nil {
+				c.log.Error("push does not fit in a frame", "err", err)
+			}
+		}
+		c.s.budget.release(c, p.size)
+	}
 	for {
 		var s *slot
 		var ok bool
 		select {
 		case s, ok = <-c.slots:
+		case p := <-c.subs.pushes:
+			writePush(p)
+			continue
 		default:
 			flush()
-			s, ok = <-c.slots
+			select {
+			case s, ok = <-c.slots:
+			case p := <-c.subs.pushes:
+				writePush(p)
+				continue
+			}
 		}
 		if !ok {
+			if c.stopping.Load() {
+				c.endSubscriptions(writePush)
+			} else {
+				c.endSubscriptions(nil)
+			}
 			flush()
 			return
 		}
@@ -311,9 +348,17 @@ func (c *conn) writeLoop() {
 		case <-s.done:
 		default:
 			flush()
-			select {
-			case <-s.done:
-			case <-c.ctx.Done(): // aborted while waiting
+		wait:
+			for {
+				select {
+				case <-s.done:
+					break wait
+				case <-c.ctx.Done(): // aborted while waiting
+					break wait
+				case p := <-c.subs.pushes:
+					writePush(p)
+					flush()
+				}
 			}
 		}
 		if !failed && !c.aborted.Load() {
@@ -333,6 +378,12 @@ func (c *conn) writeLoop() {
 			}
 			if cap(frame) > 1<<20 {
 				frame = nil
+			}
+			if s.after != nil {
+				s.after()
+			}
+			if s.closes != nil {
+				writePush(s.closes)
 			}
 		}
 		c.s.budget.release(c, s.size)

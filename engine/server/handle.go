@@ -24,9 +24,9 @@ var (
 
 func (c *conn) capabilities() (handshake, serverInfo []string) {
 	if c.s.opts.WithoutIdempotentAppend {
-		return legacyHandshakeCapabilities, legacyServerInfoCapabilities
+		return c.withSubscribe(legacyHandshakeCapabilities), c.withSubscribe(legacyServerInfoCapabilities)
 	}
-	return handshakeCapabilities, serverInfoCapabilities
+	return c.withSubscribe(handshakeCapabilities), c.withSubscribe(serverInfoCapabilities)
 }
 
 // handle turns one request into its slot. It runs on the reader goroutine, in arrival order:
@@ -39,6 +39,9 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 	}
 	if e := c.authorize(req); e != nil {
 		s.resp = *e
+		return s
+	}
+	if c.handleSubscription(req, s) {
 		return s
 	}
 	b := c.s.backend
@@ -95,7 +98,7 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 			TenantCount:     b.TenantCount(),
 		}
 	default:
-		// Subscribe, SubscribeCredit, Unsubscribe and every variant outside the subset.
+		// Every variant outside the subset.
 		s.resp = wire.ErrorResponse{Code: wire.ErrInvalidRequest,
 			Message: fmt.Sprintf("unsupported operation: %s", wire.RequestName(req.Payload.RequestIndex()))}
 	}

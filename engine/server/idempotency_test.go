@@ -106,6 +106,7 @@ func TestCapabilitiesArePromises(t *testing.T) {
 				t.Fatalf("stream grew by %d, want 1", m-n)
 			}
 		},
+		"subscribe": func(t *testing.T) { probeSubscribe(t, ts.addr, c, sid) },
 		"server_info.v1": func(t *testing.T) {
 			if _, ok := call(t, c, 1, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse); !ok {
 				t.Fatal("GetServerInfo not answered")
@@ -124,7 +125,7 @@ func TestCapabilitiesArePromises(t *testing.T) {
 		}
 	}
 	// What is not announced is not served either.
-	wantError(t, call(t, c, 1, wire.SubscribeRequest{StreamID: sid}), wire.ErrInvalidRequest, "unsupported operation: Subscribe")
+	wantError(t, call(t, c, 1, wire.RawRequest{Index: 11}), wire.ErrInvalidRequest, "unsupported operation: ListTables")
 }
 
 // A server without idempotent appends (as Kimberlite 0.8) neither announces them nor honours
@@ -134,7 +135,7 @@ func TestWithoutIdempotentAppend(t *testing.T) {
 	c := dial(t, ts.addr)
 	hs := call(t, c, 1, wire.HandshakeRequest{ClientVersion: wire.Version}).(wire.HandshakeResponse)
 	si := call(t, c, 1, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
-	if fmt.Sprint(hs.Capabilities) != "[append]" || fmt.Sprint(si.Capabilities) != "[append server_info.v1]" {
+	if fmt.Sprint(hs.Capabilities) != "[append subscribe]" || fmt.Sprint(si.Capabilities) != "[append server_info.v1 subscribe]" {
 		t.Fatalf("capabilities: handshake %v, server info %v", hs.Capabilities, si.Capabilities)
 	}
 	sid := createStream(t, c, 1, "s")

@@ -22,6 +22,9 @@ const (
 	DefaultMaxPreAuthFrame    = 64 << 10
 	DefaultMaxAuthFailures    = 3
 	DefaultAuthFailureDelay   = 100 * time.Millisecond
+
+	DefaultMaxSubscriptionsPerConn = 4096
+	DefaultMaxSubscriptions        = 16384
 )
 
 // Options configure a Server. The zero value is usable: every zero field means its default.
@@ -70,6 +73,12 @@ type Options struct {
 	// AuthFailureDelay holds back the answer to each failed handshake, so tokens cannot be
 	// guessed at speed. Zero means DefaultAuthFailureDelay (100 ms); negative disables it.
 	AuthFailureDelay time.Duration
+	// MaxSubscriptionsPerConn is the most subscriptions open at once on one connection; a
+	// Subscribe beyond it gets RateLimited. Zero means DefaultMaxSubscriptionsPerConn (4096).
+	MaxSubscriptionsPerConn int
+	// MaxSubscriptions is the same bound across all connections. Zero means
+	// DefaultMaxSubscriptions (16384).
+	MaxSubscriptions int
 	// Logger receives the server's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Version is the build version ServerInfo reports. Empty means DefaultVersion ("0.1.0").
@@ -117,6 +126,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AuthFailureDelay == 0 {
 		o.AuthFailureDelay = DefaultAuthFailureDelay
+	}
+	if o.MaxSubscriptionsPerConn <= 0 {
+		o.MaxSubscriptionsPerConn = DefaultMaxSubscriptionsPerConn
+	}
+	if o.MaxSubscriptions <= 0 {
+		o.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

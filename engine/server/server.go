@@ -33,6 +33,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	perAddr   map[string]int // open connections per client IP
 	budget    budget
+	subs      subCounter // subscription ids and the server-wide count (subscribe.go)
 	shutdown  bool
 	connWG    sync.WaitGroup
 }

@@ -13,7 +13,7 @@ func TestOperations(t *testing.T) {
 	c := dial(t, ts.addr)
 
 	hs, ok := call(t, c, 42, wire.HandshakeRequest{ClientVersion: 5}).(wire.HandshakeResponse)
-	if !ok || hs.ServerVersion != 5 || !hs.Authenticated || fmt.Sprint(hs.Capabilities) != "[append idempotent-append]" {
+	if !ok || hs.ServerVersion != 5 || !hs.Authenticated || fmt.Sprint(hs.Capabilities) != "[append idempotent-append subscribe]" {
 		t.Fatalf("handshake: %#v", hs)
 	}
 	wantError(t, call(t, c, 42, wire.HandshakeRequest{ClientVersion: 4}), wire.ErrInvalidRequest, "unsupported client version: 4, server is 5")
@@ -68,7 +68,7 @@ func TestOperations(t *testing.T) {
 	createStream(t, c, 43, "other-tenant")
 	si, ok := call(t, c, 42, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
 	if !ok || si.BuildVersion != "0.1.0" || si.ProtocolVersion != 5 || si.ClusterMode != wire.ClusterStandalone ||
-		si.TenantCount != 2 || fmt.Sprint(si.Capabilities) != "[append idempotent-append server_info.v1]" {
+		si.TenantCount != 2 || fmt.Sprint(si.Capabilities) != "[append idempotent-append server_info.v1 subscribe]" {
 		t.Fatalf("server info: %#v", si)
 	}
 }
@@ -154,9 +154,6 @@ func TestUnimplementedOperations(t *testing.T) {
 		p    wire.RequestPayload
 		name string
 	}{
-		{wire.SubscribeRequest{StreamID: 1, InitialCredits: 10}, "Subscribe"},
-		{wire.SubscribeCreditRequest{SubscriptionID: 1, AdditionalCredits: 1}, "SubscribeCredit"},
-		{wire.UnsubscribeRequest{SubscriptionID: 1}, "Unsubscribe"},
 		{wire.RawRequest{Index: 3, Body: []byte{0x00, 0x00, 0x00}}, "Query"},
 		{wire.RawRequest{Index: 14, Body: []byte{0x01, 'x'}}, "TenantCreate"},
 		{wire.RawRequest{Index: 42, Body: []byte{0x00}}, "MaskingPolicyList"},
