@@ -46,6 +46,8 @@ type conn struct {
 	wmu sync.Mutex // held while writing to the socket, so frames never interleave
 
 	closed chan struct{} // closed by fail: stops the writer
+
+	subs subRouter // subscriptions open on this connection (subscribe_router.go)
 }
 
 // call is one request waiting for its response.
@@ -315,9 +317,12 @@ func (c *conn) readLoop() {
 			c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
 			return
 		}
+		if c.subs.route(c, m) {
+			continue // a push, handed to its subscription
+		}
 		resp, ok := m.(*wire.Response)
 		if !ok {
-			continue // pushes belong to subscriptions, which this client does not open
+			continue
 		}
 		c.mu.Lock()
 		cl := c.pending[resp.RequestID]

@@ -29,12 +29,16 @@ const (
 	KindProtocol
 	// KindInternal: a bug in the client.
 	KindInternal
+	// KindSubscriptionClosed: the subscription was closed (by Close, the client closing, or the
+	// server ending it for good); Message names the reason.
+	KindSubscriptionClosed
 )
 
 var kindNames = map[Kind]string{
 	KindServer: "server error", KindConnection: "connection error", KindTimeout: "timeout",
 	KindClosed: "client closed", KindClusterUnavailable: "cluster unavailable",
 	KindInvalidArgument: "invalid argument", KindProtocol: "protocol error", KindInternal: "internal error",
+	KindSubscriptionClosed: "subscription closed",
 }
 
 func (k Kind) String() string {
@@ -53,6 +57,8 @@ var (
 	ErrClusterUnavailable = errors.New("kimberlite: cluster unavailable")
 	ErrInvalidArgument    = errors.New("kimberlite: invalid argument")
 	ErrProtocol           = errors.New("kimberlite: protocol error")
+	// ErrSubscriptionClosed matches errors of KindSubscriptionClosed.
+	ErrSubscriptionClosed = errors.New("kimberlite: subscription closed")
 	ErrNotLeader          = errors.New("kimberlite: not the leader")
 	ErrOffsetMismatch     = errors.New("kimberlite: offset mismatch")
 	ErrAuth               = errors.New("kimberlite: authentication failed")
@@ -67,7 +73,7 @@ var (
 var kindSentinels = map[Kind]error{
 	KindConnection: ErrConnection, KindTimeout: ErrTimeout, KindClosed: ErrClosed,
 	KindClusterUnavailable: ErrClusterUnavailable, KindInvalidArgument: ErrInvalidArgument,
-	KindProtocol: ErrProtocol,
+	KindProtocol: ErrProtocol, KindSubscriptionClosed: ErrSubscriptionClosed,
 }
 
 var codeSentinels = map[wire.ErrorCode]error{

@@ -318,7 +318,7 @@ func (n *node) reap(keep int) {
 			live--
 			continue
 		}
-		if cfg.MaxConnIdleTime > 0 && now.Sub(time.Unix(0, c.lastUsed.Load())) > cfg.MaxConnIdleTime {
+		if cfg.MaxConnIdleTime > 0 && now.Sub(time.Unix(0, c.lastUsed.Load())) > cfg.MaxConnIdleTime && !c.subs.active() {
 			idle = append(idle, c)
 		}
 	}

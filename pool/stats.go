@@ -26,6 +26,9 @@ type Stats struct {
 	LatencyP90 time.Duration `json:"latency_p90_ns"`
 	LatencyP99 time.Duration `json:"latency_p99_ns"`
 	LatencyMax time.Duration `json:"latency_max_ns"`
+	// Subscriptions open now, and how many times one moved to another connection or node.
+	Subscriptions int64 `json:"subscriptions"`
+	Resubscribes  int64 `json:"resubscribes"`
 }
 
 // NodeStats describes one node the client knows.
@@ -69,6 +72,8 @@ type statsState struct {
 	leaderChanges atomic.Int64
 	latency       [histBuckets]atomic.Int64
 	latencyMax    atomic.Int64
+	subscriptions atomic.Int64
+	resubscribes  atomic.Int64
 
 	errMu  sync.Mutex
 	errors map[string]int64
@@ -172,6 +177,8 @@ func (c *Client) Stats() Stats {
 		RedirectsCount:     c.stats.redirects.Load(),
 		LeaderChangesCount: c.stats.leaderChanges.Load(),
 		LatencyMax:         time.Duration(c.stats.latencyMax.Load()),
+		Subscriptions:      c.stats.subscriptions.Load(),
+		Resubscribes:       c.stats.resubscribes.Load(),
 	}
 	for i := range opCount {
 		st.OperationsCount[opNames[i]] = c.stats.ops[i].Load()
