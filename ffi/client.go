@@ -52,8 +52,6 @@ func kmbgo_client_close(p unsafe.Pointer) (st C.kmb_status_t) {
 		return fail(C.KMB_ERR_INVALID_HANDLE, "client %p was closed", p)
 	}
 	h.client.Store(nil)
-	closeSubscriptionsOf(h)       // wakes their next calls, whose callbacks waitAsync awaits
-	defer closeSubscriptionsOf(h) // and any a subscribe still running made meanwhile
 	ctx, cancel := context.WithTimeout(context.Background(), h.requestTimeout)
 	defer cancel()
 	err := c.Close(ctx)

@@ -8,7 +8,6 @@ import "C"
 import (
 	"context"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -24,8 +23,8 @@ import (
 //
 // One next call runs at a time per subscription: a second one, sync or async, is answered with
 // KMB_ERR_BUSY instead of racing the first for the same events. An async next counts as a
-// pending call of the client, so kmb_client_close waits for its callback; closing the client
-// closes its subscriptions first, so a next waiting without timeout wakes up.
+// pending call of the client, so kmb_client_close waits for its callback; closing the pool
+// client closes its subscriptions, so a next waiting without timeout wakes up first.
 
 // subscriptionHandle is the Go side of a kmb_subscription_t.
 type subscriptionHandle struct {
@@ -35,49 +34,10 @@ type subscriptionHandle struct {
 	waiting   atomic.Bool                       // a next call is running
 }
 
-// openSubscriptions lists, per client, the subscriptions not yet freed, so that closing a client
-// closes them (and wakes their next calls) before it waits for pending callbacks.
-var openSubscriptions = struct {
-	mu  sync.Mutex
-	set map[*clientHandle]map[*subscriptionHandle]struct{}
-}{set: map[*clientHandle]map[*subscriptionHandle]struct{}{}}
-
 func newSubscriptionHandle(h *clientHandle, clientPtr unsafe.Pointer, s *pool.Subscription) unsafe.Pointer {
 	sh := &subscriptionHandle{client: h, clientPtr: clientPtr}
 	sh.sub.Store(s)
-	openSubscriptions.mu.Lock()
-	m := openSubscriptions.set[h]
-	if m == nil {
-		m = map[*subscriptionHandle]struct{}{}
-		openSubscriptions.set[h] = m
-	}
-	m[sh] = struct{}{}
-	openSubscriptions.mu.Unlock()
 	return saveHandle(sh)
-}
-
-func (sh *subscriptionHandle) forget() {
-	openSubscriptions.mu.Lock()
-	if m := openSubscriptions.set[sh.client]; m != nil {
-		delete(m, sh)
-		if len(m) == 0 {
-			delete(openSubscriptions.set, sh.client)
-		}
-	}
-	openSubscriptions.mu.Unlock()
-}
-
-// closeSubscriptionsOf closes every subscription opened on a client that is being closed.
-func closeSubscriptionsOf(h *clientHandle) {
-	openSubscriptions.mu.Lock()
-	m := openSubscriptions.set[h]
-	delete(openSubscriptions.set, h)
-	openSubscriptions.mu.Unlock()
-	for sh := range m {
-		if s := sh.sub.Load(); s != nil {
-			_ = s.Close()
-		}
-	}
 }
 
 // lookupSubscription finds a subscription that was not freed.
@@ -351,6 +311,5 @@ func kmbgo_subscription_free(sp unsafe.Pointer) {
 	if s == nil {
 		return
 	}
-	sh.forget()
 	_ = s.Close()
 }

@@ -522,7 +522,8 @@ KMB_EXTERN void kmb_server_info_free(kmb_server_info_t *info);
 /* kmb_client_stats_json: a snapshot of the client's counters as one JSON object: "nodes" (each with
  * "address", "role", "healthy", "open_conns", "idle_conns", "in_flight", "dials",
  * "dial_failures"), "leader", "leader_view", "operations", "errors", "retries", "redirects",
- * "leader_changes", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_max_ns".
+ * "leader_changes", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_max_ns",
+ * "subscriptions" (open now), "resubscribes" (times one moved to another connection or node).
  * json_out: *json_out receives a NUL-terminated UTF-8 string the caller owns; free it with
  *           kmb_string_free(). Set to NULL on error.
  * errors: KMB_ERR_NULL_ARGUMENT (json_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
@@ -665,8 +666,8 @@ KMB_EXTERN kmb_status_t kmb_subscription_next_offset(kmb_subscription_t *sub,
                                                      uint64_t *offset_out /* OUT */);
 
 /* kmb_subscription_close_reason: why the subscription closed: "" while it is open, else the
- * protocol's name ("ClientCancelled" after kmb_subscription_close, "StreamDeleted",
- * "ServerShutdown", ...; treat unknown names as generic).
+ * protocol's name ("ClientCancelled" after kmb_subscription_close, "ClientClosed" after its
+ * client was closed, "StreamDeleted", "StreamNotFound", ...; treat unknown names as generic).
  * reason_out: *reason_out receives a NUL-terminated UTF-8 string the caller owns; free it with
  *             kmb_string_free(). Set to NULL on error.
  * errors: KMB_ERR_NULL_ARGUMENT (reason_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
