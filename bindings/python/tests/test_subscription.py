@@ -211,8 +211,8 @@ def test_ctrl_c_interrupts_a_blocking_iteration(server: Server, stream_name: str
         c = Client.connect(addresses=[{server.addr!r}], tenant_id=1)
         sid = c.create_stream({stream_name!r}, DataClass.NON_PHI)
         sub = c.subscribe(sid)
-        print("waiting", flush=True)
         try:
+            print("waiting", flush=True)
             for ev in sub:
                 pass
         except KeyboardInterrupt:

@@ -68,6 +68,7 @@ def test_subscriber_survives_kill_of_the_serving_node(cluster: Cluster, stream_n
         for offset, payload in acked.items():
             assert got[offset].data == payload
         assert len({e.data for e in got}) == length, "an event delivered twice"
+        assert reader.stats()["resubscribes"] >= 1, "the subscription never moved: the test proved nothing"
     finally:
         stop.set()
         reader.disconnect()
