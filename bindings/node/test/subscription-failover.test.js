@@ -57,5 +57,6 @@ test('kill -9 the serving node: every committed event once, in order', async (t)
   assert.deepEqual(got.map((e) => e.offset), Array.from({ length: Number(length) }, (_, i) => BigInt(i)));
   assert.deepEqual(got.map((e) => e.data.toString()), committed);
   for (const [off, p] of acked) assert.equal(got[Number(off)].data.toString(), p);
+  assert.ok(reader.stats().resubscribes >= 1, 'the subscription never moved: the test proved nothing');
   t.diagnostic(`delivered ${got.length}, acked ${acked.size}`);
 });
