@@ -16,7 +16,7 @@ import pytest
 
 from kimberlite import (
     Busy, Client, ClientClosed, DataClass, DeadlineExceeded, InvalidArgument, KimberliteError,
-    Subscription, SubscriptionEvent,
+    StreamNotFound, Subscription, SubscriptionEvent,
 )
 from procs import REPO, Server, wait_for
 
@@ -233,3 +233,13 @@ def test_ctrl_c_interrupts_a_blocking_iteration(server: Server, stream_name: str
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_another_tenants_stream_is_not_found(client: Client, server: Server, stream_name: str) -> None:
+    sid = client.create_stream(stream_name, DataClass.NON_PHI)
+    other = Client.connect(addresses=[server.addr], tenant_id=2)
+    try:
+        with pytest.raises(StreamNotFound):
+            other.subscribe(sid)
+    finally:
+        other.disconnect()
