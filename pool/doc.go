@@ -69,6 +69,16 @@
 // can only succeed if the first attempt did not. If the outcome cannot be learned before the
 // deadline, the error has OutcomeUnknown set (errors.Is(err, ErrOutcomeUnknown)).
 //
+// # Subscriptions
+//
+// Subscribe follows a stream with server pushes and credit flow control; Next returns batches
+// of consecutive events. A Subscription belongs to the client, not to a connection: it refills
+// credits below its low-water mark, and when its connection or node is lost (or the server
+// shuts down) it subscribes again on a node reads go to, from the offset after the last event
+// it received, dropping anything below it, so the application sees every event once, in order,
+// and no error unless its own deadline passes. At most SubscribeOptions.Credits events are
+// buffered ahead of Next, at either end.
+//
 // # Errors, stats, closing
 //
 // Every error is a *Error with a Kind, the server's code and text, the request id, the node,

@@ -303,7 +303,7 @@ func (s *Subscription) GrantCredits(n uint32) error {
 		return subscriptionClosed(reason)
 	}
 	l := s.link
-	if l == nil || l.id == 0 {
+	if l == nil || l.id.Load() == 0 {
 		s.mu.Unlock()
 		return nil // resubscribing: the new subscription starts with a full window
 	}
@@ -324,7 +324,7 @@ func (s *Subscription) grant(ctx context.Context, l *subLink, n uint32) error {
 	cn := l.conn
 	cn.inFlight.Add(1)
 	defer cn.node.release(cn)
-	p, _, _, err := cn.roundTrip(ctx, encodeBody(s.c.cfg.TenantID, wire.SubscribeCreditRequest{SubscriptionID: l.id, AdditionalCredits: n}))
+	p, _, _, err := cn.roundTrip(ctx, encodeBody(s.c.cfg.TenantID, wire.SubscribeCreditRequest{SubscriptionID: l.id.Load(), AdditionalCredits: n}))
 	if err != nil {
 		return err
 	}
@@ -378,8 +378,8 @@ func (s *Subscription) run() {
 		if closed {
 			if l != nil {
 				l.conn.subs.forget(l)
-				if l.id != 0 && !l.conn.broken() {
-					l.conn.unsubscribe(l.id)
+				if id := l.id.Load(); id != 0 && !l.conn.broken() {
+					l.conn.unsubscribe(id)
 				}
 			}
 			return
@@ -398,7 +398,7 @@ func (s *Subscription) run() {
 			l.conn.subs.forget(l)
 			if l.local && !l.conn.broken() {
 				// Given up here while the server still pushes: cancel it there.
-				id, cn := l.id, l.conn
+				id, cn := l.id.Load(), l.conn
 				s.c.spawn(func() { cn.unsubscribe(id) })
 			}
 			if l.final {
@@ -467,7 +467,7 @@ func (s *Subscription) resubscribe(backoff *time.Duration) bool {
 // has room: what Next has not taken yet counts against the window.
 func (s *Subscription) topUp(l *subLink) {
 	s.mu.Lock()
-	if s.link != l || l.id == 0 || s.credits >= s.lowWater {
+	if s.link != l || l.id.Load() == 0 || s.credits >= s.lowWater {
 		s.mu.Unlock()
 		return
 	}
@@ -475,7 +475,9 @@ func (s *Subscription) topUp(l *subLink) {
 	if s.refill > 0 {
 		room = min(room, int64(s.refill))
 	}
-	if room <= 0 {
+	// A small grant while Next still has events to take would split the flow into small pushes:
+	// wait for Next, which checks again once it took them.
+	if room <= 0 || (room < int64(s.lowWater) && len(s.queue) > 0) {
 		s.mu.Unlock()
 		return
 	}
@@ -505,4 +507,14 @@ func (s *Subscription) cancelOnClose(ctx context.Context, cancel context.CancelF
 		}
 	}()
 	return func() { close(stop) }
+}
+
+// Node is the address of the node serving the subscription now, or "" while it resubscribes.
+func (s *Subscription) Node() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.link == nil || s.link.id.Load() == 0 {
+		return ""
+	}
+	return s.link.conn.node.addr
 }

@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -24,7 +25,7 @@ type subRouter struct {
 type subLink struct {
 	sub  *Subscription
 	conn *conn
-	id   uint64 // set by the reader when the SubscribeResponse arrives
+	id   atomic.Uint64 // set by the reader when the SubscribeResponse arrives; 0 before
 
 	// abandoned: the Subscribe call gave up (deadline) after sending; when its answer comes the
 	// server subscription is cancelled at once.
@@ -95,7 +96,7 @@ func (r *subRouter) accepted(c *conn, sr wire.SubscribeResponse) {
 		return
 	}
 	r.pending = nil
-	l.id = sr.SubscriptionID
+	l.id.Store(sr.SubscriptionID)
 	if l.abandoned {
 		r.mu.Unlock()
 		r.releaseToken()
@@ -106,7 +107,7 @@ func (r *subRouter) accepted(c *conn, sr wire.SubscribeResponse) {
 	if r.links == nil {
 		r.links = make(map[uint64]*subLink)
 	}
-	r.links[l.id] = l
+	r.links[sr.SubscriptionID] = l
 	r.mu.Unlock()
 }
 
@@ -137,8 +138,8 @@ func (r *subRouter) routePush(p *wire.Push) {
 func (r *subRouter) forget(l *subLink) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.links[l.id] == l {
-		delete(r.links, l.id)
+	if id := l.id.Load(); r.links[id] == l {
+		delete(r.links, id)
 	}
 	if r.pending == l {
 		r.pending = nil

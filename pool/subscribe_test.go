@@ -16,16 +16,22 @@ import (
 // appendNumbered appends events "prefix-<i>" for i in [from, to) in batches of batch.
 func appendNumbered(t testing.TB, c *pool.Client, sid uint64, prefix string, from, to, batch int) {
 	t.Helper()
-	ctx := pooltest.Ctx(t, 30*time.Second)
+	if err := appendNumberedErr(pooltest.Ctx(t, 30*time.Second), c, sid, prefix, from, to, batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendNumberedErr(ctx context.Context, c *pool.Client, sid uint64, prefix string, from, to, batch int) error {
 	for i := from; i < to; i += batch {
 		evs := make([][]byte, 0, batch)
 		for j := i; j < min(i+batch, to); j++ {
 			evs = append(evs, []byte(fmt.Sprintf("%s-%d", prefix, j)))
 		}
 		if _, err := c.Append(ctx, sid, evs, pool.AppendOptions{}); err != nil {
-			t.Fatalf("append at %d: %v", i, err)
+			return fmt.Errorf("append at %d: %w", i, err)
 		}
 	}
+	return nil
 }
 
 // receive takes events from s until NextOffset reaches end, checking each is the next offset
@@ -79,8 +85,12 @@ func TestSubscribeFollowsTheStream(t *testing.T) {
 	}
 	receive(t, s, "e", 10)
 	// Events appended later arrive too, far more than the credit window: credits are refilled.
-	go appendNumbered(t, c, sid, "e", 10, 2010, 50)
+	appended := make(chan error, 1)
+	go func() { appended <- appendNumberedErr(ctx, c, sid, "e", 10, 2010, 50) }()
 	receive(t, s, "e", 2010)
+	if err := <-appended; err != nil {
+		t.Fatal(err)
+	}
 	if st := c.Stats(); st.Subscriptions != 1 {
 		t.Fatalf("Stats.Subscriptions = %d, want 1", st.Subscriptions)
 	}

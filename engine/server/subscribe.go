@@ -252,7 +252,7 @@ func (c *conn) pump(sb Subscriber, sub *serverSub) {
 		changed := sb.StreamChanged(sub.stream)
 		reserved := 2 * pushBatchBytes
 		c.s.budget.acquire(c, reserved)
-		events, err := sb.ReadCommitted(c.ctx, sub.tenant, sub.stream, next, pushBatchBytes, int(min(credits, pushBatchEvents)))
+		events, err := sb.ReadCommitted(c.ctx, sub.tenant, sub.stream, next, pushBatchBytes, batchEvents(credits))
 		if err != nil {
 			c.s.budget.release(c, reserved)
 			c.pumpFailed(sub, err)
@@ -293,6 +293,13 @@ func (c *conn) pump(sb Subscriber, sub *serverSub) {
 			return
 		}
 	}
+}
+
+// batchEvents is how many events the next push may carry with credits left: half of them (at
+// least 64, or all when fewer), so that a client granting more at its low-water mark gets the
+// grant to the server before the balance runs out, and pushes keep flowing.
+func batchEvents(credits uint32) int {
+	return int(min(pushBatchEvents, max(credits/2, min(credits, 64))))
 }
 
 // waitForEvents waits for a commit to sub's stream (or more credits, or the end); false: stop.
