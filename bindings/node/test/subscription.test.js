@@ -95,6 +95,7 @@ test('subscriptions on one server', async (t) => {
     await assert.rejects(c.subscribe(id, { fromoffset: 1n }), /should be "fromOffset"/);
     await assert.rejects(c.subscribe(id, { consumerGroup: 'g' }), RangeError);
     await assert.rejects(c.subscribe(id, { initialCredits: -1 }), RangeError);
+    await assert.rejects(c.subscribe(id, { initialCredits: 4, lowWater: 10 }), (err) => err.code === 'KMB_ERR_INVALID_ARGUMENT');
     await assert.rejects(c.subscribe(id, { timeoutMs: 'x' }), TypeError);
     assert.throws(() => new Subscription(), TypeError);
     const { load } = require('../lib/binding');

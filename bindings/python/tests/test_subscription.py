@@ -129,6 +129,8 @@ def test_bad_arguments(client: Client, stream_name: str) -> None:
         client.subscribe(sid, initial_credits=2**32)
     with pytest.raises(InvalidArgument):
         client.subscribe(sid, timeout=-1)
+    with pytest.raises(InvalidArgument, match="LowWater"):  # the library checks the relation
+        client.subscribe(sid, initial_credits=4, low_water=10)
     with pytest.raises(TypeError):
         Subscription()
     with client.subscribe(sid) as sub:
