@@ -60,6 +60,7 @@ class Subscription {
         unsubscribed: false,
         closing: null,
         queue: Promise.resolve(),
+        queued: 0, // calls waiting in the queue
       },
     });
   }
@@ -120,6 +121,9 @@ class Subscription {
   }
 
   next() {
+    // Fast path: an event of the current batch, when no call waits before this one.
+    const s = this[STATE];
+    if (s.queued === 0 && !s.unsubscribed && s.at < s.batch.length) return Promise.resolve({ value: this.#shift(), done: false });
     return this.#queued(async () => {
       const value = await this.#take(this[STATE].timeoutMs);
       return value === null ? { value: undefined, done: true } : { value, done: false };
@@ -142,21 +146,25 @@ class Subscription {
   // Calls run one after another, so only one batch is ever requested at a time.
   #queued(fn) {
     const s = this[STATE];
-    const p = s.queue.then(fn);
+    s.queued++;
+    const p = s.queue.then(fn).finally(() => s.queued--);
     s.queue = p.catch(() => {});
     return p;
+  }
+
+  #shift() {
+    const s = this[STATE];
+    const e = s.batch[s.at];
+    s.batch[s.at++] = undefined;
+    s.nextOffset = e.offset + 1n;
+    return e;
   }
 
   async #take(timeoutMs) {
     const s = this[STATE];
     for (;;) {
       if (s.unsubscribed) return null;
-      if (s.at < s.batch.length) {
-        const e = s.batch[s.at];
-        s.batch[s.at++] = undefined;
-        s.nextOffset = e.offset + 1n;
-        return e;
-      }
+      if (s.at < s.batch.length) return this.#shift();
       if (s.end !== null) throw s.end;
       let page;
       try {
