@@ -275,16 +275,47 @@ func kmbgo_subscription_close_reason(sp unsafe.Pointer, out **C.char) (st C.kmb_
 	if cerr != nil {
 		return cerr.record()
 	}
-	reason := s.CloseReason()
-	p := alloc(uint64(len(reason)) + 1)
-	if p == nil {
-		return errNoMemory.record()
+	p, cerr := newCString(s.CloseReason())
+	if cerr != nil {
+		return cerr.record()
 	}
-	dst := unsafe.Slice((*byte)(p), len(reason)+1)
-	copy(dst, reason)
-	dst[len(reason)] = 0
-	*out = (*C.char)(p)
+	*out = p
 	return C.KMB_OK
+}
+
+//export kmbgo_subscription_node
+func kmbgo_subscription_node(sp unsafe.Pointer, out **C.char) (st C.kmb_status_t) {
+	defer recoverPanic(&st)
+	if out == nil {
+		return fail(C.KMB_ERR_NULL_ARGUMENT, "kmb_subscription_node: node_out is NULL")
+	}
+	*out = nil
+	_, s, cerr := lookupSubscription(sp)
+	if cerr != nil {
+		return cerr.record()
+	}
+	node := ""
+	if s.CloseReason() == "" { // a closed subscription keeps its last link's address
+		node = s.Node()
+	}
+	p, cerr := newCString(node)
+	if cerr != nil {
+		return cerr.record()
+	}
+	*out = p
+	return C.KMB_OK
+}
+
+// newCString copies s into a NUL-terminated C string (freed with kmb_string_free).
+func newCString(s string) (*C.char, *callError) {
+	p := alloc(uint64(len(s)) + 1)
+	if p == nil {
+		return nil, errNoMemory
+	}
+	dst := unsafe.Slice((*byte)(p), len(s)+1)
+	copy(dst, s)
+	dst[len(s)] = 0
+	return (*C.char)(p), nil
 }
 
 //export kmbgo_subscription_close

@@ -60,6 +60,11 @@ kmb_status_t kmb_subscription_close_reason(kmb_subscription_t *sub, char **reaso
     return kmbgo_subscription_close_reason(sub, reason_out);
 }
 
+kmb_status_t kmb_subscription_node(kmb_subscription_t *sub, char **node_out) {
+    GUARD();
+    return kmbgo_subscription_node(sub, node_out);
+}
+
 kmb_status_t kmb_subscription_close(kmb_subscription_t *sub) {
     GUARD();
     return kmbgo_subscription_close(sub);

@@ -682,6 +682,14 @@ KMB_EXTERN kmb_status_t kmb_subscription_next_offset(kmb_subscription_t *sub,
 KMB_EXTERN kmb_status_t kmb_subscription_close_reason(kmb_subscription_t *sub,
                                                       char **reason_out /* OUT */);
 
+/* kmb_subscription_node: the "host:port" of the node serving the subscription now, or "" while
+ * the library resubscribes (and once closed). No network traffic.
+ * node_out: *node_out receives a NUL-terminated UTF-8 string the caller owns; free it with
+ *           kmb_string_free(). Set to NULL on error.
+ * errors: KMB_ERR_NULL_ARGUMENT (node_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
+ *         KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_subscription_node(kmb_subscription_t *sub, char **node_out /* OUT */);
+
 /* kmb_subscription_close: unsubscribe. Idempotent (closing a closed subscription returns KMB_OK).
  * A next waiting on another thread returns KMB_ERR_SUBSCRIPTION_CLOSED; events not yet handed
  * over are dropped. The handle stays valid (for close_reason, next_offset...) until

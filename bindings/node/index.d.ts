@@ -323,6 +323,8 @@ export declare class Subscription implements AsyncIterableIterator<StreamEvent> 
   readonly closeReason: string | null;
   /** Whether the subscription is closed. */
   readonly closed: boolean;
+  /** The `"host:port"` of the node serving it now; `null` while it resubscribes, and once closed. */
+  readonly node: string | null;
   /** Grants the server credits for `n` (>= 1) more events now, beyond the automatic refill. */
   grantCredits(n: number): Promise<void>;
   /**

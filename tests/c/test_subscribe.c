@@ -72,6 +72,10 @@ static void test_receive_timeout_close(kmb_client_t *c, kmb_client_t *w) {
     CHECK_OK(kmb_subscription_close_reason(sub, &reason));
     CHECK(reason != NULL && strcmp(reason, "") == 0);
     kmb_string_free(reason);
+    CHECK_OK(kmb_subscription_node(sub, &reason));
+    CHECK(reason != NULL && strcmp(reason, t_addr()) == 0);
+    kmb_string_free(reason);
+    CHECK_ST(kmb_subscription_node(sub, NULL), KMB_ERR_NULL_ARGUMENT);
 
     wr.client = w;
     wr.sid = sid;
@@ -235,6 +239,8 @@ static void test_bad_handles(kmb_client_t *c) {
     CHECK_ST(kmb_subscription_close_reason(NULL, &reason), KMB_ERR_INVALID_HANDLE);
     CHECK(reason == NULL);
     CHECK_ST(kmb_subscription_close_reason(NULL, NULL), KMB_ERR_NULL_ARGUMENT);
+    CHECK_ST(kmb_subscription_node(foreign, &reason), KMB_ERR_INVALID_HANDLE);
+    CHECK(reason == NULL);
     CHECK_ST(kmb_subscription_next(foreign, 0, &ev), KMB_ERR_INVALID_HANDLE);
     CHECK_ST(kmb_subscription_close(foreign), KMB_ERR_INVALID_HANDLE);
     CHECK_ST(kmb_subscription_close((kmb_subscription_t *)&v), KMB_ERR_INVALID_HANDLE);

@@ -86,6 +86,11 @@ class Subscription {
     return reason === '' ? null : reason;
   }
 
+  get node() {
+    const node = load().subState(this[STATE].native).node;
+    return node === '' ? null : node;
+  }
+
   get closed() {
     const s = this[STATE];
     return s.unsubscribed || s.end !== null || this.closeReason !== null;

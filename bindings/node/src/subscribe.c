@@ -137,7 +137,7 @@ static napi_value js_sub_next(napi_env env, napi_callback_info info) {
     return promise;
 }
 
-/* subState(sub): { id, credits, nextOffset, closeReason } without network traffic. */
+/* subState(sub): { id, credits, nextOffset, closeReason, node } without network traffic. */
 static napi_value js_sub_state(napi_env env, napi_callback_info info) {
     size_t argc = 1;
     napi_value argv[1];
@@ -148,12 +148,16 @@ static napi_value js_sub_state(napi_env env, napi_callback_info info) {
     if (s == NULL) return NULL;
     uint64_t id = 0, next = 0;
     uint32_t credits = 0;
-    char *reason = NULL;
+    char *reason = NULL, *node = NULL;
     kmb_status_t rc = kmb_subscription_id(s->sub, &id);
     if (rc == KMB_OK) rc = kmb_subscription_credits(s->sub, &credits);
     if (rc == KMB_OK) rc = kmb_subscription_next_offset(s->sub, &next);
     if (rc == KMB_OK) rc = kmb_subscription_close_reason(s->sub, &reason);
-    if (rc != KMB_OK) return throw_status(env, st, rc);
+    if (rc == KMB_OK) rc = kmb_subscription_node(s->sub, &node);
+    if (rc != KMB_OK) {
+        kmb_string_free(reason);
+        return throw_status(env, st, rc);
+    }
     napi_value out = NULL, v;
     CHECK(napi_create_object(env, &out));
     CHECK(napi_create_bigint_uint64(env, id, &v));
@@ -164,10 +168,14 @@ static napi_value js_sub_state(napi_env env, napi_callback_info info) {
     CHECK(napi_set_named_property(env, out, "nextOffset", v));
     CHECK(napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &v));
     CHECK(napi_set_named_property(env, out, "closeReason", v));
+    CHECK(napi_create_string_utf8(env, node, NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, out, "node", v));
     kmb_string_free(reason);
+    kmb_string_free(node);
     return out;
 fail:
     kmb_string_free(reason);
+    kmb_string_free(node);
     return NULL;
 }
 

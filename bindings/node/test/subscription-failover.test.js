@@ -36,9 +36,10 @@ test('kill -9 the serving node: every committed event once, in order', async (t)
 
   try {
     await waitFor(() => got.length >= 100 || failed, { timeoutMs: 60000, what: 'events before the kill' });
-    // Reads and subscriptions go to the leader by default: it is the serving node.
-    const leader = cluster.leader();
-    process.kill(cluster.nodes()[leader.id].pid, 'SIGKILL');
+    const serving = await waitFor(() => sub.node, { what: 'the serving node' });
+    const victim = Object.values(cluster.nodes()).find((n) => n.addr === serving);
+    assert.ok(victim, `no node at ${serving}`);
+    process.kill(victim.pid, 'SIGKILL');
     const before = acked.size;
     await waitFor(() => acked.size >= before + 200 || failed, { timeoutMs: 90000, what: 'appends after the failover' });
   } finally {

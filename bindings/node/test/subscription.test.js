@@ -33,6 +33,7 @@ test('subscriptions on one server', async (t) => {
     assert.ok(sub.credits <= 16);
     assert.equal(sub.closeReason, null);
     assert.equal(sub.closed, false);
+    assert.equal(sub.node, server.addr);
     const sending = appendDistinct(writer, id, 'a', 500);
     const got = [];
     for await (const e of sub) {

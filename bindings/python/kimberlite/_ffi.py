@@ -127,6 +127,7 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_subscription_credits", _S, [SubscriptionP, POINTER(c_uint32)]),
     ("kmb_subscription_next_offset", _S, [SubscriptionP, POINTER(c_uint64)]),
     ("kmb_subscription_close_reason", _S, [SubscriptionP, POINTER(c_void_p)]),
+    ("kmb_subscription_node", _S, [SubscriptionP, POINTER(c_void_p)]),
     ("kmb_subscription_close", _S, [SubscriptionP]),
     ("kmb_subscription_free", None, [SubscriptionP]),
 ]

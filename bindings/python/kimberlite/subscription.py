@@ -186,20 +186,29 @@ class Subscription:
         first): where a new subscription would resume."""
         return self._next_offset
 
+    def _string(self, fn: str) -> str:
+        lib = _ffi.lib()
+        ptr = c_void_p()
+        _ffi.check(getattr(lib, fn)(self._h(), byref(ptr)))
+        try:
+            return ctypes.string_at(ptr).decode("utf-8", "replace")
+        finally:
+            lib.kmb_string_free(ptr)
+
     @property
     def close_reason(self) -> Optional[str]:
         """None while open; once closed, the protocol's name of the cause: ``"ClientCancelled"``
-        after :meth:`unsubscribe`, ``"StreamDeleted"``, ``"ServerShutdown"``..."""
+        after :meth:`unsubscribe`, ``"ClientClosed"`` after the client disconnected,
+        ``"StreamDeleted"``..."""
         if self._handle is None or self._pid != os.getpid():
             return _CLIENT_CANCELLED if self._unsubscribed else None
-        lib = _ffi.lib()
-        ptr = c_void_p()
-        _ffi.check(lib.kmb_subscription_close_reason(self._h(), byref(ptr)))
-        try:
-            reason = ctypes.string_at(ptr).decode("utf-8", "replace")
-        finally:
-            lib.kmb_string_free(ptr)
-        return reason or None
+        return self._string("kmb_subscription_close_reason") or None
+
+    @property
+    def node(self) -> Optional[str]:
+        """The ``"host:port"`` of the node serving the subscription now; None while the library
+        resubscribes, and once closed."""
+        return self._string("kmb_subscription_node") or None
 
     @property
     def closed(self) -> bool:

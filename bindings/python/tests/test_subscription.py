@@ -38,6 +38,7 @@ def test_every_event_once_in_order_then_timeout_then_close(client: Client, serve
             assert sub.close_reason is None and not sub.closed
             assert sub.credits <= 16
             sub.id  # the server's id; any value
+            assert sub.node == server.addr
             sent: List[bytes] = []
             t = threading.Thread(target=lambda: sent.extend(append_distinct(writer, sid, "a", 500)))
             t.start()

@@ -46,9 +46,9 @@ def test_subscriber_survives_kill_of_the_serving_node(cluster: Cluster, stream_n
         for t in threads:
             t.start()
         wait_for(lambda: len(got) >= 100 or failures, 60, "events before the kill")
-        # Reads and subscriptions go to the leader by default: it is the serving node.
-        leader_id, _ = cluster.leader()
-        cluster.kill_node(leader_id)
+        serving = wait_for(lambda: sub.node, 30, "the serving node")
+        victim = next(i for i, (_, addr) in cluster.nodes.items() if addr == serving)
+        cluster.kill_node(victim)
         before = len(acked)
         wait_for(lambda: len(acked) >= before + 200 or failures, 90, "appends after the failover")
         stop.set()
@@ -69,6 +69,7 @@ def test_subscriber_survives_kill_of_the_serving_node(cluster: Cluster, stream_n
             assert got[offset].data == payload
         assert len({e.data for e in got}) == length, "an event delivered twice"
         assert reader.stats()["resubscribes"] >= 1, "the subscription never moved: the test proved nothing"
+        assert sub.node is None  # closed
     finally:
         stop.set()
         reader.disconnect()
