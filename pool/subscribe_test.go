@@ -209,3 +209,59 @@ func TestThousandSubscriptions(t *testing.T) {
 		receive(t, s, fmt.Sprintf("s%d", i%streams), 1)
 	}
 }
+
+// GrantCredits adds to what the server holds; it is refused after Close.
+func TestSubscriptionGrantCredits(t *testing.T) {
+	srv := startServer(t, "", "", server.Options{})
+	c := connect(t, testConfig(srv.Addr))
+	sid, err := c.CreateStream(pooltest.Ctx(t, 10*time.Second), "grant", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := subscribe(t, c, sid, pool.SubscribeOptions{Credits: 4})
+	if got := s.Credits(); got != 4 {
+		t.Fatalf("Credits() = %d on an idle stream, want the window of 4", got)
+	}
+	if err := s.GrantCredits(100); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Credits(); got != 104 {
+		t.Fatalf("Credits() = %d after granting 100, want 104", got)
+	}
+	if err := s.GrantCredits(0); !errors.Is(err, pool.ErrInvalidArgument) {
+		t.Fatalf("GrantCredits(0): %v", err)
+	}
+	appendNumbered(t, c, sid, "g", 0, 50, 10)
+	receive(t, s, "g", 50)
+	_ = s.Close()
+	if err := s.GrantCredits(1); !errors.Is(err, pool.ErrSubscriptionClosed) {
+		t.Fatalf("GrantCredits after Close: %v", err)
+	}
+}
+
+// Closing the client closes its subscriptions.
+func TestClientCloseEndsSubscriptions(t *testing.T) {
+	srv := startServer(t, "", "", server.Options{})
+	c, err := pool.Connect(pooltest.Ctx(t, 10*time.Second), testConfig(srv.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := c.CreateStream(pooltest.Ctx(t, 10*time.Second), "closing", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Subscribe(pooltest.Ctx(t, 10*time.Second), sid, pool.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(context.Background()); !errors.Is(err, pool.ErrSubscriptionClosed) || s.CloseReason() != "ClientClosed" {
+		t.Fatalf("Next after the client closed: %v (reason %q)", err, s.CloseReason())
+	}
+	_ = s.Close()
+	if _, err := c.Subscribe(context.Background(), sid, pool.SubscribeOptions{}); !errors.Is(err, pool.ErrClosed) {
+		t.Fatalf("Subscribe on a closed client: %v", err)
+	}
+}

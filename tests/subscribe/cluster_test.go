@@ -17,6 +17,13 @@ import (
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
+// callDeadline is every call's deadline in these tests; a call may return at most deadlineSlack
+// after it.
+const (
+	callDeadline  = 20 * time.Second
+	deadlineSlack = time.Second
+)
+
 func clientConfig(addrs []string) pool.Config {
 	cfg := pool.DefaultConfig()
 	cfg.Addresses = addrs
@@ -53,11 +60,16 @@ func (w *writer) run(ctx context.Context, c *pool.Client, sid uint64, stop <-cha
 			return
 		default:
 		}
-		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		actx, cancel := context.WithTimeout(ctx, callDeadline)
+		began := time.Now()
 		_, err := c.Append(actx, sid, [][]byte{[]byte(fmt.Sprintf("w-%d", k))}, pool.AppendOptions{})
+		took := time.Since(began)
 		cancel()
 		w.mu.Lock()
 		w.sent++
+		if took > callDeadline+deadlineSlack && w.err == nil {
+			w.err = fmt.Errorf("append %d returned %v after its %v deadline", k, took-callDeadline, callDeadline)
+		}
 		if err != nil && !errors.Is(err, pool.ErrOutcomeUnknown) && w.err == nil {
 			w.err = err
 		}
@@ -72,8 +84,8 @@ func (w *writer) count() int {
 }
 
 // A subscriber follows a stream while a writer appends; the node serving the subscription is
-// killed, then the leader. Every committed event is delivered exactly once, in order, and no
-// Next fails (each has a 20 s deadline).
+// killed, then the leader. Every committed event is delivered exactly once, in order, no Next
+// fails (each has a 20 s deadline) and no call returns past its deadline.
 func TestSubscriptionSurvivesNodeAndLeaderKill(t *testing.T) {
 	cl := testserver.StartCluster(t, 3)
 	cl.WaitLeader(20 * time.Second)
@@ -99,9 +111,14 @@ func TestSubscriptionSurvivesNodeAndLeaderKill(t *testing.T) {
 	go func() {
 		defer close(received)
 		for {
-			nctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			nctx, cancel := context.WithTimeout(ctx, callDeadline)
+			began := time.Now()
 			batch, err := sub.Next(nctx)
 			cancel()
+			if took := time.Since(began); took > callDeadline+deadlineSlack {
+				nextErr = fmt.Errorf("Next returned %v after its deadline", took-callDeadline)
+				return
+			}
 			if err != nil {
 				if !errors.Is(err, pool.ErrSubscriptionClosed) {
 					nextErr = err
@@ -145,7 +162,7 @@ func TestSubscriptionSurvivesNodeAndLeaderKill(t *testing.T) {
 	progress("events after the serving node was killed")
 	cl.Restart(serving)
 	leader := cl.WaitLeader(20 * time.Second)
-	t.Logf("killing node %d, the leader (the subscription is on %q)", leader+1, sub.Node())
+	t.Logf("killing node %d, the leader (the subscription is on node %d)", leader+1, nodeIndex(sub.Node())+1)
 	cl.Kill(leader)
 	progress("events after the leader was killed")
 	cl.Restart(leader)
