@@ -6,7 +6,8 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { Client, DataClass, KimberliteError, Subscription } = require('..');
-const { startServer, waitFor } = require('./helpers');
+const path = require('node:path');
+const { startServer, waitFor, runNode, PKG } = require('./helpers');
 
 async function appendDistinct(c, id, prefix, n, batch = 7) {
   const sent = [];
@@ -102,6 +103,13 @@ test('subscriptions on one server', async (t) => {
     const { load } = require('../lib/binding');
     assert.throws(() => load().subNext({}, 0n), TypeError); // the addon checks again
     assert.throws(() => load().subState(null), TypeError);
+  });
+
+  await t.test('workers and the process end with subscriptions still waiting', async () => {
+    const p = runNode([path.join(__dirname, 'fixtures', 'subscription-exit.js'), server.addr], { KMB_PKG: PKG });
+    const { code } = await p.waitExit(60000);
+    assert.equal(code, 0, p.err);
+    assert.match(p.out, /worker terminated 2\nexit with a pending next/);
   });
 
   await t.test('disconnect ends a waiting subscription', async () => {
