@@ -324,6 +324,8 @@ class Subscription:
                 why); every event received before it was returned first.
             ClientClosed: the client was disconnected.
         """
+        if self._pid != os.getpid():
+            self._h()  # raises ForkedProcess
         wait = self._timeout if timeout is _Unset else timeout
         deadline = None if wait is None else time.monotonic() + _seconds_to_ms("timeout", wait) / 1000
         if self._inflight is not None:
@@ -386,6 +388,8 @@ class Subscription:
         A cancelled or timed-out wait loses nothing: the batch it was waiting for is kept for
         the next call.
         """
+        if self._pid != os.getpid():
+            self._h()  # raises ForkedProcess
         wait = self._timeout if timeout is _Unset else timeout
         if wait is not None:
             _seconds_to_ms("timeout", wait)

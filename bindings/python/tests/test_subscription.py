@@ -15,8 +15,8 @@ from typing import List
 import pytest
 
 from kimberlite import (
-    Busy, Client, ClientClosed, DataClass, DeadlineExceeded, InvalidArgument, KimberliteError,
-    StreamNotFound, Subscription, SubscriptionEvent,
+    Busy, Client, ClientClosed, DataClass, DeadlineExceeded, ForkedProcess, InvalidArgument,
+    KimberliteError, StreamNotFound, Subscription, SubscriptionEvent,
 )
 from procs import REPO, Server, wait_for
 
@@ -246,3 +246,26 @@ def test_another_tenants_stream_is_not_found(client: Client, server: Server, str
             other.subscribe(sid)
     finally:
         other.disconnect()
+
+
+def test_a_forked_child_cannot_use_the_parents_subscription(client: Client, stream_name: str) -> None:
+    from test_fork import in_child
+
+    sid = client.create_stream(stream_name, DataClass.NON_PHI)
+    sub = client.subscribe(sid)
+
+    def child() -> str:
+        for call in (lambda: sub.next_event(timeout=1), lambda: sub.credits, lambda: sub.grant_credits(1)):
+            try:
+                call()
+            except ForkedProcess:
+                continue
+            return "no ForkedProcess"
+        sub.unsubscribe()  # only forgets it here
+        return "ok"
+
+    code, out = in_child(child)
+    assert (code, out) == (0, "ok")
+    client.append(sid, [b"parent"])  # the parent's subscription is unharmed
+    assert sub.next_event(timeout=30) == SubscriptionEvent(0, b"parent")
+    sub.unsubscribe()
