@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ func (s *Subscription) connect(ctx context.Context, st *callState) error {
 	if err != nil {
 		return err
 	}
-	cn, err := n.acquire(ctx)
+	cn, err := n.acquireForSubscription(ctx)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindConnection {
@@ -170,6 +171,12 @@ func (s *Subscription) connect(ctx context.Context, st *callState) error {
 		return err
 	}
 	if er, ok := p.(wire.ErrorResponse); ok {
+		if er.Code == wire.ErrRateLimited && strings.Contains(er.Message, "max-subscriptions-per-conn") {
+			// This connection is full on the server: the retry goes to another one.
+			r.mu.Lock()
+			r.full = true
+			r.mu.Unlock()
+		}
 		return &Error{Kind: KindServer, ServerCode: er.Code, Message: er.Message}
 	}
 	return unexpected(p, "Subscribe")

@@ -18,6 +18,7 @@ type subRouter struct {
 
 	mu      sync.Mutex
 	pending *subLink // the Subscribe in flight, waiting for its answer
+	full    bool     // the server refused a subscription for this connection's cap
 	links   map[uint64]*subLink
 }
 
@@ -140,6 +141,7 @@ func (r *subRouter) forget(l *subLink) {
 	defer r.mu.Unlock()
 	if id := l.id.Load(); r.links[id] == l {
 		delete(r.links, id)
+		r.full = false
 	}
 	if r.pending == l {
 		r.pending = nil

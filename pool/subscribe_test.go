@@ -181,8 +181,9 @@ func TestSubscribeSurvivesServerRestart(t *testing.T) {
 }
 
 // One client holds 1,000 subscriptions on one server, each receiving its own stream's events.
+// The server takes at most 300 per connection: the client spreads them over connections.
 func TestThousandSubscriptions(t *testing.T) {
-	srv := startServer(t, "", "", server.Options{})
+	srv := startServer(t, "", "", server.Options{MaxSubscriptionsPerConn: 300})
 	c := connect(t, testConfig(srv.Addr))
 	ctx := pooltest.Ctx(t, 60*time.Second)
 	const streams, perStream = 10, 100
@@ -197,8 +198,8 @@ func TestThousandSubscriptions(t *testing.T) {
 	for i := range streams * perStream {
 		subs = append(subs, subscribe(t, c, sids[i%streams], pool.SubscribeOptions{Credits: 4}))
 	}
-	if st := c.Stats(); st.Subscriptions != streams*perStream {
-		t.Fatalf("Stats.Subscriptions = %d", st.Subscriptions)
+	if st := c.Stats(); st.Subscriptions != streams*perStream || st.Nodes[0].OpenConns < 4 {
+		t.Fatalf("Stats.Subscriptions = %d on %d connections, want 1000 on at least 4", st.Subscriptions, st.Nodes[0].OpenConns)
 	}
 	for i, sid := range sids {
 		if _, err := c.Append(ctx, sid, [][]byte{[]byte(fmt.Sprintf("s%d-0", i))}, pool.AppendOptions{}); err != nil {
