@@ -1,6 +1,7 @@
 package main
 
 /*
+#include <stdlib.h>
 #include "ffi.h"
 */
 import "C"
@@ -133,6 +134,7 @@ func kmbgo_subscribe_async(p unsafe.Pointer, streamID, from C.uint64_t, credits,
 			_ = s.Close()
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
+		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_subscription_cb(p, cb, ud, st, (*C.kmb_subscription_t)(sp), msg, n, sc, rid)
 	})
 }
@@ -198,6 +200,7 @@ func kmbgo_subscription_next_async(sp unsafe.Pointer, timeoutMs C.uint64_t, cb C
 		// Released before the callback runs, so the callback may ask for the next batch at once.
 		sh.waiting.Store(false)
 		st, msg, n, sc, rid := errorParts(cerr)
+		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_events_cb(sh.clientPtr, cb, ud, st, ev, msg, n, sc, rid)
 	})
 	if st != C.KMB_OK {
