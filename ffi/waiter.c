@@ -30,7 +30,7 @@ kmb_status_t kmb_waiter_new(kmb_waiter_t **out) {
     if (w == NULL) return KMB_ERR_NO_MEMORY;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->done = 1; /* nothing pending: ready for kmb_waiter_reset */
+    w->server_code = -1; /* nothing pending, nothing completed: ready for a call */
     *out = w;
     return KMB_OK;
 }
@@ -98,6 +98,16 @@ kmb_status_t kmb_waiter_record_error(const kmb_waiter_t *w) {
     if (w->status != KMB_OK)
         kmb__set_error(w->status, w->message, strlen(w->message), w->server_code, w->request_id);
     return w->status;
+}
+
+kmb_status_t kmb_waiter_finish(kmb_waiter_t *w, uint64_t *value_out, void **result_out) {
+    kmb_status_t st;
+    if (w == NULL) return KMB_ERR_NULL_ARGUMENT;
+    st = kmb_waiter_record_error(w);
+    if (value_out != NULL) *value_out = w->value;
+    if (result_out != NULL) *result_out = kmb_waiter_take_result(w);
+    kmb_waiter_reset(w);
+    return st;
 }
 
 /* complete stores a result and the callback thread's last error, then wakes the waiter. */

@@ -713,9 +713,10 @@ KMB_EXTERN void kmb_subscription_free(kmb_subscription_t *sub);
  * user_data; the callback stores the result and the error in the waiter instead of calling you.
  *
  *   kmb_waiter_t *w; kmb_waiter_new(&w);
- *   kmb_waiter_reset(w);
- *   if (kmb_ping_async(c, kmb_waiter_status_callback, w) == KMB_OK)
- *       while (!kmb_waiter_wait(w, 100)) { if (interrupted) break; }
+ *   if (kmb_ping_async(c, kmb_waiter_status_callback, w) == KMB_OK) {
+ *       while (!kmb_waiter_wait(w, 100)) { if (interrupted) ...; }
+ *       status = kmb_waiter_finish(w, NULL, NULL);   (and w is ready for the next call)
+ *   }
  *
  * A waiter serves one call at a time. After an interrupted wait the call goes on; wait again
  * later (from any thread) for its result. Not for concurrent waits from several threads.
@@ -751,6 +752,12 @@ KMB_EXTERN void *kmb_waiter_take_result(kmb_waiter_t *w);
 /* kmb_waiter_record_error: make the completed call's error (status, message, server code,
  * request id) this thread's last error, and return its status (KMB_OK if it succeeded). */
 KMB_EXTERN kmb_status_t kmb_waiter_record_error(const kmb_waiter_t *w);
+
+/* kmb_waiter_finish: all of the above in one call: record the error, give the number and the
+ * result (each out-parameter may be NULL; a result not taken is freed), reset the waiter for
+ * the next call, and return the call's status. */
+KMB_EXTERN kmb_status_t kmb_waiter_finish(kmb_waiter_t *w, uint64_t *value_out /* OUT */,
+                                          void **result_out /* OUT */);
 
 /* Callbacks to pass to the _async functions with a waiter as user_data. */
 KMB_EXTERN void kmb_waiter_status_callback(void *waiter, kmb_status_t status);

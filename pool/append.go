@@ -371,7 +371,10 @@ func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]b
 			}
 			st.contended++
 			if !c.contentionPause(ctx, st.contended) {
-				return 0, c.finish(ctx, err, st)
+				// The caller asked for "at the end", so losing the tail is never its error:
+				// the deadline passed while other appends kept taking it.
+				return 0, c.finish(ctx, &Error{Kind: KindTimeout, Err: ctx.Err(),
+					Message: "deadline exceeded while other appends kept taking the tail (last answer: " + e.Message + ")"}, st)
 			}
 			continue
 		}

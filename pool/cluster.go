@@ -264,7 +264,11 @@ func (c *Client) probe(n *node) bool {
 	// A dial with its handshake gets ConnectTimeout, and so does the Sync round trip.
 	ctx, cancel := context.WithTimeout(c.life, 2*c.cfg.ConnectTimeout)
 	defer cancel()
+	started := nowNano()
 	cn, err := n.acquireForProbe(ctx)
+	if err != nil && ctx.Err() != nil && c.life.Err() == nil && n.lastHeard.Load() > started {
+		return true // every slot busy with calls the node keeps answering: busy, not down
+	}
 	if err != nil {
 		n.healthy.Store(false)
 		c.cluster.lost(n)
@@ -272,6 +276,12 @@ func (c *Client) probe(n *node) bool {
 	}
 	p, _, _, err := cn.roundTrip(ctx, c.syncBody)
 	n.release(cn)
+	if err != nil && ctx.Err() != nil && c.life.Err() == nil && n.lastHeard.Load() > started {
+		// No answer to the probe in time, yet the node kept answering other requests: it is
+		// busy (the probe waits behind a backlog), not hung. Breaking its connections would
+		// turn overload into failures and a false "no leader".
+		return true
+	}
 	if err != nil {
 		n.healthy.Store(false)
 		c.cluster.lost(n)

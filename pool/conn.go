@@ -283,13 +283,19 @@ func (c *conn) forget(id uint64) {
 	c.mu.Unlock()
 }
 
-// writeStalled writes bufs, failing only when no byte leaves for RequestTimeout: a server that
-// reads slowly under load is busy, not gone. WriteTo consumes what it wrote from bufs.
+// writeStalled writes bufs, failing only when for a whole RequestTimeout no byte left and none
+// came from the node: a server that reads slowly under load, still answering, is busy, not
+// gone. WriteTo consumes what it wrote from bufs.
 func (c *conn) writeStalled(bufs *net.Buffers) error {
+	limit := c.node.client.cfg.RequestTimeout
 	for {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.node.client.cfg.RequestTimeout))
+		started := nowNano()
+		_ = c.nc.SetWriteDeadline(time.Now().Add(limit))
 		n, err := bufs.WriteTo(c.nc)
-		if err == nil || n == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		if n == 0 && c.node.lastHeard.Load() < started {
 			return err
 		}
 	}
@@ -372,6 +378,7 @@ func (c *conn) readLoop() {
 		if cap(payload) > cap(buf) && cap(payload) <= 1<<20 {
 			buf = payload[:0]
 		}
+		c.node.lastHeard.Store(nowNano())
 		m, err := wire.DecodeMessage(payload)
 		if err != nil {
 			c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})

@@ -43,6 +43,7 @@ type node struct {
 	role         atomic.Int32
 	pinging      atomic.Bool
 	lastPing     atomic.Int64 // unix nanoseconds of the last health check start
+	lastHeard    atomic.Int64 // unix nanoseconds of the last frame read from any of its connections
 	dials        atomic.Int64
 	dialFailures atomic.Int64
 }

@@ -21,20 +21,38 @@
 
 /// <reference types="node" />
 
-/** Data classes of a stream, in wire order. `NonPHI` is another name for `Public`. */
-export declare const DataClass: {
-  readonly PHI: 0;
-  readonly Deidentified: 1;
-  readonly PII: 2;
-  readonly Sensitive: 3;
-  readonly PCI: 4;
-  readonly Financial: 5;
-  readonly Confidential: 6;
-  readonly Public: 7;
-  readonly NonPHI: 7;
-};
-/** One of the {@link DataClass} values. */
-export type DataClass = (typeof DataClass)[keyof typeof DataClass];
+/**
+ * Data classes of a stream: the official SDK's string values, plus `NonPHI` (the user guide's
+ * name for data that is not health information, stored as `Public`).
+ */
+export declare enum DataClass {
+  PHI = 'PHI',
+  Deidentified = 'Deidentified',
+  PII = 'PII',
+  Sensitive = 'Sensitive',
+  PCI = 'PCI',
+  Financial = 'Financial',
+  Confidential = 'Confidential',
+  Public = 'Public',
+  NonPHI = 'NonPHI',
+}
+
+/**
+ * Placements of a stream ({@link Client.createStreamWithPlacement}). This server stores every
+ * stream globally: only `Global` is accepted.
+ */
+export declare enum Placement {
+  Global = 'Global',
+  UsEast1 = 'UsEast1',
+  ApSoutheast2 = 'ApSoutheast2',
+}
+
+/** A stream's id: a plain `bigint` (the high 32 bits are the tenant). */
+export type StreamId = bigint;
+/** An offset in a stream: a plain `bigint`. */
+export type Offset = bigint;
+/** A tenant's id: a plain `bigint`. */
+export type TenantId = bigint;
 
 /**
  * Options of {@link Client.connect}. Durations are milliseconds. Unset options take the
@@ -87,6 +105,17 @@ export interface ConnectOptions {
   appendBatchMaxEvents?: number | undefined;
   /** Most payload bytes in one coalesced request. Default 4194304 (4 MiB). */
   appendBatchMaxBytes?: number | undefined;
+  /**
+   * The official SDK's socket read timeout. Here it bounds a whole call: the larger of
+   * `readTimeoutMs` and `writeTimeoutMs` becomes `requestTimeoutMs` unless that is given.
+   */
+  readTimeoutMs?: number | undefined;
+  /** The official SDK's socket write timeout; see `readTimeoutMs`. */
+  writeTimeoutMs?: number | undefined;
+  /** The official SDK's buffer size. Checked (an integer >= 1), no effect: buffers grow as needed. */
+  bufferSizeBytes?: number | undefined;
+  /** The official SDK's reconnect switch. Checked (a boolean), no effect: the client always re-dials. */
+  autoReconnect?: boolean | undefined;
 }
 
 /** Options of {@link Client.append}. */
@@ -106,6 +135,12 @@ export interface ReadOptions {
   maxBytes?: number | bigint | undefined;
 }
 
+/** Options of {@link Client.readAll}. */
+export interface ReadAllOptions extends ReadOptions {
+  /** The official SDK's name for `maxBytes` per page (give one of the two). */
+  batchSize?: number | bigint | undefined;
+}
+
 /** One event of a stream. */
 export interface StreamEvent {
   /** Its offset in the stream. */
@@ -114,10 +149,17 @@ export interface StreamEvent {
   data: Buffer;
 }
 
-/** The result of {@link Client.read}. */
-export interface ReadResult {
+/** The official SDK's name for {@link StreamEvent}. */
+export type Event = StreamEvent;
+
+/**
+ * The result of {@link Client.read}: an array of events (index it, take its `length`), which
+ * also carries the page's `nextOffset` and `hasMore` (non-enumerable).
+ */
+export interface ReadResult extends Array<StreamEvent> {
+  /** The array itself (the shape of earlier versions of this package). */
   events: StreamEvent[];
-  /** Where to read next: fromOffset + events.length. */
+  /** Where to read next: fromOffset + length. */
   nextOffset: bigint;
   /** Whether more events may follow (read again from nextOffset). */
   hasMore: boolean;
@@ -186,6 +228,12 @@ export declare class Client {
   createStream(name: string, dataClass: DataClass): Promise<bigint>;
 
   /**
+   * {@link Client.createStream} with a placement. Only `Placement.Global` is accepted (this
+   * server stores every stream globally); another rejects with a RangeError.
+   */
+  createStreamWithPlacement(name: string, dataClass: DataClass, placement: Placement): Promise<bigint>;
+
+  /**
    * Appends events to a stream atomically and in order; resolves to the first event's offset.
    * Concurrent appends to one stream are coalesced into one request.
    *
@@ -199,17 +247,20 @@ export declare class Client {
    * before its deadline rejects with `KMB_ERR_OUTCOME_UNKNOWN`: read the stream before appending
    * the same events again.
    * @param events one or more events, 16 MiB at most in all.
+   * @param expectedOffset the official SDK's positional form of `{ expectedOffset }`. Left out,
+   *   the events go at the end of the stream (the official SDK's default is `0n`).
    */
-  append(streamId: bigint, events: ReadonlyArray<Uint8Array>, options?: AppendOptions): Promise<bigint>;
+  append(streamId: bigint, events: ReadonlyArray<Uint8Array>, expectedOffset?: bigint | AppendOptions): Promise<bigint>;
 
   /**
-   * Reads events from one stream. A stream of the client's tenant that does not exist reads as
-   * empty; a stream id of another tenant rejects with `KMB_ERR_STREAM_NOT_FOUND`.
+   * Reads events from one stream; resolves to an array of events carrying `nextOffset` and
+   * `hasMore`. A stream of the client's tenant that does not exist reads as empty; a stream id
+   * of another tenant rejects with {@link StreamNotFoundError}.
    */
   read(streamId: bigint, options?: ReadOptions): Promise<ReadResult>;
 
   /** Iterates over the events of a stream from `fromOffset` to its current end. */
-  readAll(streamId: bigint, options?: ReadOptions): AsyncIterableIterator<StreamEvent>;
+  readAll(streamId: bigint, options?: ReadAllOptions): AsyncGenerator<StreamEvent, void, void>;
 
   /**
    * Follows a stream from `fromOffset` as its events commit. The subscription belongs to the
@@ -240,6 +291,18 @@ export declare class Client {
   /** Whether {@link Client.disconnect} has been called. */
   readonly closed: boolean;
 
+  /** The tenant every request is made for. */
+  readonly tenantId: bigint;
+
+  /** Always `null`: the library does not report request ids of successful calls. */
+  readonly lastRequestId: bigint | null;
+
+  /** One round trip to the cluster; the client re-dials and follows the leader by itself. */
+  reconnect(): Promise<void>;
+
+  /** How many times {@link Client.reconnect} succeeded. */
+  readonly reconnectCount: number;
+
   /**
    * Closes every connection and library thread of the client. Calls in flight reject with
    * `KMB_ERR_CLOSED`, later calls at once. Idempotent: every call returns the same Promise.
@@ -249,21 +312,28 @@ export declare class Client {
 
 /**
  * A failure reported by the library or the server. `code` is the library's status name;
- * decide on `code` or `retryable`, never on the message text.
+ * decide on the class, `code` or `isRetryable()`, never on the message text.
  */
 export declare class KimberliteError extends Error {
+  /**
+   * @param info our details, or (the official SDK's form) a tag string such as `'Timeout'`.
+   */
   constructor(
     message: string,
-    info?: { code?: string; serverCode?: number; requestId?: bigint; retryable?: boolean },
+    info?: { code?: string; serverCode?: number; requestId?: bigint; retryable?: boolean } | string,
   );
   /** The status name, e.g. `"KMB_ERR_STREAM_NOT_FOUND"`, `"KMB_ERR_CONNECTION"`, `"KMB_ERR_CLOSED"`. */
   code: string;
+  /** The official SDK's tag: `'Connection'`, `'Timeout'`, `'StreamNotFound'`, `'NotLeader'`, ... */
+  readonly kind: string;
   /** The server's wire error code when the server answered with an error, else undefined. */
   serverCode: number | undefined;
   /** The id of the last request sent for the failing call, else undefined. */
   requestId: bigint | undefined;
   /** Whether the same call may be made again with a chance of success. */
   retryable: boolean;
+  /** `retryable`, and never for an append whose outcome is unknown. */
+  isRetryable(): boolean;
 }
 
 /** Options of {@link Client.subscribe}. */
@@ -343,6 +413,156 @@ export declare class Subscription implements AsyncIterableIterator<StreamEvent> 
   return(): Promise<IteratorResult<StreamEvent, undefined>>;
   [Symbol.asyncIterator](): Subscription;
 }
+
+/** Dialing, the handshake, or a socket read or write failed (`KMB_ERR_CONNECTION`). */
+export declare class ConnectionError extends KimberliteError {}
+/** No node could serve the call (`KMB_ERR_CLUSTER_UNAVAILABLE`). */
+export declare class ClusterUnavailableError extends ConnectionError {}
+/** The official SDK's oversized-response class; never raised here (frames are bounded). */
+export declare class ResponseTooLargeError extends ConnectionError {}
+/** The call's deadline passed (`KMB_ERR_TIMEOUT`). */
+export declare class TimeoutError extends KimberliteError {}
+/** A bug inside the library, caught and reported (`KMB_ERR_INTERNAL`). */
+export declare class InternalError extends KimberliteError {}
+/** An append was sent but its result is unknown (`KMB_ERR_OUTCOME_UNKNOWN`): read before appending again. */
+export declare class OutcomeUnknownError extends KimberliteError {}
+/** The server answered with an error; `serverCode` is its wire code. */
+export declare class ServerError extends KimberliteError {}
+/** The server refused the auth token (`KMB_ERR_AUTHENTICATION_FAILED`). */
+export declare class AuthenticationError extends ServerError {}
+/** No stream has that id (`KMB_ERR_STREAM_NOT_FOUND`). */
+export declare class StreamNotFoundError extends ServerError {}
+/** The stream's length is not the expected offset (`KMB_ERR_OFFSET_MISMATCH`). */
+export declare class OffsetMismatchError extends ServerError {}
+/** The server asked the client to slow down (`KMB_ERR_RATE_LIMITED`). */
+export declare class RateLimitedError extends ServerError {}
+/** The node was not the leader (`KMB_ERR_NOT_LEADER`). */
+export declare class NotLeaderError extends ServerError {}
+/** The server refused a duplicate key (`KMB_ERR_UNIQUE_CONSTRAINT_VIOLATION`). */
+export declare class UniqueConstraintViolationError extends ServerError {}
+/** The official SDK's permission class; protocol v5 has no such code, so never raised here. */
+export declare class PermissionDeniedError extends ServerError {}
+
+/** Options of {@link Pool.create}: a seed address (or several) and any {@link ConnectOptions}. */
+export interface PoolConfig extends Omit<ConnectOptions, 'addresses'> {
+  /** One `"host:port"`, or an array (every node of a cluster is worth giving). */
+  address?: string | string[] | undefined;
+  /** Another name for `address`. */
+  addresses?: string | string[] | undefined;
+  /** The cap on concurrent borrowers. Default 10; must be > 0. */
+  maxSize?: number | undefined;
+  /** How long acquire() waits for a free slot. Default 30000; 0 waits forever. */
+  acquireTimeoutMs?: number | undefined;
+  /** Idle connections close after this long (`maxConnIdleTimeMs`). Default 300000; 0 never. */
+  idleTimeoutMs?: number | undefined;
+}
+
+/** A snapshot of a {@link Pool}. */
+export interface PoolStats {
+  maxSize: number;
+  /** 1 while the shared client is connected, else 0. */
+  open: number;
+  /** Borrower slots free right now. */
+  idle: number;
+  /** PooledClients borrowed and not yet released. */
+  inUse: number;
+  shutdown: boolean;
+}
+
+/**
+ * At most `maxSize` concurrent borrowers of one shared {@link Client} (which pools, pipelines
+ * and fails over by itself); the client connects at the first acquire.
+ */
+export declare class Pool {
+  private constructor();
+  /** Makes a pool; the options are checked now, connections open at the first acquire. */
+  static create(config: PoolConfig): Promise<Pool>;
+  /** The cap on concurrent borrowers. */
+  readonly maxSize: number;
+  /** Borrows the client; waits up to `acquireTimeoutMs` (then {@link TimeoutError}). */
+  acquire(): Promise<PooledClient>;
+  /** Calls `fn` with a borrowed client, releasing it when `fn` settles. */
+  withClient<T>(fn: (client: PooledClient) => Promise<T>): Promise<T>;
+  /** A snapshot; no network traffic. */
+  stats(): PoolStats;
+  /** Refuses later acquires and disconnects the shared client. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** One borrow of a {@link Pool}'s client; every call rejects once released. */
+export declare class PooledClient {
+  private constructor();
+  /** Gives the slot back. Idempotent. */
+  release(): void;
+  /** As release(): the shared client replaces broken connections itself. Idempotent. */
+  discard(): void;
+  /** Whether release() or discard() was called. */
+  readonly released: boolean;
+  readonly tenantId: bigint;
+  readonly lastRequestId: bigint | null;
+  createStream(name: string, dataClass: DataClass): Promise<bigint>;
+  createStreamWithPlacement(name: string, dataClass: DataClass, placement: Placement): Promise<bigint>;
+  append(streamId: bigint, events: ReadonlyArray<Uint8Array>, expectedOffset?: bigint | AppendOptions): Promise<bigint>;
+  read(streamId: bigint, options?: ReadOptions): Promise<ReadResult>;
+  readAll(streamId: bigint, options?: ReadAllOptions): AsyncGenerator<StreamEvent, void, void>;
+  streamLength(streamId: bigint): Promise<bigint>;
+  sync(): Promise<void>;
+}
+
+/** Options of {@link TenantPool}. */
+export interface TenantPoolConfig {
+  /** Makes the client of a tenant (called once per tenant, however many ask at once). */
+  factory: (tenantId: bigint) => Promise<Client>;
+  /** Most clients kept; the least recently used is disconnected beyond it. Default 128. */
+  maxSize?: number | undefined;
+  /** A client unused this long is disconnected at the next acquire. Default 300000; 0 never. */
+  idleTimeoutMs?: number | undefined;
+}
+
+/** A snapshot of a {@link TenantPool}. */
+export interface TenantPoolStats {
+  size: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  idleEvictions: number;
+}
+
+/**
+ * One cached {@link Client} per tenant. A client evicted while {@link TenantPool.withClient}
+ * uses it is disconnected when that call settles.
+ */
+export declare class TenantPool {
+  constructor(config: TenantPoolConfig);
+  /** The tenant's client, made by the factory when it is not cached. */
+  acquire(tenantId: bigint): Promise<Client>;
+  /** Resolves to `await fn(client)` with the tenant's client. */
+  withClient<T>(tenantId: bigint, fn: (client: Client) => Promise<T>): Promise<T>;
+  /** Disconnects every cached client. */
+  close(): Promise<void>;
+  /** A snapshot; no network traffic. */
+  stats(): TenantPoolStats;
+}
+
+/** How {@link withRetry} retries. */
+export interface RetryPolicy {
+  /** Calls in all, the first included (>= 1). */
+  maxAttempts: number;
+  /** The pause after the first failure; it doubles after each next one. */
+  baseDelayMs: number;
+  /** The longest pause. */
+  capDelayMs: number;
+}
+
+/** `{ maxAttempts: 4, baseDelayMs: 50, capDelayMs: 800 }`. */
+export declare const DEFAULT_RETRY: Readonly<RetryPolicy>;
+
+/**
+ * Resolves to `await op()`, calling it again after each {@link KimberliteError} whose
+ * `isRetryable()` is true (never an append whose outcome is unknown), pausing
+ * `min(capDelayMs, baseDelayMs * 2 ** (attempt - 1))` ms between attempts.
+ */
+export declare function withRetry<T>(op: () => Promise<T>, policy?: RetryPolicy): Promise<T>;
 
 /** The version of the native library the addon runs on, e.g. `"0.1.0"`. Loads the addon. */
 export declare function libraryVersion(): string;

@@ -14,4 +14,6 @@ npm ci --no-audit --no-fund --loglevel=error
 (cd "$repo/examples/node" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 # index.d.ts: the guide's usage type-checks and misuse is a type error (tsc from examples/node).
 "$repo/examples/node/node_modules/.bin/tsc" -p test/types
+# The official-SDK-style program: tsc --strict against index.d.ts, compiled to build/compat for compat.test.js.
+"$repo/examples/node/node_modules/.bin/tsc" -p test/compat
 node --test --test-concurrency=2 test/*.test.js

@@ -321,6 +321,43 @@ static void test_cross_close_from_callbacks(void) {
     }
 }
 
+/* a waiter completes an _async call into memory one thread waits on in slices */
+static void test_waiter(void) {
+    kmb_waiter_t *w = NULL;
+    kmb_client_t *c = t_connect(t_addr());
+    uint64_t value = 99;
+    void *result = NULL;
+    int slices = 0;
+    CHECK_ST(kmb_waiter_new(NULL), KMB_ERR_NULL_ARGUMENT);
+    REQUIRE(kmb_waiter_new(&w) == KMB_OK);
+    CHECK(kmb_waiter_wait(w, 10) == 0); /* nothing pending: the slice passes */
+    CHECK_OK(kmb_ping_async(c, kmb_waiter_status_callback, w));
+    while (!kmb_waiter_wait(w, 100) && slices < 200) slices++;
+    CHECK_OK(kmb_waiter_finish(w, &value, &result));
+    CHECK(result == NULL);
+    /* an error: status, message and server code come to the waiting thread */
+    CHECK_OK(kmb_stream_length_async(c, UINT64_C(0xdead0000beef), kmb_waiter_uint64_callback, w));
+    while (!kmb_waiter_wait(w, 100) && slices < 400) slices++;
+    CHECK_ST(kmb_waiter_finish(w, &value, NULL), KMB_ERR_STREAM_NOT_FOUND);
+    CHECK(kmb_last_error_status() == KMB_ERR_STREAM_NOT_FOUND);
+    CHECK(strstr(kmb_last_error_message(), "not found") != NULL);
+    /* a result is handed over once; one nobody takes is freed by the reset */
+    CHECK_OK(kmb_server_info_async(c, kmb_waiter_server_info_callback, w));
+    while (!kmb_waiter_wait(w, 100) && slices < 600) slices++;
+    CHECK_OK(kmb_waiter_finish(w, NULL, &result));
+    CHECK(result != NULL && ((kmb_server_info_t *)result)->protocol_version == 5);
+    kmb_server_info_free(result);
+    CHECK_OK(kmb_read_async(c, UINT64_C(0xdead0000beef), 0, 0, kmb_waiter_events_callback, w));
+    while (!kmb_waiter_wait(w, 100) && slices < 800) slices++;
+    CHECK(kmb_waiter_status(w) == KMB_ERR_STREAM_NOT_FOUND);
+    kmb_waiter_reset(w);
+    CHECK(kmb_waiter_wait(NULL, 0) == 1);
+    CHECK_ST(kmb_waiter_finish(NULL, NULL, NULL), KMB_ERR_NULL_ARGUMENT);
+    kmb_waiter_free(w);
+    kmb_waiter_free(NULL);
+    CHECK_OK(kmb_client_close(c));
+}
+
 /* threads keep using a client while another closes it: each call answers OK, KMB_ERR_CLOSED or
  * KMB_ERR_INVALID_HANDLE (never a crash or a hang), and every thread sees the handle die */
 typedef struct {
@@ -388,6 +425,7 @@ int main(void) {
     test_close_pending();
     test_close_from_callback();
     test_cross_close_from_callbacks();
+    test_waiter();
     test_close_while_in_use();
     return t_done("test_concurrency");
 }

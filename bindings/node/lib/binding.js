@@ -2,7 +2,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { KimberliteError } = require('./errors');
+const { errorFromNative } = require('./errors');
 
 // The addon is loaded lazily, at the first connect, so that requiring the package costs nothing
 // and a missing build is reported where it matters. KIMBERLITE_NODE_ADDON names another build.
@@ -32,7 +32,7 @@ function load() {
     e.cause = err;
     throw e;
   }
-  mod.init(KimberliteError);
+  mod.init(errorFromNative); // `new` on it yields the subclass of KimberliteError for the status
   addon = mod;
   return addon;
 }

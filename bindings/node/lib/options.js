@@ -30,7 +30,12 @@ const OPTIONS = {
   appendBatchMaxBytes: 'count',
 };
 
-const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS)]);
+// The official SDK's options: accepted and checked. readTimeoutMs / writeTimeoutMs bound a call
+// (the larger becomes requestTimeoutMs unless that is given); bufferSizeBytes and autoReconnect
+// have no effect (buffers grow as needed, and the client always re-dials and follows the leader).
+const COMPAT = ['readTimeoutMs', 'writeTimeoutMs', 'bufferSizeBytes', 'autoReconnect'];
+
+const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), ...COMPAT]);
 
 // Lower-cased spellings map back to the real name, so "tenantID", "auth_token" or "TenantId"
 // are caught with a hint instead of being ignored.
@@ -120,6 +125,12 @@ function normaliseConnectOptions(opts) {
   const native = {};
   for (const [name, kind] of Object.entries(OPTIONS)) {
     if (opts[name] !== undefined) native[name] = normaliseOption(name, kind, opts[name]);
+  }
+  const io = ['readTimeoutMs', 'writeTimeoutMs'].filter((n) => opts[n] !== undefined).map((n) => normaliseOption(n, 'positiveMs', opts[n]));
+  if (native.requestTimeoutMs === undefined && io.length > 0) native.requestTimeoutMs = Math.max(...io);
+  if (opts.bufferSizeBytes !== undefined) normaliseOption('bufferSizeBytes', 'count', opts.bufferSizeBytes);
+  if (opts.autoReconnect !== undefined && typeof opts.autoReconnect !== 'boolean') {
+    throw new TypeError(`option "autoReconnect" must be a boolean, got ${describe(opts.autoReconnect)}`);
   }
   if (native.minIdleConnsPerNode !== undefined && native.maxConnsPerNode !== undefined && native.minIdleConnsPerNode > native.maxConnsPerNode) {
     throw new RangeError(`option "minIdleConnsPerNode" (${native.minIdleConnsPerNode}) must be <= "maxConnsPerNode" (${native.maxConnsPerNode})`);

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from . import _ffi, errors
 from .client import Client
+from .pool import Pool, PooledClient, PoolStats
+from .retry import DEFAULT_RETRY, RetryPolicy, with_retry
 from .subscription import Subscription, SubscriptionEvent
 from .errors import *  # noqa: F401,F403 (the public exception classes)
 from .types import (
-    ClientStats, ClusterMode, DataClass, Event, NodeStats, Placement, ReadFrom, ReadResult, ServerInfo,
+    ClientStats, ClusterMode, DataClass, Event, NodeStats, Offset, Placement, ReadFrom, ReadResult,
+    ServerInfo, StreamId, TenantId,
 )
 
 __version__ = "0.1.0"
@@ -27,6 +30,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Client", "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult",
     "ServerInfo", "ClientStats", "NodeStats", "library_version", "library_path", "__version__",
+    "StreamId", "Offset", "TenantId",
+    "Pool", "PooledClient", "PoolStats", "RetryPolicy", "DEFAULT_RETRY", "with_retry",
     "Subscription", "SubscriptionEvent",
 ]
 __all__ += errors.__all__

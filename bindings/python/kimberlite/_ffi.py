@@ -131,6 +131,19 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_subscription_close", _S, [SubscriptionP]),
     ("kmb_subscription_free", None, [SubscriptionP]),
 ]
+# The _async variants (kimberlite.aio): callbacks run on library threads.
+STATUS_CB = ctypes.CFUNCTYPE(None, c_void_p, c_int32)
+UINT64_CB = ctypes.CFUNCTYPE(None, c_void_p, c_int32, c_uint64)
+EVENTS_CB = ctypes.CFUNCTYPE(None, c_void_p, c_int32, EventsP)
+_SIGNATURES += [
+    ("kmb_create_stream_async", _S, [ClientP, c_char_p, c_int32, UINT64_CB, c_void_p]),
+    ("kmb_append_async", _S, [ClientP, c_uint64, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                              POINTER(c_uint64), UINT64_CB, c_void_p]),
+    ("kmb_read_async", _S, [ClientP, c_uint64, c_uint64, c_uint64, EVENTS_CB, c_void_p]),
+    ("kmb_stream_length_async", _S, [ClientP, c_uint64, UINT64_CB, c_void_p]),
+    ("kmb_sync_async", _S, [ClientP, STATUS_CB, c_void_p]),
+    ("kmb_ping_async", _S, [ClientP, STATUS_CB, c_void_p]),
+]
 # The option setters, generated from pool.Options.
 _SIGNATURES += [(name, _S, [ConfigP, argtype]) for name, argtype in OPTION_SETTERS]
 

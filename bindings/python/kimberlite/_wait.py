@@ -71,6 +71,7 @@ _SIGNATURES = [
     ("kmb_waiter_value", c_uint64, [_P]),
     ("kmb_waiter_take_result", c_void_p, [_P]),
     ("kmb_waiter_record_error", c_int32, [_P]),
+    ("kmb_waiter_finish", c_int32, [_P, POINTER(c_uint64), POINTER(c_void_p)]),
 ]
 
 
@@ -107,8 +108,8 @@ def run(
     if w is None:
         out = c_void_p()
         _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
+        assert out.value is not None  # KMB_OK always gives a waiter
         w = out.value
-    lib.kmb_waiter_reset(w)
     status = start(lib, _callback(lib, kind), w)
     if status != _ffi.KMB_OK:
         _spare = w
@@ -126,17 +127,18 @@ def run(
 
 
 def _complete(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T]) -> T:
-    """The completed call's return value, or its error raised (this thread's last error)."""
-    status = lib.kmb_waiter_record_error(w)
-    result = lib.kmb_waiter_take_result(w)
+    """The completed call's return value, or its error raised (this thread's last error). The
+    waiter is ready for another call afterwards."""
+    value, result = c_uint64(), c_void_p()
+    status = lib.kmb_waiter_finish(w, ctypes.byref(value), ctypes.byref(result))
     if status != _ffi.KMB_OK:
         raise _ffi.last_error(status)
-    return finish(lib.kmb_waiter_value(w), result)
+    return finish(value.value, result.value)
 
 
 def _hand_over(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T], exc: BaseException) -> None:
     """Let the interrupted call finish on a thread of its own, its outcome in a Future."""
-    future: concurrent.futures.Future = concurrent.futures.Future()
+    future: "concurrent.futures.Future[T]" = concurrent.futures.Future()
 
     def resolve() -> None:
         try:

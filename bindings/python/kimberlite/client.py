@@ -10,10 +10,13 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from . import _ffi, _wait
 from ._convert import U32_MAX, c_string, millis, uint
-from .errors import ClientClosed, ForkedProcess, InvalidArgument, InvalidHandle, KimberliteError
+from .errors import (
+    ClientClosed, ForkedProcess, InvalidArgument, InvalidDataClassError, InvalidHandle, KimberliteError,
+)
 from .subscription import Subscription
 from .types import (
-    ClientStats, ClusterMode, DataClass, Event, Placement, ReadFrom, ReadResult, ServerInfo,
+    ClientStats, ClusterMode, DataClass, Event, Offset, Placement, ReadFrom, ReadResult, ServerInfo,
+    StreamId, TenantId,
 )
 
 __all__ = ["Client"]
@@ -56,11 +59,12 @@ class Client:
     method raises :class:`~kimberlite.ForkedProcess` without touching the library.
     """
 
-    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "__weakref__")
+    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "_reconnects", "__weakref__")
     _handle: Optional[Any]  # a ctypes POINTER(ClientHandle); None once disconnected
     _pid: int  # the process that connected; the handle is meaningless in any other
     _addresses: Tuple[str, ...]
     _tenant_id: int
+    _reconnects: int
 
     def __init__(self) -> None:
         raise TypeError("use Client.connect(...) to create a Client")
@@ -71,6 +75,9 @@ class Client:
         addresses: Sequence[str],
         tenant_id: int,
         auth_token: Optional[str] = None,
+        client_name: str = "kimberlite-python",
+        client_version: str = "0.1.0",
+        auto_reconnect: bool = True,
         *,
         connect_timeout: Optional[Number] = 5,
         request_timeout: Optional[Number] = 30,
@@ -99,6 +106,10 @@ class Client:
             addresses: seed ``"host:port"`` strings; one live node of the cluster is enough.
             tenant_id: the tenant every request is made for.
             auth_token: the token sent in each connection's handshake; None sends none.
+            client_name, client_version, auto_reconnect: accepted for code written for the
+                official SDK, and checked, but without effect: the v5 handshake carries no client
+                name, and the client always re-dials lost connections and follows the leader
+                (auto_reconnect=False cannot turn that off).
 
         Each keyword option's default is the library's own (None keeps it too). Durations are
         seconds (int or float, rounded up to whole milliseconds):
@@ -139,6 +150,7 @@ class Client:
             raise InvalidArgument("addresses must hold at least one 'host:port'")
         encoded_addrs = [c_string(f"addresses[{i}]", a, allow_empty=False) for i, a in enumerate(addrs)]
         tenant = uint("tenant_id", tenant_id)
+        _check_compat_connect_args(client_name, client_version, auto_reconnect)
         token = None if auth_token is None else c_string("auth_token", auth_token)
 
         # Convert every option before loading anything, so bad input never reaches C.
@@ -199,6 +211,7 @@ class Client:
         client._pid = os.getpid()
         client._addresses = tuple(addrs)
         client._tenant_id = tenant
+        client._reconnects = 0
         return client
 
     # --- state ---------------------------------------------------------------------------
@@ -223,9 +236,9 @@ class Client:
         return self._addresses
 
     @property
-    def tenant_id(self) -> int:
+    def tenant_id(self) -> TenantId:
         """The tenant every request is made for."""
-        return self._tenant_id
+        return TenantId(self._tenant_id)
 
     def disconnect(self) -> None:
         """Close every connection and stop the client's background work. Idempotent.
@@ -284,35 +297,34 @@ class Client:
         self,
         name: str,
         data_class: DataClass,
-        placement: Optional[Placement] = None,
-    ) -> int:
+        placement: Optional[Placement] = Placement.GLOBAL,
+        custom_region: Optional[str] = None,
+    ) -> StreamId:
         """Create a stream, or find the existing stream of that name; returns its id.
 
         The server is idempotent by name: an existing stream's id is returned (its data class
-        stays as first created). placement may be None or Placement.GLOBAL.
+        stays as first created). placement may be Placement.GLOBAL (or None); the server stores
+        every stream globally, so a regional placement (and custom_region) is refused with
+        InvalidArgument rather than silently ignored.
+
+        Raises:
+            InvalidDataClassError: data_class is not a DataClass value (also an InvalidArgument).
         """
         h = self._h()
         encoded = c_string("name", name, allow_empty=False)
-        if isinstance(data_class, bool) or not isinstance(data_class, int):
-            raise TypeError(f"data_class must be a DataClass, not {type(data_class).__name__}")
-        try:
-            dc = DataClass(data_class)
-        except ValueError:
-            raise InvalidArgument(f"data_class must be a DataClass value (0..7), got {data_class!r}") from None
-        if placement is not None and placement is not Placement.GLOBAL:
-            raise InvalidArgument(f"placement must be Placement.GLOBAL or None, got {placement!r}")
-        return _wait.run(
-            lambda: _number(_ffi.lib().kmb_create_stream, h, encoded, int(dc)),
-            lambda lib, cb, w: lib.kmb_create_stream_async(h, encoded, int(dc), cb, w),
+        wire_dc = _stream_class_arg(data_class, placement, custom_region)
+        return StreamId(_wait.run(
+            lambda: _number(_ffi.lib().kmb_create_stream, h, encoded, wire_dc),
+            lambda lib, cb, w: lib.kmb_create_stream_async(h, encoded, wire_dc, cb, w),
             _wait.UINT64, _value,
-        )
+        ))
 
     def append(
         self,
         stream_id: int,
         events: Sequence[bytes],
         expected_offset: Optional[int] = None,
-    ) -> int:
+    ) -> Offset:
         """Append events to a stream, atomically and in order; returns the first event's offset.
 
         Args:
@@ -337,17 +349,19 @@ class Client:
         sid = uint("stream_id", stream_id)
         expected = None if expected_offset is None else byref(c_uint64(uint("expected_offset", expected_offset)))
         arr, lengths, count = _event_arrays(events)
-        return _wait.run(
+        return Offset(_wait.run(
             lambda: _number(_ffi.lib().kmb_append, h, sid, arr, lengths, count, expected),
             lambda lib, cb, w: lib.kmb_append_async(h, sid, arr, lengths, count, expected, cb, w),
             _wait.UINT64, _value,
-        )
+        ))
 
-    def read(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> ReadResult:
+    def read(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = 1024 * 1024) -> ReadResult:
         """Read events of a stream from from_offset, up to about max_bytes of payload.
 
-        At least one event comes back when any exists at from_offset. max_bytes None selects the
-        library default (1 MiB). A stream that does not exist raises StreamNotFound. Loop with
+        Returns a list of Event (a ReadResult, which also has next_offset and has_more). At
+        least one event comes back when any exists at from_offset. max_bytes defaults to 1 MiB
+        (None: the library default, also 1 MiB). A stream id of this tenant that does not exist
+        reads as empty; one of another tenant raises StreamNotFound. Loop with
         result.next_offset while result.has_more, or use read_all().
         """
         h = self._h()
@@ -362,7 +376,7 @@ class Client:
         return _wait.run(
             blocking,
             lambda lib, cb, w: lib.kmb_read_async(h, sid, start, limit, cb, w),
-            _wait.EVENTS, lambda _v, addr: _read_result(ctypes.cast(addr, _ffi.EventsP)),
+            _wait.EVENTS, lambda _v, addr: _read_result(ctypes.cast(addr or 0, _ffi.EventsP)),
         )
 
     def read_all(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> Iterator[Event]:
@@ -370,8 +384,8 @@ class Client:
         offset = from_offset
         while True:
             page = self.read(stream_id, offset, max_bytes)
-            yield from page.events
-            if not page.has_more:
+            yield from page
+            if not page.has_more or not page:
                 return
             offset = page.next_offset
 
@@ -402,6 +416,31 @@ class Client:
         """
         return Subscription._open(self, self._h(), stream_id, from_offset, initial_credits, low_water,
                                   refill, consumer_group, timeout)
+
+    read_events = read_all
+
+    # --- the official SDK's bookkeeping ------------------------------------------------------
+
+    @property
+    def last_request_id(self) -> Optional[int]:
+        """Always None: the library does not report the request ids of successful calls (a
+        failure carries its own in KimberliteError.request_id)."""
+        return None
+
+    def reconnect(self) -> None:
+        """Make one round trip to the cluster (a ping).
+
+        The client re-dials lost connections and follows leader changes by itself, so there is
+        nothing to re-create; this only checks that the cluster answers. It raises
+        ClientClosed after disconnect().
+        """
+        self.ping()
+        self._reconnects += 1
+
+    @property
+    def reconnect_count(self) -> int:
+        """How many times reconnect() succeeded on this client."""
+        return self._reconnects
 
     def stream_length(self, stream_id: int) -> int:
         """The number of events in a stream (its next offset). StreamNotFound if none."""
@@ -443,7 +482,7 @@ class Client:
         return _wait.run(
             blocking,
             lambda lib, cb, w: lib.kmb_server_info_async(h, cb, w),
-            _wait.SERVER_INFO, lambda _v, addr: _server_info(ctypes.cast(addr, _ffi.ServerInfoP)),
+            _wait.SERVER_INFO, lambda _v, addr: _server_info(ctypes.cast(addr or 0, _ffi.ServerInfoP)),
         )
 
     def stats(self) -> ClientStats:
@@ -466,6 +505,49 @@ class Client:
         return result
 
 
+def _stream_class_arg(data_class: Any, placement: Any, custom_region: Any) -> int:
+    """The wire data class for create_stream's arguments, which it checks."""
+    if isinstance(data_class, bool) or not isinstance(data_class, int):
+        raise TypeError(f"data_class must be a DataClass, not {type(data_class).__name__}")
+    try:
+        dc = DataClass(data_class)
+    except ValueError:
+        raise InvalidDataClassError(
+            f"data_class must be a DataClass value (0..{max(DataClass)}), got {data_class!r}") from None
+    if placement is not None and placement is not Placement.GLOBAL:
+        raise InvalidArgument(
+            f"placement must be Placement.GLOBAL: this server stores every stream globally, got {placement!r}")
+    if custom_region is not None:
+        raise InvalidArgument("custom_region is only meaningful with Placement.CUSTOM, which is not supported")
+    return dc.wire_value
+
+
+def _read_result(ptr: Any) -> ReadResult:
+    """A ReadResult copied out of a kmb_events_t, which it frees."""
+    lib = _ffi.lib()
+    try:
+        ev = ptr.contents
+        n = ev.count
+        data, lengths, offsets = ev.data, ev.lengths, ev.offsets
+        events = [
+            Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
+            for i in range(n)
+        ]
+        return ReadResult(events, ev.next_offset, bool(ev.has_more))
+    finally:
+        lib.kmb_events_free(ptr)
+
+
+def _check_compat_connect_args(client_name: Any, client_version: Any, auto_reconnect: Any) -> None:
+    """Checks the official SDK's connect arguments, which have no effect here."""
+    if not isinstance(client_name, str):
+        raise TypeError(f"client_name must be a str, not {type(client_name).__name__}")
+    if not isinstance(client_version, str):
+        raise TypeError(f"client_version must be a str, not {type(client_version).__name__}")
+    if not isinstance(auto_reconnect, bool):
+        raise TypeError(f"auto_reconnect must be a bool, not {type(auto_reconnect).__name__}")
+
+
 def _event_arrays(events: Any) -> Tuple[Any, Any, int]:
     """C arrays (pointers, lengths) over the events' bytes, and the count. No copy for bytes."""
     if isinstance(events, (str, bytes, bytearray, memoryview)):
@@ -478,7 +560,7 @@ def _event_arrays(events: Any) -> Tuple[Any, Any, int]:
     except TypeError:
         raise TypeError(f"events must be a list of bytes, not {type(events).__name__}") from None
     if not items:
-        raise InvalidArgument("events must hold at least one event")
+        raise InvalidArgument("Cannot append empty event list (events must hold at least one event)")
     bufs: List[bytes] = []
     total = 0
     for i, e in enumerate(items):
@@ -516,21 +598,6 @@ def _value(value: int, _result: Optional[int]) -> int:
 
 def _nothing(_value: int, _result: Optional[int]) -> None:
     return None
-
-
-def _read_result(ptr: "ctypes._Pointer[_ffi.Events]") -> ReadResult:
-    """A ReadResult from library-allocated events, which it frees."""
-    try:
-        ev = ptr.contents
-        n = ev.count
-        data, lengths, offsets = ev.data, ev.lengths, ev.offsets
-        events = tuple(
-            Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
-            for i in range(n)
-        )
-        return ReadResult(events=events, next_offset=ev.next_offset, has_more=bool(ev.has_more))
-    finally:
-        _ffi.lib().kmb_events_free(ptr)
 
 
 def _server_info(ptr: "ctypes._Pointer[_ffi.ServerInfoStruct]") -> ServerInfo:

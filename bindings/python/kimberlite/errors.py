@@ -5,9 +5,17 @@ under the library status name it stands for (``KMB_ERR_NOT_LEADER`` ...) through
 ``__init_subclass__(code=...)``; :func:`lookup` finds the class for a name. Errors about the link
 also subclass Python's own :class:`ConnectionError`, deadlines :class:`TimeoutError`, and bad
 arguments :class:`ValueError`, so generic ``except`` clauses keep working.
+
+The names of the official SDK (``ConnectionError``, ``StreamNotFoundError``,
+``OffsetMismatchError``...) are the same classes under a second name, or (where the official SDK
+has a class ours lacks) a class placed in the same hierarchy, so code written for it catches the
+same failures. Their predicates (``is_retryable()``, ``is_not_leader()``...) are methods of every
+error, computed from the class and from :attr:`KimberliteError.retryable`.
 """
 
 from __future__ import annotations
+
+import builtins
 
 from typing import Any, ClassVar, Dict, Optional, Type
 
@@ -24,6 +32,10 @@ __all__ = [
     "ApiKeyNotFound", "TenantAlreadyExists", "ConsentNotFound", "ConsentExpired",
     "ErasureNotFound", "ErasureAlreadyComplete", "ErasureExempt", "BreachNotFound",
     "ExportNotFound", "UniqueConstraintViolation", "ServerOther",
+    # The official SDK's names (see the end of this module).
+    "ConnectionError", "TimeoutError", "StreamNotFoundError", "PermissionDeniedError",
+    "AuthenticationError", "OffsetMismatchError", "ClusterUnavailableError", "InvalidDataClassError",
+    "OffsetOutOfRangeError", "UniqueConstraintViolationError", "NotLeaderError", "RateLimitedError",
 ]
 
 _registry: Dict[str, Type["KimberliteError"]] = {}
@@ -43,6 +55,9 @@ class KimberliteError(Exception):
 
     __module__ = "kimberlite"
     code: ClassVar[str] = "KMB_ERR_UNKNOWN"
+    #: The official SDK's numeric code of this kind of failure (3 connection, 4 stream not found,
+    #: 12 timeout...; 13 for any other), for code written against it.
+    code_number: Optional[int] = 13
     #: The default of :attr:`retryable` for errors raised by the package itself.
     default_retryable: ClassVar[bool] = False
 
@@ -58,16 +73,21 @@ class KimberliteError(Exception):
     def __init__(
         self,
         message: str = "",
-        *,
-        code: Optional[str] = None,
-        server_code: Optional[int] = None,
+        code: "str | int | None" = None,
         request_id: Optional[int] = None,
+        *,
+        server_code: Optional[int] = None,
         retryable: Optional[bool] = None,
     ) -> None:
+        """Make an error. ``code`` is a status name (``"KMB_ERR_NOT_LEADER"``); an int is taken
+        as the official SDK's numeric code (``KimberliteError("boom", 3)``), kept in
+        :attr:`code_number`, while :attr:`code` stays the class's status name."""
         super().__init__(message)
         self.message: str = message
-        # An instance attribute shadows the class default only when it differs (unknown codes).
-        if code is not None and code != type(self).code:
+        if isinstance(code, int) and not isinstance(code, bool):
+            self.code_number = code
+        elif isinstance(code, str) and code != type(self).code:
+            # An instance attribute shadows the class default only when it differs (unknown codes).
             self.code = code  # type: ignore[misc]
         self.server_code: Optional[int] = server_code
         self.request_id: Optional[int] = request_id
@@ -86,6 +106,43 @@ class KimberliteError(Exception):
 
     def __reduce__(self) -> Any:
         return (type(self), (self.message,), dict(self.__dict__))
+
+    # --- the official SDK's predicates, from our classification ------------------------------
+
+    def is_retryable(self) -> bool:
+        """True when the same call may be made again with a chance of success (:attr:`retryable`).
+
+        Never true for :class:`OutcomeUnknown`: such an append may already be in the stream.
+        """
+        return self.retryable and not isinstance(self, OutcomeUnknown)
+
+    def is_not_found(self) -> bool:
+        """True for a missing stream, tenant, table or other named object."""
+        return isinstance(self, _NOT_FOUND)
+
+    def is_auth_failed(self) -> bool:
+        """True when the server refused the credentials."""
+        return isinstance(self, AuthenticationFailed)
+
+    def is_not_leader(self) -> bool:
+        """True when the node was not the leader (the client follows such hints itself)."""
+        return isinstance(self, NotLeader)
+
+    def is_rate_limited(self) -> bool:
+        """True when the server asked the client to slow down."""
+        return isinstance(self, RateLimited)
+
+    def is_offset_mismatch(self) -> bool:
+        """True when append()'s expected_offset was not the stream's length."""
+        return isinstance(self, OffsetMismatch)
+
+    def is_permission_denied(self) -> bool:
+        """True for :class:`PermissionDeniedError`."""
+        return isinstance(self, PermissionDeniedError)
+
+    def is_unique_constraint_violation(self) -> bool:
+        """True when the server refused a duplicate key."""
+        return isinstance(self, UniqueConstraintViolation)
 
 
 def lookup(code: str) -> Type[KimberliteError]:
@@ -116,6 +173,13 @@ class InvalidArgument(KimberliteError, ValueError, code="KMB_ERR_INVALID_ARGUMEN
     """An argument or option is out of range; nothing was sent. Also a ValueError."""
 
 
+class InvalidDataClassError(InvalidArgument):
+    """create_stream() was given a data class that is not a :class:`~kimberlite.DataClass`
+    value; nothing was sent. Also a ValueError."""
+
+    code_number = 6
+
+
 class NullArgument(InvalidArgument, code="KMB_ERR_NULL_ARGUMENT"):
     """A required argument was missing at the C boundary."""
 
@@ -132,20 +196,26 @@ class InvalidHandle(ClientClosed, code="KMB_ERR_INVALID_HANDLE"):
     """The library no longer knows the client: it was closed, possibly by another thread."""
 
 
-class DeadlineExceeded(KimberliteError, TimeoutError, code="KMB_ERR_TIMEOUT"):
+class DeadlineExceeded(KimberliteError, builtins.TimeoutError, code="KMB_ERR_TIMEOUT"):
     """The call's deadline (request timeout, or connect timeout) passed. Also a TimeoutError."""
+
+    code_number = 12
 
     default_retryable = True
 
 
-class ConnectionFailed(KimberliteError, ConnectionError, code="KMB_ERR_CONNECTION"):
+class ConnectionFailed(KimberliteError, builtins.ConnectionError, code="KMB_ERR_CONNECTION"):
     """Dialing, the handshake, or a read or write on a socket failed. Also a ConnectionError."""
+
+    code_number = 3
 
     default_retryable = True
 
 
 class ClusterUnavailable(ConnectionFailed, code="KMB_ERR_CLUSTER_UNAVAILABLE"):
     """No node could serve the call: no leader, or every node down."""
+
+    code_number = 14
 
 
 class OutcomeUnknown(KimberliteError, code="KMB_ERR_OUTCOME_UNKNOWN"):
@@ -208,6 +278,8 @@ class InvalidRequest(ServerError, code="KMB_ERR_INVALID_REQUEST"):
 class AuthenticationFailed(ServerError, code="KMB_ERR_AUTHENTICATION_FAILED"):
     """Wire error 3: the server refused the auth token."""
 
+    code_number = 11
+
 
 class TenantNotFound(ServerError, code="KMB_ERR_TENANT_NOT_FOUND"):
     """Wire error 4, TenantNotFound."""
@@ -215,6 +287,8 @@ class TenantNotFound(ServerError, code="KMB_ERR_TENANT_NOT_FOUND"):
 
 class StreamNotFound(ServerError, code="KMB_ERR_STREAM_NOT_FOUND"):
     """Wire error 5: no stream has that id."""
+
+    code_number = 4
 
 
 class TableNotFound(ServerError, code="KMB_ERR_TABLE_NOT_FOUND"):
@@ -229,7 +303,21 @@ class QueryExecutionError(ServerError, code="KMB_ERR_QUERY_EXECUTION"):
     """Wire error 8, QueryExecutionError."""
 
 
-class PositionAhead(ServerError, code="KMB_ERR_POSITION_AHEAD"):
+class OffsetOutOfRangeError(ServerError):
+    """An offset outside the stream: the base of :class:`PositionAhead` and :class:`InvalidOffset`
+    (the official SDK's name)."""
+
+    code_number = 7
+
+
+class PermissionDeniedError(ServerError):
+    """The official SDK's permission-denied class. The v5 protocol has no such error code, so this
+    server never sends it; it exists so that ``except PermissionDeniedError`` keeps compiling."""
+
+    code_number = 5
+
+
+class PositionAhead(OffsetOutOfRangeError, code="KMB_ERR_POSITION_AHEAD"):
     """Wire error 9, PositionAhead."""
 
 
@@ -237,7 +325,7 @@ class StreamAlreadyExists(ServerError, code="KMB_ERR_STREAM_ALREADY_EXISTS"):
     """Wire error 10, StreamAlreadyExists."""
 
 
-class InvalidOffset(ServerError, code="KMB_ERR_INVALID_OFFSET"):
+class InvalidOffset(OffsetOutOfRangeError, code="KMB_ERR_INVALID_OFFSET"):
     """Wire error 11, InvalidOffset."""
 
 
@@ -318,6 +406,29 @@ class ExportNotFound(ServerError, code="KMB_ERR_EXPORT_NOT_FOUND"):
 class UniqueConstraintViolation(ServerError, code="KMB_ERR_UNIQUE_CONSTRAINT_VIOLATION"):
     """Wire error 29, UniqueConstraintViolation."""
 
+    code_number = 16
+
 
 class ServerOther(ServerError, code="KMB_ERR_SERVER_OTHER"):
     """A server error code this library version does not know; see :attr:`server_code`."""
+
+
+# --- the official SDK's names --------------------------------------------------------------
+# The same classes under their names; the builtin-named ones keep the builtins as bases
+# (ConnectionFailed is a builtins.ConnectionError, DeadlineExceeded a builtins.TimeoutError), so
+# ``except ConnectionError`` means the same with or without ``from kimberlite import *``.
+
+ConnectionError = ConnectionFailed  # noqa: A001 (the official SDK's name)
+TimeoutError = DeadlineExceeded  # noqa: A001
+StreamNotFoundError = StreamNotFound
+AuthenticationError = AuthenticationFailed
+OffsetMismatchError = OffsetMismatch
+ClusterUnavailableError = ClusterUnavailable
+UniqueConstraintViolationError = UniqueConstraintViolation
+NotLeaderError = NotLeader
+RateLimitedError = RateLimited
+
+_NOT_FOUND = (
+    StreamNotFound, TenantNotFound, TableNotFound, SubscriptionNotFound, ApiKeyNotFound,
+    ConsentNotFound, ErasureNotFound, BreachNotFound, ExportNotFound,
+)

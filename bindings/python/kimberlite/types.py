@@ -4,37 +4,70 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, NamedTuple, Tuple, TypedDict
+from typing import Any, Dict, Iterable, List, NamedTuple, NewType, Tuple, TypedDict
 
 __all__ = [
     "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult", "ServerInfo",
-    "NodeStats", "ClientStats",
+    "NodeStats", "ClientStats", "StreamId", "Offset", "TenantId",
 ]
 
 
 class DataClass(enum.IntEnum):
-    """The data class of a stream (wire order). ``NON_PHI`` is the user guide's name for PUBLIC."""
+    """The data class of a stream, with the official SDK's names and numbers.
+
+    ``NON_PHI`` is the user guide's name for data that is not health information; it is stored
+    as PUBLIC (a stream created with it reports PUBLIC). The numbers are this package's own
+    (``DataClass(3)`` is PII), not the wire's: :attr:`wire_value` gives what is sent.
+    """
 
     PHI = 0
-    DEIDENTIFIED = 1
-    PII = 2
-    SENSITIVE = 3
-    PCI = 4
-    FINANCIAL = 5
-    CONFIDENTIAL = 6
-    PUBLIC = 7
-    NON_PHI = 7  # an alias of PUBLIC
+    NON_PHI = 1
+    DEIDENTIFIED = 2
+    PII = 3
+    SENSITIVE = 4
+    PCI = 5
+    FINANCIAL = 6
+    CONFIDENTIAL = 7
+    PUBLIC = 8
+
+    __module__ = "kimberlite"
+
+    @property
+    def wire_value(self) -> int:
+        """The protocol's (and the C library's KMB_DATA_CLASS_*) value of this data class."""
+        return _WIRE_DATA_CLASS[self]
+
+
+# DataClass -> KMB_DATA_CLASS_* (wire order: PHI, Deidentified, PII, Sensitive, PCI, Financial,
+# Confidential, Public).
+_WIRE_DATA_CLASS: Dict[DataClass, int] = {
+    DataClass.PHI: 0, DataClass.NON_PHI: 7, DataClass.DEIDENTIFIED: 1, DataClass.PII: 2,
+    DataClass.SENSITIVE: 3, DataClass.PCI: 4, DataClass.FINANCIAL: 5, DataClass.CONFIDENTIAL: 6,
+    DataClass.PUBLIC: 7,
+}
+
+
+class Placement(enum.IntEnum):
+    """Where a stream is placed (the official SDK's names and numbers).
+
+    This server stores every stream as GLOBAL and the library sends GLOBAL, so create_stream
+    accepts GLOBAL only and refuses the regional ones with InvalidArgument rather than pretend.
+    """
+
+    GLOBAL = 0
+    US_EAST_1 = 1
+    AP_SOUTHEAST_2 = 2
+    CUSTOM = 3
 
     __module__ = "kimberlite"
 
 
-class Placement(enum.Enum):
-    """Where a stream is placed. The server stores every stream as GLOBAL (it ignores placement),
-    and the library sends GLOBAL; regional placements are therefore not offered."""
-
-    GLOBAL = "global"
-
-    __module__ = "kimberlite"
+#: A stream's id (an int; the high 32 bits are the tenant).
+StreamId = NewType("StreamId", int)
+#: An offset in a stream (an int; the first event is at 0).
+Offset = NewType("Offset", int)
+#: A tenant's id (an int).
+TenantId = NewType("TenantId", int)
 
 
 class ReadFrom(enum.IntEnum):
@@ -62,25 +95,33 @@ class Event(NamedTuple):
     data: bytes
 
 
-@dataclass(frozen=True)
-class ReadResult:
-    """The answer to one Client.read call.
+class ReadResult(List[Event]):
+    """The answer to one Client.read call: a list of :class:`Event`, in offset order.
+
+    Index it, slice it, take its len() as any list. It also carries:
 
     Attributes:
-        events: the events, in offset order.
-        next_offset: where to read next (from_offset + len(events), or from_offset when empty).
+        next_offset: where to read next (from_offset + len(self), or from_offset when empty).
         has_more: True when at least one event came back, so more may follow at next_offset.
     """
 
-    events: Tuple[Event, ...]
-    next_offset: int
-    has_more: bool
+    __slots__ = ("next_offset", "has_more")
 
-    def __iter__(self) -> Iterator[Event]:
-        return iter(self.events)
+    def __init__(self, events: Iterable[Event] = (), next_offset: int = 0, has_more: bool = False) -> None:
+        super().__init__(events)
+        self.next_offset: int = next_offset
+        self.has_more: bool = has_more
 
-    def __len__(self) -> int:
-        return len(self.events)
+    @property
+    def events(self) -> Tuple[Event, ...]:
+        """The events as a tuple (the shape of earlier versions of this package)."""
+        return tuple(self)
+
+    def __repr__(self) -> str:
+        return f"ReadResult({list.__repr__(self)}, next_offset={self.next_offset}, has_more={self.has_more})"
+
+    def __reduce__(self) -> Any:
+        return (type(self), (list(self), self.next_offset, self.has_more))
 
 
 @dataclass(frozen=True)

@@ -55,10 +55,10 @@ def test_expected_offset(client: Client, stream_name: str) -> None:
 
 def test_every_data_class(client: Client, stream_name: str) -> None:
     assert [d.name for d in DataClass] == [
-        "PHI", "DEIDENTIFIED", "PII", "SENSITIVE", "PCI", "FINANCIAL", "CONFIDENTIAL", "PUBLIC"]
-    assert DataClass.NON_PHI is DataClass.PUBLIC
+        "PHI", "NON_PHI", "DEIDENTIFIED", "PII", "SENSITIVE", "PCI", "FINANCIAL", "CONFIDENTIAL", "PUBLIC"]
+    assert DataClass.NON_PHI.wire_value == DataClass.PUBLIC.wire_value
     ids = {client.create_stream(f"{stream_name}-{d.name}", d) for d in DataClass}
-    assert len(ids) == 8
+    assert len(ids) == 9
 
 
 def test_missing_stream(client: Client) -> None:
@@ -252,7 +252,7 @@ def test_unicode_stream_name(client: Client, stream_name: str) -> None:
     assert client.create_stream(stream_name + "-ünïcødé-流", DataClass.NON_PHI) == sid
 
 
-@pytest.mark.parametrize("dc,exc", [(8, InvalidArgument), (-1, InvalidArgument), ("PHI", TypeError), (None, TypeError)])
+@pytest.mark.parametrize("dc,exc", [(9, InvalidArgument), (-1, InvalidArgument), ("PHI", TypeError), (None, TypeError)])
 def test_bad_data_class_and_placement(client: Client, stream_name: str, dc, exc) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(exc):
         client.create_stream(stream_name, dc)

@@ -39,6 +39,10 @@ def test_every_synchronous_function_is_declared() -> None:
     # The waiter callbacks are passed by address, never called from Python.
     wanted = {n for n in protos if not n.endswith("_async") and not n.endswith("_callback")}
     assert wanted == set(declared), (wanted ^ set(declared))
+    # The _async functions kimberlite.aio uses: in the header, with as many parameters.
+    for name, _res, args in _ffi._SIGNATURES:
+        if name.endswith("_async"):
+            assert name in protos and len(protos[name][1]) == len(args), name
     for name in wanted:
         ret, params = protos[name]
         res, args = declared[name]
@@ -93,8 +97,10 @@ def test_enums() -> None:
     from kimberlite import ClusterMode, DataClass, ReadFrom
 
     text = (REPO / "include" / "kimberlite.h").read_text()
-    for prefix, enum in (("KMB_DATA_CLASS_", DataClass), ("KMB_READ_FROM_", ReadFrom),
-                         ("KMB_CLUSTER_MODE_", ClusterMode)):
+    found = dict(re.findall(r"\bKMB_DATA_CLASS_(\w+) = (\d+)", text))
+    # DataClass has the official SDK's numbers; wire_value must be the header's.
+    assert {k: int(v) for k, v in found.items()} == {d.name: d.wire_value for d in DataClass}
+    for prefix, enum in (("KMB_READ_FROM_", ReadFrom), ("KMB_CLUSTER_MODE_", ClusterMode)):
         found = dict(re.findall(rf"\b{prefix}(\w+) = (\d+)", text))
         assert found, prefix
         assert {k: int(v) for k, v in found.items()} == {m: int(v) for m, v in enum.__members__.items()}

@@ -56,4 +56,13 @@ export async function usage(): Promise<void> {
   await client.read(streamId, { fromOffset: 0 });
   // @ts-expect-error the constructor is private
   new Client();
+  // @ts-expect-error expected offsets are bigints
+  await client.append(streamId, [Buffer.from('x')], 0);
+  // @ts-expect-error only the Placement values
+  await client.createStreamWithPlacement('events', DataClass.PHI, 'Global');
+  // @ts-expect-error readAll options are fromOffset, maxBytes, batchSize
+  client.readAll(streamId, { from: 0n });
+  // @ts-expect-error read results are arrays of events with nextOffset, not plain objects
+  const wrong: { events: StreamEvent[] } & { length: string } = await client.read(streamId);
+  void wrong;
 }
