@@ -36,6 +36,7 @@ __all__ = [
     "ConnectionError", "TimeoutError", "StreamNotFoundError", "PermissionDeniedError",
     "AuthenticationError", "OffsetMismatchError", "ClusterUnavailableError", "InvalidDataClassError",
     "OffsetOutOfRangeError", "UniqueConstraintViolationError", "NotLeaderError", "RateLimitedError",
+    "SubscriptionClosedError",
 ]
 
 _registry: Dict[str, Type["KimberliteError"]] = {}
@@ -427,6 +428,7 @@ ClusterUnavailableError = ClusterUnavailable
 UniqueConstraintViolationError = UniqueConstraintViolation
 NotLeaderError = NotLeader
 RateLimitedError = RateLimited
+SubscriptionClosedError = SubscriptionClosed  # with .subscription_id and .reason, as theirs
 
 _NOT_FOUND = (
     StreamNotFound, TenantNotFound, TableNotFound, SubscriptionNotFound, ApiKeyNotFound,
