@@ -204,6 +204,10 @@ export interface ClientStats {
   latency_p90_ns: number;
   latency_p99_ns: number;
   latency_max_ns: number;
+  /** Subscriptions open now. */
+  subscriptions: number;
+  /** Times a subscription moved to another connection or node. */
+  resubscribes: number;
 }
 
 /**

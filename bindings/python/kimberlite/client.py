@@ -491,7 +491,8 @@ class Client:
         Keys: "nodes" (a list, each with "address", "role", "healthy", "open_conns",
         "idle_conns", "in_flight", "dials", "dial_failures"), "leader", "leader_view",
         "operations", "errors", "retries", "redirects", "leader_changes", "latency_p50_ns",
-        "latency_p90_ns", "latency_p99_ns", "latency_max_ns".
+        "latency_p90_ns", "latency_p99_ns", "latency_max_ns", "subscriptions" (open now),
+        "resubscribes" (times one moved to another connection or node).
         """
         h = self._h()
         lib = _ffi.lib()
