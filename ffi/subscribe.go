@@ -345,5 +345,10 @@ func kmbgo_subscription_free(sp unsafe.Pointer) {
 	if s == nil {
 		return
 	}
-	_ = s.Close()
+	// Unsubscribing is a round trip (bounded by the request timeout): a free, often called from
+	// a garbage collector's finalizer, does not wait for it.
+	go func() {
+		defer func() { _ = recover() }()
+		_ = s.Close()
+	}()
 }

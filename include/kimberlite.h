@@ -700,10 +700,10 @@ KMB_EXTERN kmb_status_t kmb_subscription_node(kmb_subscription_t *sub, char **no
 KMB_EXTERN kmb_status_t kmb_subscription_close(kmb_subscription_t *sub);
 
 /* kmb_subscription_free: close the subscription if it is open and release the handle.  DESTRUCTOR
- * NULL is a no-op; a freed or foreign handle is ignored. It does not wait for a pending
- * kmb_subscription_next_async: that callback still comes (with KMB_ERR_SUBSCRIPTION_CLOSED),
- * so its user_data must stay valid until then. May be called from any callback. Does nothing
- * after fork(). */
+ * Returns at once: telling the server goes on in the background. NULL is a no-op; a freed or
+ * foreign handle is ignored. It does not wait for a pending kmb_subscription_next_async: that
+ * callback still comes (with KMB_ERR_SUBSCRIPTION_CLOSED), so its user_data must stay valid until
+ * then. May be called from any callback. Does nothing after fork(). */
 KMB_EXTERN void kmb_subscription_free(kmb_subscription_t *sub);
 
 /* ---------------------------------------------------------------------------------------------

@@ -25,17 +25,12 @@ static void on_subscription(void *ud, kmb_status_t status, kmb_subscription_t *s
     dispatch(r);
 }
 
-/* Freeing unsubscribes, which may wait on the network: never on the JS thread. */
-static void *sub_free_main(void *arg) {
-    kmb_subscription_free((kmb_subscription_t *)arg);
-    return NULL;
-}
-
+/* kmb_subscription_free returns at once (the unsubscribe goes on in the library). */
 static void sub_finalize(napi_env env, void *data, void *hint) {
     (void)env;
     (void)hint;
     sub_handle *s = data;
-    if (spawn(sub_free_main, s->sub) != 0) kmb_subscription_free(s->sub);
+    kmb_subscription_free(s->sub);
     env_unref(s->st);
     free(s);
 }
