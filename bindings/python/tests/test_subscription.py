@@ -269,3 +269,15 @@ def test_a_forked_child_cannot_use_the_parents_subscription(client: Client, stre
     client.append(sid, [b"parent"])  # the parent's subscription is unharmed
     assert sub.next_event(timeout=30) == SubscriptionEvent(0, b"parent")
     sub.unsubscribe()
+
+
+def test_a_dropped_subscription_is_closed(client: Client, stream_name: str) -> None:
+    import gc
+
+    sid = client.create_stream(stream_name, DataClass.NON_PHI)
+    before = client.stats()["subscriptions"]
+    sub = client.subscribe(sid)
+    assert client.stats()["subscriptions"] == before + 1
+    del sub
+    gc.collect()
+    wait_for(lambda: client.stats()["subscriptions"] == before, 20, "the dropped subscription to close")
