@@ -84,6 +84,7 @@ func (c *Client) Subscribe(ctx context.Context, streamID uint64, opts SubscribeO
 	}
 	c.stats.subscriptions.Add(1)
 	if !c.spawn(s.run) {
+		c.stats.subscriptions.Add(-1)
 		s.shut("ClientClosed")
 		close(s.finished)
 		return nil, errClosed()
@@ -200,8 +201,7 @@ func (s *Subscription) deliver(l *subLink, ev wire.SubscriptionEvents) {
 		}
 		if off > s.recvNext {
 			s.mu.Unlock()
-			l.local = true
-			l.end("ProtocolError", false)
+			l.abandon("ProtocolError")
 			return
 		}
 		s.queue = append(s.queue, Event{Offset: off, Data: data})
@@ -378,6 +378,10 @@ func (s *Subscription) run() {
 	defer close(s.finished)
 	defer s.c.stats.subscriptions.Add(-1)
 	var backoff time.Duration
+	// Whether the subscription sits on the right node is checked as often as nodes are, but at
+	// most once a second: a lost connection moves it at once anyway.
+	placement := time.NewTicker(max(s.c.cfg.HealthCheckPeriod, time.Second))
+	defer placement.Stop()
 	for {
 		s.mu.Lock()
 		l, closed := s.link, s.reason != ""
@@ -415,15 +419,36 @@ func (s *Subscription) run() {
 		case <-l.conn.closed:
 			l.conn.subs.forget(l)
 			l.end("ConnectionLost", false)
-			if !s.c.isShutdown() {
+			if !s.c.isShutdown() && !l.conn.closedByPool() {
 				l.conn.node.healthy.Store(false)
 				s.c.cluster.lost(l.conn.node)
 			}
 			s.dropLink(l)
+		case <-placement.C:
+			if s.misplaced(l) {
+				// Move: the new subscription starts after the last event received, and
+				// anything the old one still pushes is dropped.
+				l.abandon("Moved")
+			}
 		case <-s.c.shutdown:
 			s.shut("ClientClosed")
 		}
 	}
+}
+
+// misplaced reports whether the subscription should move: reads go to the leader and another
+// node leads now (an old leader cut off from the cluster would get no new commits), or its node
+// is no longer healthy.
+func (s *Subscription) misplaced(l *subLink) bool {
+	n := l.conn.node
+	if !n.healthy.Load() && s.c.cluster.anyNode() != nil {
+		return true
+	}
+	if s.c.cfg.ReadFrom != ReadLeader {
+		return false
+	}
+	leader, _ := s.c.cluster.currentLeader()
+	return leader != nil && leader != n && leader.healthy.Load()
 }
 
 func (s *Subscription) dropLink(l *subLink) {
@@ -495,8 +520,7 @@ func (s *Subscription) topUp(l *subLink) {
 	if err := s.grant(ctx, l, uint32(room)); err != nil {
 		var e *Error
 		if !errors.As(err, &e) || e.Kind != KindConnection {
-			l.local = true
-			l.end("ProtocolError", false) // resubscribe: the new one starts with a full window
+			l.abandon("ProtocolError") // resubscribe: the new one starts with a full window
 		}
 	}
 }

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -9,6 +10,15 @@ import (
 // for the next subscriptions (the server refuses beyond its own per-connection cap, 4096 by
 // default), so that many subscriptions spread over a few connections.
 const subsPerConn = 1024
+
+// closedByPool reports whether the connection was closed by the pool itself (idle or past its
+// lifetime), which says nothing about the node's health.
+func (c *conn) closedByPool() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var e *Error
+	return errors.As(c.err, &e) && e.Kind == KindConnection && e.Message == "connection closed by the pool"
+}
 
 // count is the number of subscriptions open or opening on the connection.
 func (r *subRouter) count() int {

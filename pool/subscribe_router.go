@@ -39,9 +39,19 @@ type subLink struct {
 	local   bool          // ended here, not by the server: it must still be cancelled there
 }
 
+// end records that the server closed the subscription (final: for good).
 func (l *subLink) end(reason string, final bool) {
 	l.endOnce.Do(func() {
 		l.reason, l.final = reason, final
+		close(l.ended)
+	})
+}
+
+// abandon gives the link up here while the server may still push on it: the manager cancels it
+// there and resubscribes.
+func (l *subLink) abandon(reason string) {
+	l.endOnce.Do(func() {
+		l.reason, l.local = reason, true
 		close(l.ended)
 	})
 }

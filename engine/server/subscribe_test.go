@@ -269,3 +269,21 @@ func probeSubscribe(t *testing.T, addr string, w *rawconn.Conn, sid uint64) {
 	}
 	recvAfter(t, c, wire.UnsubscribeRequest{SubscriptionID: r.SubscriptionID})
 }
+
+// A connection holding a subscription is listening, not idle: the idle timeout that closes a
+// silent connection leaves it open.
+func TestSubscriptionKeepsConnectionFromIdleTimeout(t *testing.T) {
+	ts := start(t, server.Options{IdleTimeout: 200 * time.Millisecond}, nil)
+	sub := dial(t, ts.addr)
+	sid := createStream(t, sub, 1, "quiet")
+	r := subscribeRaw(t, sub, 1, sid, 0, 10)
+	idle := dial(t, ts.addr)
+	call(t, idle, 1, wire.GetServerInfoRequest{})
+	wantClosed(t, idle) // the idle timeout has passed for both connections
+	w := dial(t, ts.addr)
+	appendEvents(t, w, 1, sid, 0, "late")
+	p, ok := recvMsg(t, sub).(*wire.Push)
+	if !ok || fmt.Sprint(p.Payload) != fmt.Sprint(wire.SubscriptionEvents{SubscriptionID: r.SubscriptionID, StartOffset: 0, Events: [][]byte{[]byte("late")}, CreditsRemaining: 9}) {
+		t.Fatalf("got %#v after the idle timeout, want the event", p)
+	}
+}
