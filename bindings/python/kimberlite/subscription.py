@@ -421,6 +421,18 @@ class Subscription:
                 error, pending.error = pending.error, None
                 raise error
 
+    async def aclose(self) -> None:
+        """As :meth:`unsubscribe`, for asyncio: the round trip to the server runs off the loop."""
+        if not self._unsubscribed:
+            await asyncio.get_running_loop().run_in_executor(None, self.unsubscribe)
+
+    async def __aenter__(self) -> "Subscription":
+        self._h()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     def __aiter__(self) -> "Subscription":
         return self
 

@@ -190,6 +190,9 @@ def test_many_async_subscriptions_need_no_threads(client: Client, stream_name: s
     sids = [client.create_stream(f"{stream_name}-{i}", DataClass.NON_PHI) for i in range(20)]
 
     async def main() -> None:
+        async with client.subscribe(sids[0]) as first:
+            assert not first.closed
+        assert first.close_reason == "ClientCancelled"
         subs = [client.subscribe(sid) for sid in sids]
         before = threading.active_count()
         waits = [asyncio.ensure_future(s.next_event_async(timeout=30)) for s in subs]
