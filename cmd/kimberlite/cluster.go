@@ -7,21 +7,21 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/cluster"
 	"github.com/kimberlite/libkimberlite/engine/server"
 )
 
-func init() { clusterMode = &clusterFlags{} }
+func init() { clusterMode = &clusterFlags{cfg: cluster.DefaultConfig()} }
 
 // clusterFlags are `kimberlite server`'s cluster flags. Cluster mode is on when --node-id is
 // given; every node gets the same --peer list, naming all nodes including itself.
+// The tunables are bound to the fields of a cluster.Config that starts as DefaultConfig, and
+// only its Validate checks them (the convention of the server's flags, see options.go).
 type clusterFlags struct {
-	nodeID    string
-	peers     peerFlag
-	election  time.Duration
-	heartbeat time.Duration
+	nodeID string
+	peers  peerFlag
+	cfg    cluster.Config
 }
 
 // peerFlag collects repeated --peer ID=CLIENT_HOST:PORT,RAFT_HOST:PORT values.
@@ -52,9 +52,9 @@ func (c *clusterFlags) RegisterFlags(fs *flag.FlagSet) {
 		"cluster mode: a member as `ID=CLIENT_HOST:PORT,RAFT_HOST:PORT`; repeat it for every node, this one included.\n"+
 			"This node's CLIENT address must equal --listen; it listens for raft on its RAFT address.\n"+
 			"Example: --node-id 1 --peer 1=127.0.0.1:5432,127.0.0.1:6432 --peer 2=127.0.0.1:5433,127.0.0.1:6433 --peer 3=127.0.0.1:5434,127.0.0.1:6434")
-	fs.DurationVar(&c.election, "election-timeout", cluster.DefaultElectionTimeout,
+	fs.Var((*durationValue)(&c.cfg.ElectionTimeout), "election-timeout",
 		"cluster mode: how long (`DUR`) a candidate waits for votes (>= --heartbeat-timeout)")
-	fs.DurationVar(&c.heartbeat, "heartbeat-timeout", cluster.DefaultHeartbeatTimeout,
+	fs.Var((*durationValue)(&c.cfg.HeartbeatTimeout), "heartbeat-timeout",
 		"cluster mode: how long (`DUR`) a follower waits without hearing from the leader before it starts an election (>= 5ms)")
 }
 
@@ -67,15 +67,15 @@ func (c *clusterFlags) Open(listenAddr, dataDir string, log *slog.Logger) (serve
 	if c.nodeID == "" {
 		return nil, nil, fmt.Errorf("--peer needs --node-id: name this node")
 	}
-	cfg := cluster.DefaultConfig()
+	cfg := c.cfg
 	cfg.NodeID = c.nodeID
 	cfg.Peers = c.peers
 	cfg.DataDir = dataDir
-	cfg.ElectionTimeout = c.election
-	cfg.HeartbeatTimeout = c.heartbeat
 	cfg.Logger = log
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("cluster flags: %w", err)
+		// Validate names fields; say which flag sets them.
+		msg := strings.NewReplacer("HeartbeatTimeout", "--heartbeat-timeout", "ElectionTimeout", "--election-timeout").Replace(err.Error())
+		return nil, nil, fmt.Errorf("cluster flags: %s", msg)
 	}
 	if self := cfg.Self(); !sameAddr(self.ClientAddr, listenAddr) {
 		return nil, nil, fmt.Errorf("cluster flags: --peer %s gives this node's client address as %s, but --listen is %s",

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -55,12 +54,9 @@ func runServer(args []string) int {
 	dataDir := fs.String("data", "", "folder `DIR` holding the database, created if missing (required)")
 	tokens := authTokens{}
 	fs.Var(tokens, "auth-token", "accept `TOKEN=TENANT`: a client handing over TOKEN acts for TENANT only (repeatable;\nwithout any, no authentication: local development only)")
-	maxConns := fs.Int("max-conns", server.DefaultMaxConns, "at most `N` client connections at once; more are accepted and closed at once")
-	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a connection after `DUR` without incoming data, e.g. 90s (0 disables)")
-	lim := limitFlags(fs)
+	opts := server.DefaultOptions()
+	optFlags := bindServerFlags(fs, &opts)
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
-	idemAge := fs.Duration("idempotency-window", engine.DefaultIdempotencyWindow, "remember the idempotency key of an append for `DUR`: a repeat within it gets the\noriginal answer and appends nothing")
-	idemKeys := fs.Uint("idempotency-keys", engine.DefaultIdempotencyKeys, "remember at most `N` idempotency keys per stream (the oldest go first)")
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
 	}
@@ -94,20 +90,9 @@ func runServer(args []string) int {
 	if *dataDir == "" {
 		return fail("--data DIR is required")
 	}
-	if *maxConns < 1 {
-		return fail("--max-conns must be at least 1, got %d", *maxConns)
-	}
-	if *idle < 0 {
-		return fail("--idle-timeout must not be negative, got %v", *idle)
-	}
-	if *idemAge < time.Second {
-		return fail("--idempotency-window must be at least 1s, got %v", *idemAge)
-	}
-	if *idemKeys < 1 || *idemKeys > math.MaxUint32 {
-		return fail("--idempotency-keys must be from 1 to %d, got %d", uint64(math.MaxUint32), *idemKeys)
-	}
-	if err := lim.check(); err != nil {
-		return fail("%v", err)
+	opts.AuthTokens = tokens
+	if err := opts.Validate(); err != nil {
+		return fail("%v", flagError(err, optFlags))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -128,19 +113,7 @@ func runServer(args []string) int {
 		return 1
 	}
 
-	idleTimeout := *idle
-	if idleTimeout == 0 {
-		idleTimeout = -1 // Options: negative disables, zero would mean the default
-	}
-	opts := server.Options{
-		AuthTokens:        tokens,
-		MaxConns:          *maxConns,
-		IdleTimeout:       idleTimeout,
-		Logger:            log,
-		Version:           version,
-		IdempotencyWindow: engine.IdempotencyWindow{Age: *idemAge, Keys: uint32(*idemKeys)},
-	}
-	lim.apply(&opts)
+	opts.Logger, opts.Version = log, version
 	srv := server.New(backend, opts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -148,7 +121,7 @@ func runServer(args []string) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	fmt.Printf("kimberlite server listening on %s\n", addr)
-	log.Info("server started", "addr", addr, "data", *dataDir, "auth", len(tokens) > 0, "max_conns", *maxConns, "idle_timeout", *idle)
+	log.Info("server started", "addr", addr, "data", *dataDir, "auth", len(tokens) > 0, "max_conns", opts.MaxConns, "idle_timeout", opts.IdleTimeout)
 
 	// A replicated backend reports a storage failure that stopped it from following the log;
 	// serving on would give stale reads, so the process exits and a restart recovers.

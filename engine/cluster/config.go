@@ -56,7 +56,9 @@ func ParsePeer(s string) (Peer, error) {
 // String renders the peer in the --peer syntax.
 func (p Peer) String() string { return p.ID + "=" + p.ClientAddr + "," + p.RaftAddr }
 
-// Config configures a Node. Start from DefaultConfig.
+// Config configures a Node, with the convention of the server's Options: DefaultConfig spells
+// every default out, a tunable left zero also means its default, and Validate holds every bound
+// and names the field.
 type Config struct {
 	// NodeID is this node's id; it must name one of Peers.
 	NodeID string
@@ -66,13 +68,13 @@ type Config struct {
 	// DataDir holds the engine database, and raft's state under DataDir/raft.
 	DataDir string
 	// HeartbeatTimeout: a follower that hears nothing from the leader for this long (plus
-	// jitter) starts an election. Default DefaultHeartbeatTimeout; must be >= 5ms.
+	// jitter) starts an election. Zero means DefaultHeartbeatTimeout; must be >= 5ms.
 	HeartbeatTimeout time.Duration
-	// ElectionTimeout: a candidate's wait for votes. Default DefaultElectionTimeout; must be
+	// ElectionTimeout: a candidate's wait for votes. Zero means DefaultElectionTimeout; must be
 	// >= HeartbeatTimeout.
 	ElectionTimeout time.Duration
 	// ApplyTimeout bounds the wait for a write to commit (and for a leader read to be
-	// confirmed). Default DefaultApplyTimeout; must be > 0.
+	// confirmed). Zero means DefaultApplyTimeout; must be > 0.
 	ApplyTimeout time.Duration
 	// SnapshotThreshold, TrailingLogs, SnapshotInterval control log compaction; see the
 	// Default* values. Zero means the default.
@@ -84,19 +86,32 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with every tunable set to its default.
-func DefaultConfig() Config {
-	return Config{
-		HeartbeatTimeout:  DefaultHeartbeatTimeout,
-		ElectionTimeout:   DefaultElectionTimeout,
-		ApplyTimeout:      DefaultApplyTimeout,
-		SnapshotThreshold: DefaultSnapshotThreshold,
-		TrailingLogs:      DefaultTrailingLogs,
-		SnapshotInterval:  DefaultSnapshotInterval,
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
+// withDefaults fills the tunables left zero.
+func (c Config) withDefaults() Config {
+	fill := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
 	}
+	fill(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	fill(&c.ElectionTimeout, DefaultElectionTimeout)
+	fill(&c.ApplyTimeout, DefaultApplyTimeout)
+	fill(&c.SnapshotInterval, DefaultSnapshotInterval)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = DefaultSnapshotThreshold
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = DefaultTrailingLogs
+	}
+	return c
 }
 
-// Validate checks the fields and the relations between them, naming the field and the bound.
-func (c *Config) Validate() error {
+// Validate checks the fields and the relations between them (zero tunables count as their
+// defaults), naming the field and the bound.
+func (c Config) Validate() error {
+	c = c.withDefaults()
 	if c.NodeID == "" {
 		return fmt.Errorf("NodeID is empty")
 	}

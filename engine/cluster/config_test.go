@@ -48,7 +48,7 @@ func TestValidate(t *testing.T) {
 		"address h:1 is used twice":    func(c *Config) { c.Peers[1].RaftAddr = "h:1" },
 		"HeartbeatTimeout (1ms)":       func(c *Config) { c.HeartbeatTimeout = time.Millisecond },
 		"ElectionTimeout (100ms) must": func(c *Config) { c.ElectionTimeout = 100 * time.Millisecond },
-		"ApplyTimeout (0s)":            func(c *Config) { c.ApplyTimeout = 0 },
+		"ApplyTimeout (-1s)":           func(c *Config) { c.ApplyTimeout = -time.Second },
 		"SnapshotInterval (1ms)":       func(c *Config) { c.SnapshotInterval = time.Millisecond },
 		"are all required":             func(c *Config) { c.Peers[0].ClientAddr = "" },
 	}
@@ -59,5 +59,20 @@ func TestValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v", want, err)
 		}
+	}
+}
+
+// A tunable left zero means its default, as in the server's Options: a literal names only what
+// it changes, and DefaultConfig spells the same values out.
+func TestZeroTunablesAreDefaults(t *testing.T) {
+	c := Config{NodeID: "1", DataDir: "/tmp/x", Peers: []Peer{{"1", "h:1", "h:2"}}}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("zero tunables: %v", err)
+	}
+	if got, want := c.withDefaults(), DefaultConfig(); got.HeartbeatTimeout != want.HeartbeatTimeout ||
+		got.ElectionTimeout != want.ElectionTimeout || got.ApplyTimeout != want.ApplyTimeout ||
+		got.SnapshotThreshold != want.SnapshotThreshold || got.TrailingLogs != want.TrailingLogs ||
+		got.SnapshotInterval != want.SnapshotInterval {
+		t.Fatalf("zero tunables became %+v, DefaultConfig is %+v", got, want)
 	}
 }

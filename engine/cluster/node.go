@@ -47,6 +47,7 @@ type Node struct {
 // by cfg. On the first start of a node the cluster is bootstrapped from cfg.Peers; on later
 // starts the node rejoins with its data and catches up from the leader.
 func Open(cfg Config) (*Node, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -66,16 +67,7 @@ func Open(cfg Config) (*Node, error) {
 }
 
 func open(cfg Config, db store) (*Node, error) {
-	def := DefaultConfig()
-	if cfg.SnapshotThreshold == 0 {
-		cfg.SnapshotThreshold = def.SnapshotThreshold
-	}
-	if cfg.TrailingLogs == 0 {
-		cfg.TrailingLogs = def.TrailingLogs
-	}
-	if cfg.SnapshotInterval == 0 {
-		cfg.SnapshotInterval = def.SnapshotInterval
-	}
+	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

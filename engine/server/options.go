@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine"
@@ -27,7 +29,12 @@ const (
 	DefaultMaxSubscriptions        = 16384
 )
 
-// Options configure a Server. The zero value is usable: every zero field means its default.
+// Options configure a Server. The server's configurations (Options here, cluster.Config for a
+// replicated node, and the command line) share one convention:
+//   - DefaultOptions returns every default spelled out; a field left zero also means its default,
+//     so a literal names only what it changes;
+//   - a negative duration disables what it bounds (the command line spells that 0);
+//   - Validate holds every bound and names the field; nothing else checks values.
 type Options struct {
 	// AuthTokens maps each accepted token to the tenant it may act for. Empty: no authentication
 	// (local development), every request acts for its own tenant id. Stream ids carry only the
@@ -93,50 +100,109 @@ type Options struct {
 	WithoutIdempotentAppend bool
 }
 
+// DefaultOptions returns Options with every field at its default (Logger nil: slog.Default()).
+func DefaultOptions() Options {
+	return Options{}.withDefaults()
+}
+
+// OptionError is a value Validate refuses: the field and why. The command line names its flag.
+type OptionError struct {
+	Field string // the Options field, e.g. "MaxConns"
+	Msg   string // what is wrong, e.g. "must be from 1 to 1048576, got 0"
+}
+
+func (e *OptionError) Error() string { return e.Field + " " + e.Msg }
+
+// Upper bounds: past them a value is a mistake, and taken literally it would let one client or
+// one request take the machine.
+const (
+	maxCount = 1 << 20  // connections, requests in flight, auth failures
+	maxBytes = 1 << 40  // memory budgets
+	maxFrame = 16 << 20 // the protocol's frame limit
+)
+
+// Validate checks every field (zero fields count as their defaults). Its error is an
+// *OptionError naming the field and the bound.
+func (o Options) Validate() error {
+	d := o.withDefaults()
+	ints := []struct {
+		field   string
+		v, a, b int
+	}{
+		{"MaxConns", d.MaxConns, 1, maxCount},
+		{"MaxInFlight", d.MaxInFlight, 1, maxCount},
+		{"MaxInFlightBytes", d.MaxInFlightBytes, 1, maxBytes},
+		{"MaxBufferedBytes", d.MaxBufferedBytes, 1, maxBytes},
+		{"MaxConnsPerAddr", d.MaxConnsPerAddr, 1, maxCount},
+		{"MaxEventsPerAppend", d.MaxEventsPerAppend, 1, maxFrame},
+		{"MaxPreAuthFrame", d.MaxPreAuthFrame, 1, maxFrame},
+		{"MaxAuthFailures", d.MaxAuthFailures, 1, maxCount},
+		{"MaxSubscriptionsPerConn", d.MaxSubscriptionsPerConn, 1, maxCount},
+		{"MaxSubscriptions", d.MaxSubscriptions, 1, maxCount},
+	}
+	for _, c := range ints {
+		if c.v < c.a || c.v > c.b {
+			return &OptionError{c.field, fmt.Sprintf("must be from %d to %d, got %d", c.a, c.b, c.v)}
+		}
+	}
+	if d.IdempotencyWindow.Age < time.Second {
+		return &OptionError{"IdempotencyWindow.Age", fmt.Sprintf("must be at least 1s, got %v", d.IdempotencyWindow.Age)}
+	}
+	for tok, tenant := range d.AuthTokens {
+		if tok == "" {
+			return &OptionError{"AuthTokens", "has an empty token"}
+		}
+		if tenant > math.MaxUint32 {
+			return &OptionError{"AuthTokens", fmt.Sprintf("tenant %d is over 4294967295 (stream ids carry 32 bits of tenant)", tenant)}
+		}
+	}
+	return nil
+}
+
 func (o Options) withDefaults() Options {
-	if o.MaxConns <= 0 {
+	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
 	}
-	if o.MaxInFlight <= 0 {
+	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
-	if o.MaxInFlightBytes <= 0 {
+	if o.MaxInFlightBytes == 0 {
 		o.MaxInFlightBytes = DefaultMaxInFlightBytes
 	}
-	if o.MaxBufferedBytes <= 0 {
+	if o.MaxBufferedBytes == 0 {
 		o.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
-	if o.MaxConnsPerAddr <= 0 {
+	if o.MaxConnsPerAddr == 0 {
 		o.MaxConnsPerAddr = DefaultMaxConnsPerAddr
 	}
-	if o.MaxEventsPerAppend <= 0 {
+	if o.MaxEventsPerAppend == 0 {
 		o.MaxEventsPerAppend = DefaultMaxEventsPerAppend
 	}
 	if o.HandshakeTimeout == 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
 	}
-	if o.MaxPreAuthFrame <= 0 {
+	if o.MaxPreAuthFrame == 0 {
 		o.MaxPreAuthFrame = DefaultMaxPreAuthFrame
 	}
-	if o.MaxAuthFailures <= 0 {
+	if o.MaxAuthFailures == 0 {
 		o.MaxAuthFailures = DefaultMaxAuthFailures
 	}
 	if o.AuthFailureDelay == 0 {
 		o.AuthFailureDelay = DefaultAuthFailureDelay
 	}
-	if o.MaxSubscriptionsPerConn <= 0 {
+	if o.MaxSubscriptionsPerConn == 0 {
 		o.MaxSubscriptionsPerConn = DefaultMaxSubscriptionsPerConn
 	}
-	if o.MaxSubscriptions <= 0 {
+	if o.MaxSubscriptions == 0 {
 		o.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.IdempotencyWindow.Age <= 0 {
+	if o.IdempotencyWindow.Age == 0 {
 		o.IdempotencyWindow.Age = engine.DefaultWindow.Age
 	}
 	if o.IdempotencyWindow.Keys == 0 {

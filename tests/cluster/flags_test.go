@@ -23,9 +23,9 @@ func TestServerRefusesBadClusterFlags(t *testing.T) {
 		{[]string{"--node-id", "2", "--peer", self}, "is not in Peers"},
 		{[]string{"--node-id", "1", "--peer", self, "--peer", self}, "is listed twice"},
 		{[]string{"--node-id", "1", "--peer", fmt.Sprintf("1=127.0.0.1:1,%s", raftAddr)}, "but --listen is " + listen},
-		{[]string{"--node-id", "1", "--peer", self, "--heartbeat-timeout", "1ms"}, "HeartbeatTimeout (1ms) must be >= 5ms"},
+		{[]string{"--node-id", "1", "--peer", self, "--heartbeat-timeout", "1ms"}, "--heartbeat-timeout (1ms) must be >= 5ms"},
 		{[]string{"--node-id", "1", "--peer", self, "--election-timeout", "100ms", "--heartbeat-timeout", "200ms"},
-			"ElectionTimeout (100ms) must be >= HeartbeatTimeout (200ms)"},
+			"--election-timeout (100ms) must be >= --heartbeat-timeout (200ms)"},
 	}
 	for _, tc := range cases {
 		args := append([]string{"server", "--listen", listen, "--data", t.TempDir()}, tc.args...)
