@@ -111,7 +111,7 @@ func kmbgo_create_stream(p unsafe.Pointer, name *C.char, dc C.int32_t, out *C.ui
 	if cerr != nil {
 		return cerr.record()
 	}
-	id, err := c.CreateStream(context.Background(), s, class, wire.PlacementGlobal)
+	id, err := c.CreateStream(threadCtx, s, class, wire.PlacementGlobal)
 	if err != nil {
 		return failErr(err)
 	}
@@ -130,7 +130,7 @@ func kmbgo_append(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_t, len
 	if cerr != nil {
 		return cerr.record()
 	}
-	first, err := c.Append(context.Background(), uint64(streamID), evs, expectedOffset(expected))
+	first, err := c.Append(threadCtx, uint64(streamID), evs, expectedOffset(expected))
 	if err != nil {
 		return failErr(err)
 	}
@@ -151,7 +151,7 @@ func kmbgo_read(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, out **C.k
 	if cerr != nil {
 		return cerr.record()
 	}
-	res, err := c.Read(context.Background(), uint64(streamID), uint64(from), readMaxBytes(maxBytes))
+	res, err := c.Read(threadCtx, uint64(streamID), uint64(from), readMaxBytes(maxBytes))
 	if err != nil {
 		return failErr(err)
 	}
@@ -173,7 +173,7 @@ func kmbgo_stream_length(p unsafe.Pointer, streamID C.uint64_t, out *C.uint64_t)
 	if out == nil {
 		return fail(C.KMB_ERR_NULL_ARGUMENT, "kmb_stream_length: length_out is NULL")
 	}
-	n, err := c.StreamLength(context.Background(), uint64(streamID))
+	n, err := c.StreamLength(threadCtx, uint64(streamID))
 	if err != nil {
 		return failErr(err)
 	}
@@ -188,7 +188,7 @@ func kmbgo_sync(p unsafe.Pointer) (st C.kmb_status_t) {
 	if cerr != nil {
 		return cerr.record()
 	}
-	if err := c.Sync(context.Background()); err != nil {
+	if err := c.Sync(threadCtx); err != nil {
 		return failErr(err)
 	}
 	return C.KMB_OK
@@ -201,7 +201,7 @@ func kmbgo_ping(p unsafe.Pointer) (st C.kmb_status_t) {
 	if cerr != nil {
 		return cerr.record()
 	}
-	if err := c.Ping(context.Background()); err != nil {
+	if err := c.Ping(threadCtx); err != nil {
 		return failErr(err)
 	}
 	return C.KMB_OK
@@ -218,7 +218,7 @@ func kmbgo_server_info(p unsafe.Pointer, out **C.kmb_server_info_t) (st C.kmb_st
 	if cerr != nil {
 		return cerr.record()
 	}
-	si, err := c.ServerInfo(context.Background())
+	si, err := c.ServerInfo(threadCtx)
 	if err != nil {
 		return failErr(err)
 	}

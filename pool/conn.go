@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/wire"
@@ -19,8 +19,9 @@ import (
 // conn is one TCP connection carrying many requests at once. Requests are matched to responses
 // by id (ids count from 1 per connection; the handshake is 1). A request on an idle connection
 // is written by its caller; under load, frames queue up and a writer goroutine sends all of
-// them in one write (writev), so many small requests cost one syscall. A reader goroutine hands
-// each response to its waiter. A broken connection fails every call in flight on it with a
+// them in one write (writev), so many small requests cost one syscall. A call alone on the
+// connection reads its own answer; otherwise a reader goroutine hands each response to its
+// waiter (readside.go). A broken connection fails every call in flight on it with a
 // connection error and leaves its node's pool.
 type conn struct {
 	node    *node
@@ -45,11 +46,31 @@ type conn struct {
 	cur     []byte   // small frames being coalesced into one buffer
 	wsig    chan struct{}
 
-	wmu sync.Mutex // held while writing to the socket, so frames never interleave
+	wmu   sync.Mutex // held while writing to the socket, so frames never interleave
+	whead [wire.HeaderSize + maxIDPrefix]byte
+	wvec  [2][]byte
+	wbufs net.Buffers
 
 	closed chan struct{} // closed by fail: stops the writer
 
 	subs subRouter // subscriptions open on this connection (subscribe_router.go)
+
+	// The read side (readside.go): reading is set, under mu, while someone holds it; bgOwns
+	// while that is the reader goroutine. The rest belongs to the holder.
+	reading      bool
+	soloWanted   bool // under mu: calls from foreign threads came; free the read side when idle
+	bgOwns       atomic.Bool
+	fr           frameReader
+	rc           syscall.RawConn // nil: no solo reads
+	wake         chan struct{}   // hands the read side to the reader goroutine
+	netFill      func([]byte) (int, error)
+	soloFill     func([]byte) (int, error)
+	soloIOFn     func(uintptr)
+	watchFn      func(uintptr) bool
+	soloDeadline time.Time
+	ioBuf        []byte
+	ioN          int
+	ioErr        error
 }
 
 // call is one request waiting for its response.
@@ -101,6 +122,7 @@ func dialConn(ctx context.Context, n *node) (*conn, error) {
 		c.expires = c.created.Add(life)
 	}
 	c.lastUsed.Store(c.created.UnixNano())
+	c.setupReadSide()
 	n.client.bg.Add(2) // called from a dial goroutine, which holds bg above zero
 	go c.readLoop()
 	go c.writeLoop()
@@ -183,6 +205,21 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	id = c.nextID
 	c.nextID++
 	c.pending[id] = cl
+	// Alone on a free read side: a call from a foreign thread reads its own answer; any other
+	// hands the read side to the reader goroutine (readside.go).
+	solo, fromC := false, onForeignThread(ctx)
+	if c.reading && fromC && c.rc != nil {
+		c.soloWanted = true // the reader goroutine lets go of the read side when idle
+	} else if !c.reading {
+		c.reading = true
+		if solo = fromC; !solo {
+			c.bgOwns.Store(true)
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 	// Fast path: with nothing queued and no write going on, write from this goroutine (one
 	// writev, no hand-off). Otherwise queue the frame for the writer goroutine, which sends
 	// everything queued in one write: many small requests, one syscall.
@@ -197,6 +234,9 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 			// connection is as good as before, and only this call times out.
 			// ctx may not have noticed yet: the socket's deadline is the same instant.
 			c.forget(id)
+			if solo {
+				c.leaveReadSide()
+			}
 			callPool.Put(cl)
 			return nil, id, false, context.DeadlineExceeded
 		default:
@@ -217,6 +257,11 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 		}
 	}
 
+	if solo {
+		p, err = c.readSolo(ctx, id, cl)
+		callPool.Put(cl)
+		return p, id, true, err
+	}
 	select {
 	case r := <-cl.ch:
 		callPool.Put(cl)
@@ -243,16 +288,18 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 // goes to the front of the writer's queue, which finishes it under the connection's own stall
 // limit, so one impatient call never fails the others in flight. written is what left here.
 func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) (written int64, err error) {
-	var head [wire.HeaderSize + maxIDPrefix]byte
-	h := appendFrameHead(head[:0], id, body)
+	h := appendFrameHead(c.whead[:0], id, body)
 	stall := time.Now().Add(c.node.client.cfg.RequestTimeout)
 	deadline := stall
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	_ = c.nc.SetWriteDeadline(deadline)
-	bufs := net.Buffers{h, body}
-	written, err = bufs.WriteTo(c.nc)
+	// The header and the buffers live in the conn (wmu guards them): no allocation per write.
+	c.wvec = [2][]byte{h, body}
+	c.wbufs = c.wvec[:]
+	defer func() { c.wvec, c.wbufs = [2][]byte{}, nil }()
+	written, err = c.wbufs.WriteTo(c.nc)
 	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || deadline.Equal(stall) {
 		return written, err
 	}
@@ -260,7 +307,7 @@ func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) (written in
 		return 0, errCallDeadline
 	}
 	var rest []byte
-	for _, b := range bufs {
+	for _, b := range c.wbufs {
 		rest = append(rest, b...)
 	}
 	c.mu.Lock()
@@ -360,47 +407,6 @@ func (c *conn) writeLoop() {
 	}
 }
 
-func (c *conn) readLoop() {
-	defer c.node.client.bg.Done()
-	defer c.recoverLoop("connection reader")
-	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var buf []byte
-	for {
-		payload, err := wire.ReadFrame(br, buf)
-		if err != nil {
-			if isFrameErr(err) {
-				c.fail(&Error{Kind: KindProtocol, Message: "bad frame from server", Err: err})
-			} else {
-				c.fail(connErr("read", err))
-			}
-			return
-		}
-		if cap(payload) > cap(buf) && cap(payload) <= 1<<20 {
-			buf = payload[:0]
-		}
-		c.node.lastHeard.Store(nowNano())
-		m, err := wire.DecodeMessage(payload)
-		if err != nil {
-			c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
-			return
-		}
-		if c.subs.route(c, m) {
-			continue // a push, handed to its subscription
-		}
-		resp, ok := m.(*wire.Response)
-		if !ok {
-			continue
-		}
-		c.mu.Lock()
-		cl := c.pending[resp.RequestID]
-		delete(c.pending, resp.RequestID)
-		c.mu.Unlock()
-		if cl != nil {
-			cl.ch <- result{payload: resp.Payload}
-		}
-	}
-}
-
 func isFrameErr(err error) bool {
 	return errors.Is(err, wire.ErrBadMagic) || errors.Is(err, wire.ErrBadVersion) ||
 		errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrChecksum)
@@ -429,6 +435,9 @@ func (c *conn) fail(err error) {
 	c.wq, c.cur, c.partial = nil, nil, nil
 	c.mu.Unlock()
 	close(c.closed)
+	if tc, ok := c.nc.(*net.TCPConn); ok && c.rc != nil {
+		_ = tc.CloseRead() // wakes a solo reader's poll(2) at once
+	}
 	_ = c.nc.Close()
 	for _, cl := range pending {
 		cl.ch <- result{err: err}

@@ -27,17 +27,18 @@ func bodyFits(bodyLen int) bool { return bodyLen+maxIDPrefix <= wire.MaxPayloadS
 // appendFrameHead appends the frame header, message tag and request id for body to dst. The
 // caller then writes body itself; the header's length and checksum already cover it.
 func appendFrameHead(dst []byte, id uint64, body []byte) []byte {
-	var pre [maxIDPrefix]byte
-	n := binary.PutUvarint(pre[1:], id)
-	prefix := pre[:1+n]
+	// Built in dst itself: the checksum code would make local arrays escape, one allocation each.
+	start := len(dst)
+	dst = append(dst, make([]byte, wire.HeaderSize)...)
+	dst = binary.AppendUvarint(append(dst, 0), id)
+	prefix := dst[start+wire.HeaderSize:]
 	sum := crc32.Update(crc32.Update(0, crc32.IEEETable, prefix), crc32.IEEETable, body)
-	var h [wire.HeaderSize]byte
+	h := dst[start : start+wire.HeaderSize]
 	binary.BigEndian.PutUint32(h[0:4], wire.Magic)
 	binary.BigEndian.PutUint16(h[4:6], wire.Version)
 	binary.BigEndian.PutUint32(h[6:10], uint32(len(prefix)+len(body)))
 	binary.BigEndian.PutUint32(h[10:14], sum)
-	dst = append(dst, h[:]...)
-	return append(dst, prefix...)
+	return dst
 }
 
 // uvarintLen is the length of v as an unsigned LEB128 varint.

@@ -49,3 +49,12 @@ for m in append_rt_ns read_rt_ns append_async_ns; do
   printf "%-24s %14s %14s %10s\n" "$label" "$c" "$g" "$(awk -v c="$c" -v g="$g" 'BEGIN {printf "%.3f", c / g}')"
 done
 echo "(64 in flight: C keeps 64 kmb_append_async calls pending, Go runs 64 goroutines; ns per append)"
+for round in 1 2 3; do # one RATIO line per round for the report (bench/run.sh)
+  v() { awk -v s="$1" -v r="$round" -v m="$2" '$1 == s && $2 == r && $3 == m {print $4}' "$work/results"; }
+  awk -v c="$(v c read_rt_ns)" -v g="$(v go read_rt_ns)" -v x="$(v c append_rt_ns)" -v y="$(v go append_rt_ns)" \
+    -v p="$(v c append_async_ns)" -v q="$(v go append_async_ns)" 'BEGIN {
+    printf "RATIO cabi/go.read %.3f <=1.10 # C ABI / Go client, serial 1-event read\n", c / g
+    printf "RATIO cabi/go.append %.3f # C ABI / Go client, serial 1-event append\n", x / y
+    printf "RATIO cabi/go.append-64-in-flight %.3f # C ABI async / 64 goroutines, ns per append\n", p / q
+  }'
+done

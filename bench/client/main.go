@@ -27,6 +27,7 @@ const eventSize = 100
 var (
 	runFor  = flag.Duration("duration", 3*time.Second, "how long each throughput measurement runs")
 	serialN = flag.Int("serial", 2000, "round trips per serial measurement")
+	onlySer = flag.Bool("serial-only", false, "measure the serial round trips only")
 )
 
 func main() {
@@ -63,6 +64,9 @@ func run() error {
 		addr, eventSize, *serialN, *runFor)
 	if err := serial(ctx, c, addr); err != nil {
 		return err
+	}
+	if *onlySer {
+		return nil
 	}
 	return throughput(ctx, c, addr)
 }

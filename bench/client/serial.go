@@ -81,8 +81,9 @@ func serial(ctx context.Context, c *pool.Client, addr string) error {
 	report("append 1 event, expected offset given", us(clientExplicit), "client", us(rawAppend), "raw wire", "us")
 	report(fmt.Sprintf("append 1 event: client vs ping-pong %d/%d B", reqLen, respLen), us(clientAppend), "client", us(pingAppend), "ping-pong", "us")
 
-	// Small read: one event, interleaved the same way.
-	var readT, rawReadT time.Duration
+	// Small read: one event, interleaved the same way, with a ping-pong of the same frame sizes
+	// in each round too, so that every round gives its own ratio.
+	var readT, rawReadT, pingReadT time.Duration
 	for r := 0; r < rounds; r++ {
 		start := time.Now()
 		for i := 0; i < per; i++ {
@@ -94,7 +95,8 @@ func serial(ctx context.Context, c *pool.Client, addr string) error {
 				return fmt.Errorf("read %d events", len(res.Events))
 			}
 		}
-		readT += time.Since(start)
+		clientR := time.Since(start)
+		readT += clientR
 		start = time.Now()
 		for i := 0; i < per; i++ {
 			p, q, err := raw.call(wire.ReadEventsRequest{StreamID: id, FromOffset: uint64(i), MaxBytes: eventSize})
@@ -106,13 +108,19 @@ func serial(ctx context.Context, c *pool.Client, addr string) error {
 			}
 			reqLen, respLen = q, raw.lastResp
 		}
-		rawReadT += time.Since(start)
+		rawR := time.Since(start)
+		rawReadT += rawR
+		ping, err := pingPong(reqLen, respLen, per)
+		if err != nil {
+			return err
+		}
+		pingReadT += ping * time.Duration(per)
+		fmt.Printf("RATIO go/ping-pong.read %.3f <=1.6 # Go client serial 1-event read / loopback ping-pong of the same frame sizes\n",
+			float64(clientR)/float64(ping*time.Duration(per)))
+		fmt.Printf("RATIO go/raw-wire.read %.3f # Go client serial 1-event read / the same frame on a raw connection\n",
+			float64(clientR)/float64(rawR))
 	}
-	clientRead, rawRead := perOp(readT, rounds*per), perOp(rawReadT, rounds*per)
-	pingRead, err := pingPong(reqLen, respLen, n)
-	if err != nil {
-		return err
-	}
+	clientRead, rawRead, pingRead := perOp(readT, rounds*per), perOp(rawReadT, rounds*per), perOp(pingReadT, rounds*per)
 	report("read 1 event: client vs raw wire", us(clientRead), "client", us(rawRead), "raw wire", "us")
 	report(fmt.Sprintf("read 1 event: client vs ping-pong %d/%d B", reqLen, respLen), us(clientRead), "client", us(pingRead), "ping-pong", "us")
 	return nil

@@ -4,6 +4,7 @@
 //   append_rt_ns  one 100-byte append awaited at a time
 //   read_rt_ns    one small read awaited at a time
 //   append_async_ns  4*N appends with 64 in flight (Promise window), ns per append
+//   stream_id     the stream it wrote, which bench/node/raw.js then reads the same way
 const path = require('node:path');
 const { Client, DataClass } = require(path.join(__dirname, '..', '..', 'bindings', 'node'));
 
@@ -31,6 +32,7 @@ async function main() {
   t0 = process.hrtime.bigint();
   await Promise.all(Array.from({ length: 64 }, lane));
   console.log(`append_async_ns ${(process.hrtime.bigint() - t0) / BigInt(total)}`);
+  console.log(`stream_id ${stream}`);
   await c.disconnect();
 }
 

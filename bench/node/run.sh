@@ -2,6 +2,9 @@
 # bench/node/run.sh BUILD: the Node binding (@kimberlite/client) against the Go client (pool, via
 # bench/cabi/gorounds) on the same local server, in one run. Node and Go rounds alternate, three
 # each, and the medians are compared as ratios (Node / Go; 1.0 means no cost for the binding).
+# Each round also reads the same events through bench/node/raw.js, a minimal pure-JS net.Socket
+# client sending the same ReadEvents frame: what a user could write instead of using the binding.
+# One `RATIO name value goal` line per round and ratio goes to stdout for the report (bench/run.sh).
 # ROUND_TRIPS (default 2000) sets the round trips per measurement.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,6 +29,8 @@ addr=$server_addr
 
 for round in 1 2 3; do
   node bench/node/bench.js "$addr" "$n" | sed "s/^/node $round /" >>"$work/results"
+  stream=$(awk -v r="$round" '$1 == "node" && $2 == r && $3 == "stream_id" {print $4}' "$work/results")
+  node bench/node/raw.js "$addr" "$n" "$stream" | sed "s/^/purejs $round /" >>"$work/results"
   "$work/gorounds" -addr "$addr" -n "$n" | sed "s/^/go $round /" >>"$work/results"
 done
 
@@ -43,3 +48,14 @@ for m in append_rt_ns read_rt_ns append_async_ns; do
   printf "%-26s %14s %14s %12s\n" "$label" "$a" "$g" "$(awk -v a="$a" -v g="$g" 'BEGIN {printf "%.3f", a / g}')"
 done
 echo "(Node: await one call at a time, then 64 Promises in flight; Go: one goroutine, then 64 goroutines)"
+printf "%-26s %14s %14s %12s\n" "read round trip" "$(median node read_rt_ns)" "$(median purejs raw_read_rt_ns)" \
+  "$(awk -v a="$(median node read_rt_ns)" -v g="$(median purejs raw_read_rt_ns)" 'BEGIN {printf "%.3f", a / g}')"
+echo "(the last line: Node binding / a pure-JS net.Socket client sending the same ReadEvents frame)"
+for round in 1 2 3; do
+  v() { awk -v s="$1" -v r="$round" -v m="$2" '$1 == s && $2 == r && $3 == m {print $4}' "$work/results"; }
+  awk -v a="$(v node read_rt_ns)" -v b="$(v purejs raw_read_rt_ns)" -v g="$(v go read_rt_ns)" -v x="$(v node append_rt_ns)" -v y="$(v go append_rt_ns)" 'BEGIN {
+    printf "RATIO node/pure-js.read %.3f <=1.0 # Node binding serial 1-event read / pure-JS net.Socket client, same frame\n", a / b
+    printf "RATIO node/go.read %.3f <=1.5 # Node binding / Go client, serial 1-event read\n", a / g
+    printf "RATIO node/go.append %.3f # Node binding / Go client, serial 1-event append\n", x / y
+  }'
+done

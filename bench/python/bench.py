@@ -6,8 +6,12 @@
 Starts one `kimberlite server`, then alternates rounds of the same three loops (append one
 100-byte event; read one event; ping) through bench/python/goloop (the Go pool package) and
 through the Python `kimberlite` package (ctypes -> libkimberlite -> the same Go pool code).
-Interleaving spreads drift in disk cost over both. Prints the median over rounds of the mean
-latency per operation, and the ratio Python/Go: what the binding (ctypes, argument checks, copies, the C ABI) adds per call.
+Interleaving spreads drift in disk cost over both. Each round also reads the same events through
+bench/python/rawclient.py, a minimal pure-Python socket client sending the same ReadEvents frame:
+what a user could write instead of using the binding. Prints the median over rounds of the mean
+latency per operation, the ratio Python/Go (what the binding: ctypes, argument checks, copies, the
+C ABI adds per call) and Python/pure-Python, and one `RATIO name value goal` line per round and
+ratio for the report (see bench/run.sh).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -51,7 +56,40 @@ def python_round(addr: str, n: int, size: int) -> Dict[str, int]:
         for _ in range(n):
             c.ping()
         ping_ns = (time.perf_counter_ns() - t) // n
-    return {"append_ns": append_ns, "read_ns": read_ns, "ping_ns": ping_ns}
+        # The same reads from a thread other than the main one, where calls block in the library
+        # directly instead of waiting for a waiter in slices (which keeps Ctrl-C working).
+        out: Dict[str, int] = {}
+
+        def reads() -> None:
+            t0 = time.perf_counter_ns()
+            for i in range(n):
+                if len(c.read(sid, base + i, 1).events) != 1:
+                    raise SystemExit("python read returned no event")
+            out["ns"] = (time.perf_counter_ns() - t0) // n
+
+        th = threading.Thread(target=reads)
+        th.start()
+        th.join()
+    return {"append_ns": append_ns, "read_ns": read_ns, "ping_ns": ping_ns, "thread_read_ns": out["ns"],
+            "stream": sid, "base": base}
+
+
+def pure_python_read_ns(addr: str, sid: int, base: int, n: int) -> int:
+    """Mean latency of the same serial 1-event reads through the hand-written socket client."""
+    from rawclient import RawClient
+
+    host, port = addr.rsplit(":", 1)
+    raw = RawClient(host, int(port), tenant=1)
+    try:
+        for i in range(20):  # warm up, as the binding's loop does
+            raw.read(sid, base + i, 1)
+        t = time.perf_counter_ns()
+        for i in range(n):
+            if len(raw.read(sid, base + i, 1)) != 1:
+                raise SystemExit("pure-python read returned no event")
+        return (time.perf_counter_ns() - t) // n
+    finally:
+        raw.close()
 
 
 def main() -> None:
@@ -78,7 +116,9 @@ def main() -> None:
                 out = subprocess.run([str(goloop), "-addr", srv.addr, "-n", str(args.n), "-size", str(args.size)],
                                      check=True, capture_output=True, text=True).stdout
                 go.append(json.loads(out))
-                py.append(python_round(srv.addr, args.n, args.size))
+                r = python_round(srv.addr, args.n, args.size)
+                r["pure_read_ns"] = pure_python_read_ns(srv.addr, r["stream"], r["base"], args.n)
+                py.append(r)
         finally:
             srv.stop()
 
@@ -89,6 +129,23 @@ def main() -> None:
         p = statistics.median(r[key] for r in py)
         print(f"  {label:15s} python {p / 1000:8.1f} us   go {g / 1000:8.1f} us   ratio python/go {p / g:5.2f}x"
               f"   (+{(p - g) / 1000:.1f} us per call)")
+    pure = statistics.median(r["pure_read_ns"] for r in py)
+    p = statistics.median(r["read_ns"] for r in py)
+    print(f"  {'read 1 event':15s} python {p / 1000:8.1f} us   pure-python socket client {pure / 1000:8.1f} us"
+          f"   ratio python/pure-python {p / pure:5.2f}x")
+    th = statistics.median(r["thread_read_ns"] for r in py)
+    print(f"  {'read, thread':15s} python {th / 1000:8.1f} us   (a thread other than the main one: direct blocking call)")
+    for g, r in zip(go, py):
+        print(f"RATIO python-thread/pure-python.read {r['thread_read_ns'] / r['pure_read_ns']:.3f} <=0.8"
+              " # Python binding read from a non-main thread / pure-Python socket client")
+        print(f"RATIO python-thread/go.read {r['thread_read_ns'] / g['read_ns']:.3f} <=1.25"
+              " # Python binding read from a non-main thread / Go client, serial 1-event read")
+        print(f"RATIO python/pure-python.read {r['read_ns'] / r['pure_read_ns']:.3f} <=0.8"
+              " # Python binding serial 1-event read / pure-Python socket client, same frame")
+        print(f"RATIO python/go.read {r['read_ns'] / g['read_ns']:.3f} <=1.25"
+              " # Python binding / Go client, serial 1-event read")
+        print(f"RATIO python/go.append {r['append_ns'] / g['append_ns']:.3f}"
+              " # Python binding / Go client, serial 1-event append")
 
 
 if __name__ == "__main__":

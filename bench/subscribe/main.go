@@ -75,6 +75,8 @@ func run() error {
 		}
 		fmt.Printf("%-6d %14v %14v %14v %14v %9.2fx %9.2fx\n", r, ap50, ap99, dp50, dp99,
 			float64(dp50)/float64(ap50), float64(dp99)/float64(ap99))
+		fmt.Printf("RATIO subscribe/delivery.p50 %.3f # append→delivery p50 / the append's own round trip p50\n", float64(dp50)/float64(ap50))
+		fmt.Printf("RATIO subscribe/delivery.p99 %.3f # append→delivery p99 / the append's own round trip p99\n", float64(dp99)/float64(ap99))
 	}
 
 	sid, err := fill(ctx, writer, "catch-up", *streamN)
@@ -102,6 +104,7 @@ func run() error {
 		}
 		ratios = append(ratios, subRate/pollRate)
 		fmt.Printf("%-6d %16.0f %16.0f %9.2fx\n", r, subRate, pollRate, subRate/pollRate)
+		fmt.Printf("RATIO subscribe/catch-up %.3f # one subscriber's events/s / a reader polling Read, same batch size\n", subRate/pollRate)
 	}
 	slices.Sort(ratios)
 	fmt.Printf("median ratio subscribe/poll: %.2fx (min %.2fx, max %.2fx)\n", ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])

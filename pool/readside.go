@@ -1,0 +1,341 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// The read side of a connection has one holder at a time, which owns the socket's read end and
+// the frameReader:
+//
+//   - a call made on a thread that entered from C (see OnForeignThread) whose request is the
+//     only one in flight reads its own answer (solo read): its thread waits in poll(2) on the
+//     socket and the kernel wakes it when the answer arrives. It then costs one wake-up, as a
+//     hand-written socket client does, instead of two hand-offs (network poller thread ->
+//     reader goroutine -> the caller's parked thread). A goroutine does not: blocking in a
+//     system call would hold its scheduler slot, and parking is cheap for it.
+//   - otherwise the connection's reader goroutine, which hands each answer to its waiter.
+//
+// A solo reader that gets its answer while others are in flight hands the read side to the
+// reader goroutine; callers that arrive while it is held wait for their answer as before. With
+// nothing in flight the read side is free and the reader goroutine watches the socket, so a
+// connection the server closed leaves the pool at once and unsolicited frames are read.
+// Connections without a raw socket (TLS) keep the reader goroutine as the only holder.
+
+// soloSlice bounds one poll(2) of a solo reader, so that a cancelled context (one without a
+// deadline) is noticed. A deadline wakes it on time, and a failing connection wakes it at once
+// (fail shuts the read side down).
+const soloSlice = 20 * time.Millisecond
+
+// standDownFor is how long the reader goroutine leaves the socket alone after it found a solo
+// reader on it, before it looks again; while callers follow one another it sleeps instead of
+// waking at every answer.
+const standDownFor = 2 * time.Millisecond
+
+// errSlice: a solo reader's poll ended without data (deadline or slice).
+var errSlice = errors.New("no data within the poll slice")
+
+// setupReadSide prepares the read side of a new connection.
+func (c *conn) setupReadSide() {
+	c.fr = newFrameReader()
+	c.netFill = c.nc.Read
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			c.rc = rc
+			c.soloFill = c.fillSolo
+			c.soloIOFn = c.soloIO
+			c.watchFn = c.watch
+			c.wake = make(chan struct{}, 1)
+		}
+	}
+	// The reader goroutine holds the read side from the start, and keeps it, as the only reader,
+	// until a call from a foreign thread comes (soloWanted); always without a raw socket (TLS).
+	c.reading = true
+	c.bgOwns.Store(true)
+}
+
+// handleFrame decodes one frame and routes it: an answer to its waiter, or, when it answers
+// own, back to the caller reading it. Every path that reads a connection goes through here.
+// A false ok means the frame was bad and the connection has failed.
+func (c *conn) handleFrame(payload []byte, own uint64) (r *wire.Response, ok bool) {
+	c.node.lastHeard.Store(nowNano())
+	m, err := wire.DecodeMessage(payload)
+	if err != nil {
+		c.fail(&Error{Kind: KindProtocol, Message: "undecodable message from server", Err: err})
+		return nil, false
+	}
+	if c.subs.route(c, m) {
+		return nil, true // a push, handed to its subscription
+	}
+	resp, isResp := m.(*wire.Response)
+	if !isResp {
+		return nil, true
+	}
+	c.mu.Lock()
+	cl := c.pending[resp.RequestID]
+	delete(c.pending, resp.RequestID)
+	c.mu.Unlock()
+	switch {
+	case cl == nil:
+	case own != 0 && resp.RequestID == own:
+		return resp, true
+	default:
+		cl.ch <- result{payload: resp.Payload}
+	}
+	return nil, true
+}
+
+// readFailed fails the connection after a read error.
+func (c *conn) readFailed(err error) {
+	if isFrameErr(err) {
+		c.fail(&Error{Kind: KindProtocol, Message: "bad frame from server", Err: err})
+	} else {
+		c.fail(connErr("read", err))
+	}
+}
+
+// readSolo reads frames until the answer to id arrives, the context ends or the connection
+// fails; the caller holds the read side and gives it up here.
+func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
+	c.soloDeadline, _ = ctx.Deadline()
+	for {
+		payload, err := c.fr.next(c.soloFill)
+		if err == nil {
+			resp, ok := c.handleFrame(payload, id)
+			if !ok {
+				break
+			}
+			if resp != nil {
+				c.leaveReadSide()
+				return resp.Payload, nil
+			}
+			continue
+		}
+		if err != errSlice {
+			c.readFailed(err)
+			break
+		}
+		if ctx.Err() != nil {
+			c.mu.Lock()
+			_, waiting := c.pending[id]
+			delete(c.pending, id)
+			c.mu.Unlock()
+			if !waiting { // failed meanwhile: the result is in cl.ch
+				break
+			}
+			c.leaveReadSide()
+			return nil, ctx.Err()
+		}
+	}
+	r := <-cl.ch // the connection failed; fail delivered the error
+	return r.payload, r.err
+}
+
+// leaveReadSide gives up a solo reader's hold: to the reader goroutine when others wait for
+// answers (after handing them those already buffered), or free.
+func (c *conn) leaveReadSide() {
+	for {
+		c.mu.Lock()
+		if len(c.pending) == 0 || c.err != nil {
+			c.reading = false
+			c.mu.Unlock()
+			return
+		}
+		if !c.fr.complete() {
+			c.bgOwns.Store(true)
+			c.mu.Unlock()
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+		c.mu.Unlock()
+		payload, err := c.fr.next(c.soloFill) // buffered: no read
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		if _, ok := c.handleFrame(payload, 0); !ok {
+			return
+		}
+	}
+}
+
+// fillSolo reads into p from the socket on the caller's own thread, waiting in poll(2) for at
+// most one slice or until the call's deadline.
+func (c *conn) fillSolo(p []byte) (int, error) {
+	c.ioBuf, c.ioN, c.ioErr = p, 0, nil
+	if err := c.rc.Control(c.soloIOFn); err != nil {
+		return 0, err
+	}
+	c.ioBuf = nil
+	return c.ioN, c.ioErr
+}
+
+func (c *conn) soloIO(fd uintptr) {
+	wait := soloSlice
+	if !c.soloDeadline.IsZero() {
+		if left := time.Until(c.soloDeadline); left < wait {
+			wait = left
+		}
+	}
+	if wait <= 0 {
+		c.ioErr = errSlice
+		return
+	}
+	ts := unix.NsecToTimespec(int64(wait))
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Ppoll(fds[:], &ts, nil)
+	switch {
+	case err == unix.EINTR:
+		return // nothing read; the frame reader asks again
+	case err != nil:
+		c.ioErr = err
+		return
+	case n == 0:
+		c.ioErr = errSlice
+		return
+	}
+	// syscall.Read, not unix.Read: under the race detector it carries the happens-before edge
+	// from the peer's write, as net.Conn reads do.
+	k, err := syscall.Read(int(fd), c.ioBuf)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EINTR:
+	case err != nil:
+		c.ioErr = err
+	case k == 0:
+		c.ioErr = io.EOF
+	default:
+		c.ioN = k
+	}
+}
+
+// readLoop is the connection's reader goroutine.
+func (c *conn) readLoop() {
+	defer c.node.client.bg.Done()
+	defer c.recoverLoop("connection reader")
+	if c.rc == nil {
+		for c.readShared(false) {
+		}
+		return
+	}
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		c.mu.Lock()
+		if c.err != nil {
+			c.mu.Unlock()
+			return
+		}
+		if !c.bgOwns.Load() && c.reading { // a solo reader holds it
+			c.mu.Unlock()
+			if !c.standDown(t) {
+				return
+			}
+			continue
+		}
+		if !c.bgOwns.Load() { // free: watch the socket without taking anything
+			c.mu.Unlock()
+			if err := c.rc.Read(c.watchFn); err != nil {
+				c.readFailed(err)
+				return
+			}
+			c.mu.Lock()
+			if c.err == nil && !c.bgOwns.Load() {
+				if c.reading { // a solo reader took it meanwhile
+					c.mu.Unlock()
+					if !c.standDown(t) {
+						return
+					}
+					continue
+				}
+				// Bytes with nothing in flight: the server closed, or a late or unsolicited frame.
+				c.reading = true
+				c.bgOwns.Store(true)
+			}
+		}
+		c.mu.Unlock()
+		if !c.readShared(true) {
+			return
+		}
+	}
+}
+
+// standDown waits until a solo reader hands over, the standDownFor pause ends or the connection
+// closes (false).
+func (c *conn) standDown(t *time.Timer) bool {
+	t.Reset(standDownFor)
+	defer t.Stop()
+	select {
+	case <-c.wake:
+	case <-t.C:
+	case <-c.closed:
+		return false
+	}
+	return true
+}
+
+// watch is the reader goroutine's readiness check on a free read side: done when the socket
+// has bytes (or EOF), or when the read side was handed to it. It takes no bytes.
+func (c *conn) watch(fd uintptr) bool {
+	if c.bgOwns.Load() {
+		return true
+	}
+	var b [1]byte
+	_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	return !errors.Is(err, syscall.EAGAIN)
+}
+
+// readShared reads frames as the reader goroutine and hands them out. With release, it gives
+// the read side up once nothing is in flight, no whole frame is buffered and calls from
+// foreign threads want it. It reports false once the connection has failed.
+func (c *conn) readShared(release bool) bool {
+	for {
+		payload, err := c.fr.next(c.netFill)
+		if err != nil {
+			c.readFailed(err)
+			return false
+		}
+		if _, ok := c.handleFrame(payload, 0); !ok {
+			return false
+		}
+		if !release {
+			continue
+		}
+		c.mu.Lock()
+		if c.err != nil {
+			c.mu.Unlock()
+			return false
+		}
+		if c.soloWanted && len(c.pending) == 0 && !c.fr.complete() {
+			c.reading = false
+			c.bgOwns.Store(false)
+			c.mu.Unlock()
+			return true
+		}
+		c.mu.Unlock()
+	}
+}
+
+type foreignThreadKey struct{}
+
+// OnForeignThread marks ctx for calls made on a thread that entered Go from C (through cgo, as
+// every call of the C ABI does). Such a thread cannot run other goroutines while its call waits,
+// so a call marked this way that is alone on its connection waits for its answer in the kernel,
+// on its own thread, and is woken once, when the answer arrives, instead of parking and being
+// handed the answer by the connection's reader goroutine. Go programs need not use it: for a
+// goroutine, parking is the cheaper wait.
+func OnForeignThread(ctx context.Context) context.Context {
+	return context.WithValue(ctx, foreignThreadKey{}, true)
+}
+
+func onForeignThread(ctx context.Context) bool { return ctx.Value(foreignThreadKey{}) != nil }
