@@ -38,6 +38,7 @@ run() {
 [ -d bench/cluster ] && run "cluster: 3 nodes vs 1, leader failover" go run ./bench/cluster
 [ -d bench/client ] && run "client core: round trips, coalescing, pipelining" go run ./bench/client
 [ -d bench/subscribe ] && run "subscriptions: append→delivery latency, catch-up vs polling Read" go run ./bench/subscribe
+[ -d bench/tls ] && run "TLS vs plain TCP: serial read round trip, 64-goroutine appends" go run ./bench/tls
 [ -x bench/cabi/run.sh ] && run "C ABI: call cost, C vs Go round trips" bench/cabi/run.sh "$build"
 [ -x bench/node/run.sh ] && run "Node binding vs Go client round trips" bench/node/run.sh "$build"
 [ -f bench/python/bench.py ] && run "Python binding vs Go client: round trips" python3 bench/python/bench.py --build "$build"

@@ -12,8 +12,10 @@ import (
 )
 
 // Submit queues a write and returns at once. One committer goroutine takes everything queued,
-// applies it in submission order in one transaction and commits it with one fsync, then
-// completes each Pending: concurrent writers share fsyncs, so throughput grows with concurrency.
+// applies it in submission order in one transaction, commits it to the file and appends it to
+// the write-ahead log; a syncer goroutine then fsyncs the log once for every group written
+// meanwhile and completes each Pending. The next group forms and is written while one syncs,
+// and concurrent writers share fsyncs, so throughput grows with concurrency.
 // A Pending completes only once its write is durable, or with an error. After Close, the Pending
 // completes at once with ErrClosed.
 func (db *DB) Submit(op Op) *Pending {
@@ -21,11 +23,13 @@ func (db *DB) Submit(op Op) *Pending {
 }
 
 // ApplyBatch applies ops in order in one transaction that also records index as the applied
-// index, and returns once that transaction is durable. A refused op (OffsetMismatch,
+// index. It is for a replica (OpenReplica), whose raft log holds ops durably already: the
+// transaction is written to the file but not fsynced, nor written to a write-ahead log (on a
+// database from Open it becomes durable at the next checkpoint or Close). A refused op (OffsetMismatch,
 // StreamNotFound, ...) gets its *Error in its Result and does not stop the others. The error is
 // only for a storage failure, in which case nothing of the batch was applied.
 func (db *DB) ApplyBatch(ops []Op, index uint64) ([]Result, error) {
-	return db.commit(ops, &index)
+	return db.commit(ops, &index, 0)
 }
 
 // AppliedIndex returns the index recorded by the last ApplyBatch, or 0 if there was none.
@@ -44,10 +48,12 @@ func (db *DB) AppliedIndex() (uint64, error) {
 	return idx, err
 }
 
-// commit applies ops in one write transaction and commits it (fsync). When index is not nil it
-// is stored as the applied index in the same transaction. Both the group committer and
-// ApplyBatch use it.
-func (db *DB) commit(ops []Op, index *uint64) ([]Result, error) {
+// commit applies ops in one write transaction and commits it. The file is not fsynced: a
+// standalone database makes the group durable in its write-ahead log, a replica in its raft
+// log. When index is not nil it is stored as the applied index in the same transaction; a
+// non-zero seq is stored as the last write-ahead log group applied, and published as written
+// before the transaction becomes visible, so that a read that sees it waits for its sync.
+func (db *DB) commit(ops []Op, index *uint64, seq uint64) ([]Result, error) {
 	db.rw.RLock()
 	defer db.rw.RUnlock()
 	if db.store == nil {
@@ -67,11 +73,17 @@ func (db *DB) commit(ops []Op, index *uint64) ([]Result, error) {
 	if err == nil && index != nil {
 		err = tx.Bucket(bucketMeta).Put(keyApplied, u64Key(*index))
 	}
+	if err == nil && seq != 0 {
+		err = tx.Bucket(bucketMeta).Put(keyWALSeq, u64Key(seq))
+	}
 	if err != nil {
 		_ = tx.Rollback()
 		return nil, err
 	}
 	applied := time.Now()
+	if seq != 0 {
+		db.written.Store(seq)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
@@ -133,6 +145,13 @@ func (c *committer) stop() {
 
 func (c *committer) run() {
 	defer close(c.done)
+	var syncs chan syncedGroup
+	if c.db.wal != nil {
+		syncs = make(chan syncedGroup, 256)
+		synced := make(chan struct{})
+		go c.db.syncer(syncs, synced)
+		defer func() { close(syncs); <-synced }()
+	}
 	var ops []Op
 	for {
 		c.mu.Lock()
@@ -149,7 +168,13 @@ func (c *committer) run() {
 		for _, q := range batch {
 			ops = append(ops, q.op)
 		}
-		results, err := c.db.commit(ops, nil)
+		var results []Result
+		var err error
+		if syncs == nil {
+			results, err = c.db.commit(ops, nil, 0)
+		} else {
+			results, err = c.db.logGroup(ops)
+		}
 		clear(ops) // drop references to event bytes between batches
 		if err != nil {
 			if err != ErrClosed {
@@ -158,6 +183,12 @@ func (c *committer) run() {
 			for _, q := range batch {
 				q.p.Complete(Result{Err: err})
 			}
+			continue
+		}
+		if syncs != nil {
+			// The next group forms and is written while this one syncs.
+			syncs <- syncedGroup{seq: c.db.written.Load(), batch: batch, results: results}
+			c.db.checkpointIfDue()
 			continue
 		}
 		for i, q := range batch {

@@ -1,6 +1,6 @@
 // Package engine is Kimberlite's embedded database: tenants, streams and their events, stored
-// durably in one bbolt file. Writes go through a group committer, so concurrent appends share one
-// fsync. The TCP server (engine/server) serves a *DB, and a replicated node applies its raft log
+// in one bbolt file whose durable record is a write-ahead log (or, in a cluster, the raft log).
+// Writes go through a group committer, so concurrent appends share one fsync. The TCP server (engine/server) serves a *DB, and a replicated node applies its raft log
 // to one with ApplyBatch.
 package engine
 
@@ -28,6 +28,18 @@ var ErrClosed = errors.New("engine: database is closed")
 type DB struct {
 	dir  string
 	path string
+	// unsynced: a replica (OpenReplica), with no write-ahead log of its own.
+	unsynced bool
+
+	// wal is the write-ahead log of a standalone database (nil for a replica). written is the
+	// last group applied to the file, synced the last one durable in the log; reads wait for
+	// synced to cover what they saw (syncMu, syncCond).
+	wal      *wal
+	written  atomic.Uint64
+	syncMu   sync.Mutex
+	syncCond sync.Cond
+	synced   uint64
+	walErr   error
 
 	// rw guards store: everything that uses the bbolt handle holds it for reading; Restore and
 	// Close, which replace or drop the handle, hold it for writing.
@@ -44,6 +56,8 @@ type DB struct {
 	opCount     atomic.Int64
 	applyNanos  atomic.Int64
 	commitNanos atomic.Int64
+	syncCount   atomic.Int64
+	syncNanos   atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -57,30 +71,67 @@ type Stats struct {
 	OpCount int64
 	// ApplyTime is the time spent applying operations inside transactions, before commit.
 	ApplyTime time.Duration
-	// CommitTime is the time spent in commit: writing pages and fsyncing them.
+	// CommitTime is the time spent in commit: writing pages to the file (not fsynced).
 	CommitTime time.Duration
+	// SyncCount and SyncTime count the write-ahead log's fsyncs and the time they took (a
+	// standalone database; one fsync may cover several group commits).
+	SyncCount int64
+	SyncTime  time.Duration
 }
 
 // Open opens (creating if needed) the database in folder dir. Only one process may have a folder
 // open at a time; a second Open fails after a second.
-func Open(dir string) (*DB, error) {
+func Open(dir string) (*DB, error) { return open(dir, false) }
+
+// OpenReplica opens the database of a replicated node, whose raft log is the durable record
+// of every write: its commits write to the file without fsyncing it. A process killed at any
+// moment loses nothing (the kernel holds what was written), and whatever a crash of the machine
+// loses is applied again from the raft log, past the applied index stored with each batch
+// (ApplyBatch skips nothing it has not applied, and a node whose database is behind the newest
+// snapshot restores the snapshot). Sync still fsyncs.
+func OpenReplica(dir string) (*DB, error) { return open(dir, true) }
+
+func open(dir string, unsynced bool) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("engine: creating data folder: %w", err)
 	}
-	db := &DB{dir: dir, path: filepath.Join(dir, FileName)}
+	db := &DB{dir: dir, path: filepath.Join(dir, FileName), unsynced: unsynced}
 	// A restore that crashed before its rename leaves a temporary file behind; it is garbage.
 	_ = os.Remove(db.restorePath())
-	store, err := openStore(db.path)
+	store, err := db.openStore(db.path)
 	if err != nil {
 		return nil, err
 	}
 	db.store = store
+	db.syncCond.L = &db.syncMu
 	if err := db.loadCounters(); err != nil {
 		_ = store.Close()
 		return nil, err
 	}
+	if !unsynced {
+		w, recs, err := openWAL(filepath.Join(dir, WALFileName))
+		if err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+		db.wal = w
+		if err := db.recoverWAL(recs); err != nil {
+			_ = w.close()
+			_ = store.Close()
+			return nil, err
+		}
+	}
 	db.q.init(db)
 	return db, nil
+}
+
+// openStore opens the file at path for commits that do not fsync it.
+func (db *DB) openStore(path string) (*bolt.DB, error) {
+	store, err := openStore(path)
+	if err == nil {
+		store.NoSync = true // the write-ahead log or the raft log is the durable record
+	}
+	return store, err
 }
 
 func openStore(path string) (*bolt.DB, error) {
@@ -135,6 +186,8 @@ func (db *DB) Stats() Stats {
 		OpCount:     db.opCount.Load(),
 		ApplyTime:   time.Duration(db.applyNanos.Load()),
 		CommitTime:  time.Duration(db.commitNanos.Load()),
+		SyncCount:   db.syncCount.Load(),
+		SyncTime:    time.Duration(db.syncNanos.Load()),
 	}
 }
 
@@ -143,9 +196,18 @@ func (db *DB) Stats() Stats {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.q.stop()
+		var errs []error
+		if db.wal != nil {
+			if db.walFailure() == nil {
+				errs = append(errs, db.checkpoint())
+			}
+			errs = append(errs, db.wal.close())
+		} else {
+			errs = append(errs, db.store.Sync())
+		}
 		db.rw.Lock()
 		defer db.rw.Unlock()
-		db.closeErr = db.store.Close()
+		db.closeErr = errors.Join(append(errs, db.store.Close())...)
 		db.store = nil
 	})
 	return db.closeErr
@@ -158,5 +220,13 @@ func (db *DB) view(fn func(tx *bolt.Tx) error) error {
 	if db.store == nil {
 		return ErrClosed
 	}
-	return db.store.View(fn)
+	var seen uint64
+	err := db.store.View(func(tx *bolt.Tx) error {
+		seen = db.written.Load() // published before its group is visible: >= what tx sees
+		return fn(tx)
+	})
+	if err != nil {
+		return err
+	}
+	return db.waitSynced(seen)
 }

@@ -27,6 +27,8 @@ var (
 		bucketIdemKeys, bucketIdemOrder}
 
 	keyApplied = []byte("applied")
+	// keyWALSeq is the sequence number of the last write-ahead log group applied to the file.
+	keyWALSeq = []byte("walSeq")
 )
 
 // MaxStreamNameLen is the longest stream name, in bytes, that CreateStream accepts. The name is

@@ -84,11 +84,22 @@ func (db *DB) StreamLength(ctx context.Context, tenant, streamID uint64) (uint64
 	return length, err
 }
 
-// Sync flushes the file to stable storage. Acknowledged writes are already durable (each commit
-// fsyncs), so this is a safety net that also reports a closed database.
+// Sync returns once every write submitted before it is durable. Acknowledged writes already
+// are (in the write-ahead log of a standalone database); a replica's file, which its raft log
+// backs, is fsynced. It also reports a closed database.
 func (db *DB) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if db.wal != nil {
+		db.rw.RLock()
+		closed := db.store == nil
+		db.rw.RUnlock()
+		if closed {
+			return ErrClosed
+		}
+		// Every acknowledged write is durable in the log already; wait for the ones in flight.
+		return db.waitSynced(db.written.Load())
 	}
 	db.rw.RLock()
 	defer db.rw.RUnlock()

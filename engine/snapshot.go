@@ -57,12 +57,25 @@ func (db *DB) Restore(r io.Reader) error {
 	if err := syncDir(db.dir); err != nil {
 		return fmt.Errorf("engine: installing snapshot: %w", err)
 	}
-	store, err := openStore(db.path)
+	store, err := db.openStore(db.path)
 	if err != nil {
 		return fmt.Errorf("engine: reopening after restore: %w", err)
 	}
 	db.store = store
 	defer db.notifyAll()
+	if db.wal != nil {
+		// The snapshot came with another database's log position. Record this one's, durably
+		// before any later group: the log's groups up to it are replaced by the snapshot, and
+		// the ones after it must be applied on top of it after a crash.
+		seq := db.written.Load()
+		err := store.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyWALSeq, u64Key(seq)) })
+		if err == nil {
+			err = store.Sync()
+		}
+		if err != nil {
+			return fmt.Errorf("engine: recording the log position after restore: %w", err)
+		}
+	}
 	return db.loadCounters()
 }
 

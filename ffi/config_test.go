@@ -18,9 +18,21 @@ func TestEveryConfigFieldHasASetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	special := map[string]string{"Addresses": "kmb_config_add_address", "TenantID": "kmb_config_set_tenant"}
+	for _, o := range pool.Options {
+		if o.IsTLS() { // names spelled by the option table (TLSCAFile is tls_ca_file)
+			special[o.Field] = "kmb_config_set_" + o.CName()
+		}
+	}
+	goOnly := map[string]bool{}
+	for _, f := range pool.GoOnlyFields {
+		goOnly[f] = true
+	}
 	typ := reflect.TypeOf(pool.Config{})
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
+		if goOnly[f.Name] {
+			continue
+		}
 		fn := special[f.Name]
 		if fn == "" {
 			fn = "kmb_config_set_" + strings.ToLower(upperSnake(f.Name))

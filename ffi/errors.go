@@ -64,6 +64,7 @@ var statusOfKind = map[pool.Kind]C.kmb_status_t{
 	pool.KindInvalidArgument:    C.KMB_ERR_INVALID_ARGUMENT,
 	pool.KindProtocol:           C.KMB_ERR_PROTOCOL,
 	pool.KindInternal:           C.KMB_ERR_INTERNAL,
+	pool.KindTLS:                C.KMB_ERR_TLS,
 	pool.KindSubscriptionClosed: C.KMB_ERR_SUBSCRIPTION_CLOSED,
 }
 

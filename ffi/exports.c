@@ -40,6 +40,13 @@ kmb_status_t kmb_config_set_auth_token(kmb_config_t *cfg, const char *token) {
         return kmbgo_config_set_##name(cfg, v);              \
     }
 
+/* The Go side of a string option takes char *; the string is only read. */
+#define STRING_SETTER(name)                                              \
+    kmb_status_t kmb_config_set_##name(kmb_config_t *cfg, const char *v) { \
+        GUARD();                                                         \
+        return kmbgo_config_set_##name(cfg, (char *)v);                  \
+    }
+
 /* One SETTER per pool.Options entry. */
 #include "setters_gen.h"
 

@@ -26,6 +26,11 @@ const (
 	layerJSOpts   = "bindings/node/lib/options.js"
 	layerDTS      = "bindings/node/index.d.ts"
 	layerAddon    = "bindings/node/src/options_gen.h"
+	// The TLS options (pool.Option.IsTLS) reach Python through kimberlite.TLS and Node through
+	// its tls option, with Node's own names; their setters live in config_tls.go.
+	layerGoTLS = "ffi/config_tls.go"
+	layerPyTLS = "bindings/python/kimberlite/tls.py"
+	layerJSTLS = "bindings/node/lib/tls.js"
 )
 
 func readLayer(t *testing.T, rel string) string {
@@ -40,11 +45,36 @@ func readLayer(t *testing.T, rel string) string {
 // TestEveryOptionInEveryLayer: each option is declared, exported and wired in C, Python and Node.
 func TestEveryOptionInEveryLayer(t *testing.T) {
 	text := map[string]string{}
-	for _, l := range []string{layerHeader, layerExports, layerGo, layerPyFFI, layerPyClient, layerJSOpts, layerDTS, layerAddon} {
+	for _, l := range []string{layerHeader, layerExports, layerGo, layerPyFFI, layerPyClient, layerJSOpts, layerDTS, layerAddon,
+		layerGoTLS, layerPyTLS, layerJSTLS} {
 		text[l] = readLayer(t, l)
 	}
 	for _, o := range pool.Options {
 		c, py, js := "kmb_config_set_"+o.CName(), o.PyName(), o.JSName()
+		if o.IsTLS() {
+			want := []struct{ layer, needle string }{
+				{layerHeader, "KMB_EXTERN kmb_status_t " + c + "("},
+				{layerGoTLS, "//export kmbgo_config_set_" + o.CName() + "\n"},
+				{layerPyFFI, `("` + c + `", `},
+				{layerPyTLS, `"` + c + `"`},
+				{layerAddon, `"` + js + `"`},
+				{layerAddon, c + ")"},
+			}
+			if o.Kind == "string" {
+				want = append(want, struct{ layer, needle string }{layerExports, "STRING_SETTER(" + o.CName() + ")"})
+			} else {
+				want = append(want, struct{ layer, needle string }{layerExports, "SETTER(" + o.CName() + ","})
+			}
+			if !strings.HasSuffix(o.Field, "File") { // Node's tls.connect takes contents, not paths
+				want = append(want, struct{ layer, needle string }{layerJSTLS, "'" + js + "'"})
+			}
+			for _, w := range want {
+				if !strings.Contains(text[w.layer], w.needle) {
+					t.Errorf("TLS option pool.Config.%s is missing from %s (looked for %q)", o.Field, w.layer, w.needle)
+				}
+			}
+			continue
+		}
 		want := []struct{ layer, needle string }{
 			{layerHeader, "KMB_EXTERN kmb_status_t " + c + "("},
 			{layerExports, "SETTER(" + o.CName() + ","},
@@ -75,6 +105,9 @@ func TestEveryLayerDocumentsTheSameDefault(t *testing.T) {
 		if doc := commentBefore(header, "KMB_EXTERN kmb_status_t kmb_config_set_"+c+"("); !documents(doc, defaultSpellings(o, time.Millisecond)) {
 			t.Errorf("%s documents no default %v for kmb_config_set_%s (pool.Config.%s); comment: %q", layerHeader, o.Default(), c, o.Field, doc)
 		}
+		if o.IsTLS() { // documented as one group in the bindings (kimberlite.TLS, ConnectOptions.tls)
+			continue
+		}
 		if doc := commentBefore(dts, "  "+js+"?: "); !documents(doc, defaultSpellings(o, time.Millisecond)) {
 			t.Errorf("%s documents no default %v for %s (pool.Config.%s); comment: %q", layerDTS, o.Default(), js, o.Field, doc)
 		}
@@ -97,6 +130,10 @@ func defaultSpellings(o pool.Option, unit time.Duration) []string {
 		return s
 	case float64:
 		return []string{strconv.FormatFloat(v, 'f', -1, 64)}
+	case string:
+		return []string{strconv.Quote(v)}
+	case bool:
+		return []string{strconv.FormatBool(v)}
 	case pool.ReadPreference:
 		if v == pool.ReadLeader {
 			return []string{"LEADER (default)", "leader\"` (linearizable, default)"}
@@ -175,6 +212,9 @@ func pyDocEntry(doc, option string) string {
 func TestPythonSignatureDefaultsAreTheLibrarys(t *testing.T) {
 	py := readLayer(t, layerPyClient)
 	for _, o := range pool.Options {
+		if o.IsTLS() {
+			continue
+		}
 		m := regexp.MustCompile(`\n        ` + o.PyName() + `: [^\n]*? = ([^\n,]+),\n`).FindStringSubmatch(py)
 		if m == nil {
 			t.Errorf("%s: Client.connect has no keyword %s with a default (pool.Config.%s)", layerPyClient, o.PyName(), o.Field)

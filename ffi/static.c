@@ -29,6 +29,7 @@ const char *kmb_status_name(kmb_status_t status) {
         NAME(KMB_ERR_PROTOCOL)
         NAME(KMB_ERR_NO_MEMORY)
         NAME(KMB_ERR_BUSY)
+        NAME(KMB_ERR_TLS)
         NAME(KMB_ERR_SUBSCRIPTION_CLOSED)
         NAME(KMB_ERR_SERVER_UNKNOWN)
         NAME(KMB_ERR_SERVER_INTERNAL)

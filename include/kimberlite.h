@@ -59,6 +59,7 @@
 #ifndef KIMBERLITE_H
 #define KIMBERLITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -184,6 +185,11 @@ enum kmb_status_code {
     KMB_ERR_BUSY = 14,                     /* too many _async calls pending on this client
                                               (KMB_MAX_PENDING_ASYNC), or a next call already
                                               waiting on the same subscription; retry later */
+    KMB_ERR_TLS = 15,                      /* the TLS handshake failed: the server's certificate
+                                              was refused (unknown CA, expired, wrong name: the
+                                              message gives the verifier's reason), the server
+                                              refused this client's certificate, or it does not
+                                              speak TLS; not retryable */
     KMB_ERR_SUBSCRIPTION_CLOSED = 16,      /* the subscription was closed (kmb_subscription_close,
                                               its client closed, or the server ended it for good:
                                               kmb_subscription_close_reason() says why) */
@@ -420,6 +426,48 @@ KMB_EXTERN kmb_status_t kmb_config_set_append_batch_max_events(kmb_config_t *cfg
 /* kmb_config_set_append_batch_max_bytes: most payload bytes in one coalesced request. Default
  * 4194304 (4 MiB); 1 to 16777216 (the frame limit). */
 KMB_EXTERN kmb_status_t kmb_config_set_append_batch_max_bytes(kmb_config_t *cfg, uint32_t n);
+
+/* TLS. Connections use TLS once kmb_config_set_tls(cfg, true) is called: the server's
+ * certificate is verified (against the system roots unless a CA is set) and its name checked
+ * (against the host of each address unless a server name is set). The connect timeout covers
+ * the TLS handshake. A certificate failure is KMB_ERR_TLS and is not retried.
+ * Strings: NUL-terminated UTF-8, copied (the caller keeps ownership); "" clears the setting;
+ * NULL is KMB_ERR_NULL_ARGUMENT. The files are read by kmb_client_connect(), which fails with
+ * KMB_ERR_INVALID_ARGUMENT naming the option when one cannot be read or parsed; a TLS option
+ * set while TLS is off is refused there too.
+ * threads: like every setter, not concurrently with other calls on the same config. */
+
+/* kmb_config_set_tls: true turns TLS on, false keeps plain TCP. Default false. */
+KMB_EXTERN kmb_status_t kmb_config_set_tls(kmb_config_t *cfg, bool on);
+
+/* kmb_config_set_tls_ca_file: path of a PEM file holding the CA certificates the server's must
+ * chain to, instead of the system roots. Default "" (system roots). At most one of this and
+ * kmb_config_set_tls_ca_pem. */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_ca_file(kmb_config_t *cfg, const char *path);
+
+/* kmb_config_set_tls_ca_pem: the same CA certificates given as PEM text. Default "". */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_ca_pem(kmb_config_t *cfg, const char *pem);
+
+/* kmb_config_set_tls_cert_file: path of this client's certificate chain (PEM), for servers that
+ * require mutual TLS; needs a key. Default "" (no client certificate). */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_cert_file(kmb_config_t *cfg, const char *path);
+
+/* kmb_config_set_tls_cert_pem: this client's certificate chain as PEM text. Default "". */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_cert_pem(kmb_config_t *cfg, const char *pem);
+
+/* kmb_config_set_tls_key_file: path of the client certificate's private key (PEM). Default "". */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_key_file(kmb_config_t *cfg, const char *path);
+
+/* kmb_config_set_tls_key_pem: the client certificate's private key as PEM text. Default "". */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_key_pem(kmb_config_t *cfg, const char *pem);
+
+/* kmb_config_set_tls_server_name: the name the server's certificate must carry. Default ""
+ * (the host of each address dialed). */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_server_name(kmb_config_t *cfg, const char *name);
+
+/* kmb_config_set_tls_insecure_skip_verify: true accepts any server certificate, which lets
+ * anyone on the network path read and change the traffic: tests only. Default false. */
+KMB_EXTERN kmb_status_t kmb_config_set_tls_insecure_skip_verify(kmb_config_t *cfg, bool skip);
 
 /* ---------------------------------------------------------------------------------------------
  * Client                                                                     @object kmb_client_t

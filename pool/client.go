@@ -81,6 +81,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.Copy()
+	var tlsErr error
+	if cfg.TLS, tlsErr = cfg.tlsConfig(); tlsErr != nil {
+		return nil, tlsErr
+	}
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{
 		cfg:        cfg,
@@ -112,7 +116,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		c.spawn(c.maintain)
 		return c, nil
 	}
-	err := &Error{Kind: KindConnection, Message: "no seed address answered", LastDialErr: c.cluster.lastDialErr()}
+	err := withTLSReason(&Error{Kind: KindConnection, Message: "no seed address answered", LastDialErr: c.cluster.lastDialErr()})
 	var he *handshakeError
 	if errors.As(err.LastDialErr, &he) { // a server answered, and refused us: say why
 		err = &Error{Kind: KindServer, ServerCode: he.resp.Code, Message: he.resp.Message, LastDialErr: he}

@@ -9,7 +9,7 @@ import (
 
 // cluster knows the nodes and which one leads. The leader comes from NotLeader hints, tracked
 // with their view (raft term) so that an older hint never overrides a newer one, and from probing
-// every node with Sync when no hint names it. A leader hint outside the seed list adds a node.
+// every node (its role in ServerInfo, or Sync) when no hint names it. A leader hint outside the seed list adds a node.
 type cluster struct {
 	c *Client
 
@@ -178,7 +178,7 @@ func (r *cluster) changed(old, now *node) {
 	}
 }
 
-// startDiscovery probes every node with Sync, unless a round is already running, and returns
+// startDiscovery probes every node, unless a round is already running, and returns
 // the round. The probes run on their own, bounded by ConnectTimeout, so a caller may stop waiting.
 func (r *cluster) startDiscovery() *discovery {
 	r.mu.Lock()
@@ -256,12 +256,13 @@ func (r *cluster) anyNode() *node {
 	return best
 }
 
-// probe sends Sync to n (dialing if needed) and learns from the answer: success means n leads;
-// NotLeader names the leader or says none is known; no answer marks n unhealthy. It reports
+// probe asks n (dialing if needed) for its role with GetServerInfo, or with Sync when its
+// server does not report one, and learns from the answer: n leads, or names the leader, or
+// knows none; no answer marks n unhealthy. It reports
 // whether n answered.
 func (c *Client) probe(n *node) bool {
 	n.lastPing.Store(nowNano())
-	// A dial with its handshake gets ConnectTimeout, and so does the Sync round trip.
+	// A dial with its handshake gets ConnectTimeout, and so does the probe's round trip.
 	ctx, cancel := context.WithTimeout(c.life, 2*c.cfg.ConnectTimeout)
 	defer cancel()
 	started := nowNano()
@@ -274,7 +275,15 @@ func (c *Client) probe(n *node) bool {
 		c.cluster.lost(n)
 		return false
 	}
-	p, _, _, err := cn.roundTrip(ctx, c.syncBody)
+	// GetServerInfo first: a server that reports its role answers it without writing anything.
+	// One that does not (Kimberlite 0.8) is asked with Sync.
+	p, _, _, err := cn.roundTrip(ctx, c.infoBody)
+	role, hasRole := serverInfoRole(p)
+	if err == nil && !hasRole {
+		if _, isInfo := p.(wire.ServerInfoResponse); isInfo {
+			p, _, _, err = cn.roundTrip(ctx, c.syncBody)
+		}
+	}
 	n.release(cn)
 	if err != nil && ctx.Err() != nil && c.life.Err() == nil && n.lastHeard.Load() > started {
 		// No answer to the probe in time, yet the node kept answering other requests: it is
@@ -293,6 +302,10 @@ func (c *Client) probe(n *node) bool {
 		return false
 	}
 	n.healthy.Store(true)
+	if hasRole {
+		c.cluster.learnRole(n, role)
+		return true
+	}
 	switch p := p.(type) {
 	case wire.SyncResponse:
 		c.cluster.confirmed(n)

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -111,6 +112,33 @@ type Config struct {
 	// MaxAppendEvents) and 4 MiB (at most the 16 MiB frame).
 	AppendBatchMaxEvents int
 	AppendBatchMaxBytes  int
+
+	// TLS, for Go callers: connections use this crypto/tls configuration (a copy) when it is
+	// not nil. Its ServerName, when empty, is the host of each address dialed. The fields below
+	// add to it (TLSServerName, CA, client certificate). Default nil.
+	TLS *tls.Config
+	// TLSEnabled turns TLS on for the other layers (and for Go without a *tls.Config): the
+	// server's certificate is verified against the system roots, or TLSCAFile/TLSCAPEM when
+	// given, and its name against TLSServerName or the host of each address. Default false:
+	// plain TCP. The TLS* fields below are refused when TLS is off.
+	TLSEnabled bool
+	// TLSCAFile and TLSCAPEM give the CA certificates (PEM) the server's must chain to, as a
+	// file path or as the PEM text; at most one. Default "": the system roots.
+	TLSCAFile string
+	TLSCAPEM  string
+	// TLSCertFile/TLSCertPEM and TLSKeyFile/TLSKeyPEM are this client's certificate chain and
+	// private key (PEM), for servers that require mutual TLS; both or neither, each as a path
+	// or as the PEM text. Default "": no client certificate.
+	TLSCertFile string
+	TLSCertPEM  string
+	TLSKeyFile  string
+	TLSKeyPEM   string
+	// TLSServerName is the name the server's certificate must carry. Default "": the host of
+	// each address dialed (a leader hint included).
+	TLSServerName string
+	// TLSInsecureSkipVerify accepts any server certificate, which lets anyone on the path read
+	// and change the traffic. For tests only. Default false.
+	TLSInsecureSkipVerify bool
 }
 
 // DefaultConfig returns a Config with every field set to its documented default and no addresses.
@@ -145,6 +173,7 @@ var DefaultReadMaxBytes = uint64(defaultReadMaxBytes)
 // Copy returns a deep copy (the address slice is not shared).
 func (c Config) Copy() Config {
 	c.Addresses = append([]string(nil), c.Addresses...)
+	c.TLS = c.TLS.Clone()
 	return c
 }
 
@@ -161,6 +190,9 @@ func (c Config) Validate() error {
 		if err := CheckAddress(a); err != nil {
 			return invalidConfig("Addresses: " + err.Error())
 		}
+	}
+	if _, err := c.tlsConfig(); err != nil {
+		return err
 	}
 	checks := []struct {
 		ok  bool

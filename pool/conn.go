@@ -99,9 +99,16 @@ func dialConn(ctx context.Context, n *node) (*conn, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
+	if nc, err = clientTLS(ctx, nc, n.addr, cfg); err != nil {
+		return nil, err
+	}
 	caps, err := handshake(ctx, nc, cfg)
 	if err != nil {
 		nc.Close()
+		if te := tlsFailure(err); te != nil {
+			te.Node = n.addr
+			return nil, te
+		}
 		return nil, err
 	}
 	c := &conn{

@@ -29,6 +29,11 @@ const (
 	KindProtocol
 	// KindInternal: a bug in the client.
 	KindInternal
+	// KindTLS: the TLS handshake failed: the server's certificate was refused (unknown CA,
+	// expired, wrong name; Message carries the verifier's reason), the server refused this
+	// client's certificate, or the server does not speak TLS. Not retried: redialing cannot
+	// fix a certificate.
+	KindTLS
 	// KindSubscriptionClosed: the subscription was closed (by Close, the client closing, or the
 	// server ending it for good); Message names the reason.
 	KindSubscriptionClosed
@@ -38,6 +43,7 @@ var kindNames = map[Kind]string{
 	KindServer: "server error", KindConnection: "connection error", KindTimeout: "timeout",
 	KindClosed: "client closed", KindClusterUnavailable: "cluster unavailable",
 	KindInvalidArgument: "invalid argument", KindProtocol: "protocol error", KindInternal: "internal error",
+	KindTLS:                "TLS error",
 	KindSubscriptionClosed: "subscription closed",
 }
 
@@ -63,6 +69,8 @@ var (
 	ErrOffsetMismatch     = errors.New("kimberlite: offset mismatch")
 	ErrAuth               = errors.New("kimberlite: authentication failed")
 	ErrNotFound           = errors.New("kimberlite: not found")
+	// ErrTLS matches KindTLS errors.
+	ErrTLS = errors.New("kimberlite: TLS error")
 	// ErrOutcomeUnknown marks an append that was sent but whose result could not be learned before
 	// the deadline, neither by re-sending it with its idempotency key nor by reading the stream
 	// back (the cluster stayed unreachable). The events may or may not have been appended; read
@@ -73,7 +81,7 @@ var (
 var kindSentinels = map[Kind]error{
 	KindConnection: ErrConnection, KindTimeout: ErrTimeout, KindClosed: ErrClosed,
 	KindClusterUnavailable: ErrClusterUnavailable, KindInvalidArgument: ErrInvalidArgument,
-	KindProtocol: ErrProtocol, KindSubscriptionClosed: ErrSubscriptionClosed,
+	KindProtocol: ErrProtocol, KindTLS: ErrTLS, KindSubscriptionClosed: ErrSubscriptionClosed,
 }
 
 var codeSentinels = map[wire.ErrorCode]error{
@@ -120,10 +128,10 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(")")
 	}
-	if e.LastDialErr != nil && e.Kind != KindServer {
+	if e.LastDialErr != nil && e.Kind != KindServer && e.Kind != KindTLS {
 		fmt.Fprintf(&b, "; last dial error: %v", e.LastDialErr)
 	}
-	if e.Err != nil && e.Kind != KindServer && !strings.Contains(e.Message, e.Err.Error()) {
+	if e.Err != nil && e.Kind != KindServer && e.Kind != KindTLS && !strings.Contains(e.Message, e.Err.Error()) {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
 	return b.String()

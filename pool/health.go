@@ -4,8 +4,9 @@ import "time"
 
 // maintain runs in the background for the client's life: every tick it reaps idle and expired
 // connections, keeps MinIdleConnsPerNode open to the nodes in use, and health-checks each node
-// every HealthCheckPeriod with Sync. The check confirms the leader, learns a new one from a
-// follower's NotLeader hint, notices a deposed leader (it answers NotLeader) and breaks the
+// every HealthCheckPeriod with GetServerInfo, which writes nothing on the server (Sync against
+// a server that does not report its role). The check confirms the leader, learns a new one from
+// a follower's hint, notices a deposed leader (it no longer reports leading) and breaks the
 // connections of a node that stopped answering, so calls waiting on it fail over at once.
 func (c *Client) maintain() {
 	tick := time.Second
@@ -40,7 +41,7 @@ func (c *Client) maintain() {
 	}
 }
 
-// healthCheck starts a background Sync probe of n if one is due and none is running.
+// healthCheck starts a background probe of n if one is due and none is running.
 func (c *Client) healthCheck(n *node) {
 	p := c.cfg.HealthCheckPeriod
 	if p <= 0 || time.Since(time.Unix(0, n.lastPing.Load())) < p || !n.pinging.CompareAndSwap(false, true) {

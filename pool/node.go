@@ -132,6 +132,9 @@ func (n *node) acquireSlot(ctx context.Context, limit int32) (*conn, error) {
 
 // dialFailed wraps a dial or handshake failure. A refused handshake is the server's answer.
 func dialFailed(err error) error {
+	if te := tlsFailure(err); te != nil {
+		return &Error{Kind: KindTLS, Message: te.Message, LastDialErr: err, Err: te.Err}
+	}
 	var he *handshakeError
 	if errors.As(err, &he) {
 		return &Error{Kind: KindServer, ServerCode: he.resp.Code, Message: he.resp.Message, LastDialErr: err}

@@ -15,7 +15,8 @@ type Option struct {
 	// Field is the Config field name, e.g. "MaxDialsPerNode".
 	Field string
 	// Kind is how the value crosses the C ABI: "ms" (a time.Duration as uint64 milliseconds),
-	// "count" (an int as uint32), "ratio" (a float64 as double) or "enum" (an int32 constant).
+	// "count" (an int as uint32), "ratio" (a float64 as double), "enum" (an int32 constant),
+	// "string" (a NUL-terminated UTF-8 const char *) or "bool" (a C bool).
 	Kind string
 }
 
@@ -44,13 +45,37 @@ var Options = []Option{
 	{"ReadFrom", "enum"},
 	{"AppendBatchMaxEvents", "count"},
 	{"AppendBatchMaxBytes", "count"},
+	// TLS (see tls.go). Python sets these through kimberlite.TLS, Node through its tls option.
+	{"TLSEnabled", "bool"},
+	{"TLSCAFile", "string"},
+	{"TLSCAPEM", "string"},
+	{"TLSCertFile", "string"},
+	{"TLSCertPEM", "string"},
+	{"TLSKeyFile", "string"},
+	{"TLSKeyPEM", "string"},
+	{"TLSServerName", "string"},
+	{"TLSInsecureSkipVerify", "bool"},
 }
+
+// GoOnlyFields are Config fields only Go callers can set: TLS is a *tls.Config, which the
+// TLS* options build for the other layers.
+var GoOnlyFields = []string{"TLS"}
+
+// cNames spell the options whose field names run capitals together.
+var cNames = map[string]string{"TLSEnabled": "tls", "TLSCAFile": "tls_ca_file", "TLSCAPEM": "tls_ca_pem"}
+
+// IsTLS reports whether the option belongs to the TLS group, which the bindings take from
+// their own TLS option (kimberlite.TLS in Python, tls in Node) rather than as one argument each.
+func (o Option) IsTLS() bool { return strings.HasPrefix(o.Field, "TLS") }
 
 // IdentityFields are the Config fields set by their own calls rather than as options.
 var IdentityFields = []string{"Addresses", "TenantID", "AuthToken"}
 
 // CName is the option's name in C and Python: snake_case, with "_ms" for durations in C.
 func (o Option) CName() string {
+	if n, ok := cNames[o.Field]; ok {
+		return n
+	}
 	n := snake(o.Field)
 	if o.Kind == "ms" {
 		n += "_ms"
@@ -59,7 +84,13 @@ func (o Option) CName() string {
 }
 
 // PyName is the keyword argument of kimberlite.Client.connect (durations are seconds there).
-func (o Option) PyName() string { return snake(o.Field) }
+// A TLS option is a keyword of kimberlite.TLS, without the "tls_" prefix ("enabled" is tls=True).
+func (o Option) PyName() string {
+	if o.IsTLS() {
+		return strings.TrimPrefix(strings.TrimPrefix(o.CName(), "tls"), "_")
+	}
+	return snake(o.Field)
+}
 
 // JSName is the property of the Node connect options (durations keep the "Ms" suffix).
 func (o Option) JSName() string {

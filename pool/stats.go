@@ -124,7 +124,7 @@ func (s *statsState) record(op opKind, d time.Duration, err error) {
 var kindKeys = map[Kind]string{
 	KindConnection: "connection", KindTimeout: "timeout", KindClosed: "closed",
 	KindClusterUnavailable: "cluster_unavailable", KindInvalidArgument: "invalid_argument",
-	KindProtocol: "protocol", KindInternal: "internal",
+	KindProtocol: "protocol", KindInternal: "internal", KindTLS: "tls",
 }
 
 func errorKey(err error) string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
@@ -49,4 +51,23 @@ func probeSync(addr string) error {
 	defer c.close()
 	_, err = c.call(0, wire.SyncRequest{}, 2*time.Second)
 	return err
+}
+
+// term returns the raft term a node reports in its ServerInfo ("term:N").
+func term(addr string) (uint64, error) {
+	c, err := dial(addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.close()
+	p, err := c.call(0, wire.GetServerInfoRequest{}, 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	for _, cp := range p.(wire.ServerInfoResponse).Capabilities {
+		if v, ok := strings.CutPrefix(cp, "term:"); ok {
+			return strconv.ParseUint(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s reports no term", addr)
 }

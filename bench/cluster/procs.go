@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -67,6 +68,9 @@ func (p *proc) stop() {
 }
 
 type procs struct{ nodes []*proc }
+
+// nodeArgs are extra flags for every cluster node (-node-args).
+var nodeArgs string
 
 func (ps *procs) stopAll() {
 	for _, p := range ps.nodes {
@@ -133,7 +137,10 @@ func startCluster(bin, dir string, n int) (*procs, error) {
 	}
 	for _, p := range ps.nodes {
 		p.args = append([]string{"server", "--listen", p.addr, "--data", filepath.Join(dir, "node-"+p.id),
-			"--log-level", "error", "--node-id", p.id}, peers...)
+			"--log-level", "error", "--node-id", p.id,
+			// Room for the idle-client measurement: 1,000 clients from one address.
+			"--max-conns", "4096", "--max-conns-per-addr", "4096"}, peers...)
+		p.args = append(p.args, strings.Fields(nodeArgs)...)
 		if err := p.start(); err != nil {
 			ps.stopAll()
 			return nil, err

@@ -1,7 +1,11 @@
 // Command server measures the TCP server over a real database on loopback: appends per second
 // with 1, 16 and 64 connections (100-byte events, batches of 1 and of 100), pipelined appends on
 // one connection, reads per second, and how much of the time the committer spends committing
-// (writing pages and fsyncing). Run it with `go run ./bench/server`; it takes about 25 seconds.
+// (writing pages) and syncing its write-ahead log. Then, for -rounds rounds, it sets the two
+// numbers the disk bounds against a bare 100-byte write+fdatasync on the same disk in the same
+// run: a single writer's append latency, and 64 connections' appends per second, each printed
+// as a `RATIO name value goal # what` line. Run it with `go run ./bench/server`; it takes about
+// 40 seconds.
 package main
 
 import (
@@ -17,11 +21,15 @@ import (
 	"github.com/kimberlite/libkimberlite/engine/server"
 	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
 	"github.com/kimberlite/libkimberlite/wire"
+	"golang.org/x/sys/unix"
 )
 
 const eventSize = 100
 
-var runFor = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
+var (
+	runFor = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
+	rounds = flag.Int("rounds", 3, "rounds of the ratio measurements")
+)
 
 func main() {
 	flag.Parse()
@@ -49,12 +57,12 @@ func run() error {
 
 	for _, batch := range []int{1, 100} {
 		for _, conns := range []int{1, 16, 64} {
-			if err := b.appends(conns, batch, 1); err != nil {
+			if _, err := b.appends(conns, batch, 1); err != nil {
 				return err
 			}
 		}
 	}
-	if err := b.appends(1, 1, 64); err != nil {
+	if _, err := b.appends(1, 1, 64); err != nil {
 		return err
 	}
 	for _, conns := range []int{1, 16} {
@@ -62,7 +70,61 @@ func run() error {
 			return err
 		}
 	}
+	for round := 1; round <= *rounds; round++ {
+		fmt.Printf("ratio round %d\n", round)
+		bare, err := bareSync(dir, *runFor)
+		if err != nil {
+			return err
+		}
+		one, err := b.appends(1, 1, 1)
+		if err != nil {
+			return err
+		}
+		many, err := b.appends(64, 1, 1)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("RATIO server/append-latency.vs-fdatasync %.3f <=1.3 # one connection, 1-event append p50 %v / bare 100-byte write+fdatasync p50 %v\n",
+			float64(one.p50)/float64(bare), one.p50, bare)
+		fmt.Printf("RATIO server/append-64conns.vs-6943 %.3f >=3 # 64 connections x 1-event appends, %.0f appends/s / 6,943 appends/s before one sync per group\n",
+			many.perSec/6943, many.perSec)
+		fmt.Printf("RATIO server/append-64conns.per-fdatasync %.3f # %.0f appends/s x bare fdatasync p50 %v: appends per bare sync time\n",
+			many.perSec*bare.Seconds(), many.perSec, bare)
+	}
 	return nil
+}
+
+// bareSync measures the median of a bare 100-byte write+fdatasync in dir: the disk's own cost
+// of one durable append.
+func bareSync(dir string, d time.Duration) (time.Duration, error) {
+	f, err := os.CreateTemp(dir, "bare-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, eventSize)
+	var lat []time.Duration
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		t0 := time.Now()
+		if _, err := f.Write(buf); err != nil {
+			return 0, err
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			return 0, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	p50 := pct(lat, 50)
+	fmt.Printf("bare write+fdatasync, 100 bytes       %8.0f syncs/s   latency p50 %v p99 %v\n",
+		float64(len(lat))/d.Seconds(), p50, pct(lat, 99))
+	return p50, nil
+}
+
+// appendRate is what one append measurement found.
+type appendRate struct {
+	perSec float64
+	p50    time.Duration
 }
 
 type bench struct {
@@ -127,7 +189,7 @@ func (b *bench) measure(conns int, setup func(i int, c *rawconn.Conn) (worker, e
 }
 
 // appends measures appends of batch events each, with inflight requests pipelined per connection.
-func (b *bench) appends(conns, batch, inflight int) error {
+func (b *bench) appends(conns, batch, inflight int) (appendRate, error) {
 	b.runID++
 	events := make([][]byte, batch)
 	for i := range events {
@@ -167,20 +229,25 @@ func (b *bench) appends(conns, batch, inflight int) error {
 		}, nil
 	})
 	if err != nil {
-		return err
+		return appendRate{}, err
 	}
 	after := b.db.Stats()
 	commits := after.CommitCount - before.CommitCount
 	commitTime := after.CommitTime - before.CommitTime
+	syncTime := after.SyncTime - before.SyncTime
+	syncs := after.SyncCount - before.SyncCount
 	name := fmt.Sprintf("append conns=%-2d batch=%-3d", conns, batch)
 	if inflight > 1 {
 		name = fmt.Sprintf("append conns=%-2d batch=%-3d pipelined=%d", conns, batch, inflight)
 	}
-	fmt.Printf("%s  %8.0f appends/s %9.0f events/s  latency p50 %v p99 %v  %5.1f appends/commit  commit+fsync %4.1f%% of the time (%v per commit)\n",
-		name, float64(reqs)/elapsed.Seconds(), float64(evs)/elapsed.Seconds(),
-		pct(lat, 50), pct(lat, 99), float64(after.OpCount-before.OpCount)/float64(max(commits, 1)),
-		100*commitTime.Seconds()/elapsed.Seconds(), (commitTime / time.Duration(max(commits, 1))).Round(time.Microsecond))
-	return nil
+	rate := appendRate{perSec: float64(reqs) / elapsed.Seconds(), p50: pct(lat, 50)}
+	fmt.Printf("%s  %8.0f appends/s %9.0f events/s  latency p50 %v p99 %v  %5.1f appends/commit  commit %4.1f%% (%v per commit)  log fdatasync %4.1f%% of the time (%v per sync, %.1f commits/sync)\n",
+		name, rate.perSec, float64(evs)/elapsed.Seconds(),
+		rate.p50, pct(lat, 99), float64(after.OpCount-before.OpCount)/float64(max(commits, 1)),
+		100*commitTime.Seconds()/elapsed.Seconds(), (commitTime / time.Duration(max(commits, 1))).Round(time.Microsecond),
+		100*syncTime.Seconds()/elapsed.Seconds(), (syncTime / time.Duration(max(syncs, 1))).Round(time.Microsecond),
+		float64(commits)/float64(max(syncs, 1)))
+	return rate, nil
 }
 
 // reads measures ReadEvents of perRead 100-byte events from random offsets of a 10 000-event

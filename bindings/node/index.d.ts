@@ -116,6 +116,28 @@ export interface ConnectOptions {
   bufferSizeBytes?: number | undefined;
   /** The official SDK's reconnect switch. Checked (a boolean), no effect: the client always re-dials. */
   autoReconnect?: boolean | undefined;
+  /**
+   * TLS on every connection. `true` verifies the server's certificate against the system
+   * roots; an object takes the names and types of Node's own `tls.connect`. The connect
+   * timeout covers the handshake. A refused certificate rejects with a KimberliteError whose
+   * `code` is `'KMB_ERR_TLS'` and whose message gives the verifier's reason; it is not retried.
+   * Default: plain TCP.
+   */
+  tls?: boolean | TLSOptions | undefined;
+}
+
+/** TLS settings of {@link ConnectOptions.tls}, named as in Node's `tls.connect`. */
+export interface TLSOptions {
+  /** CA certificates (PEM) the server's must chain to, instead of the system roots. */
+  ca?: string | Buffer | Array<string | Buffer> | undefined;
+  /** This client's certificate chain (PEM), for servers that require mutual TLS; needs `key`. */
+  cert?: string | Buffer | Array<string | Buffer> | undefined;
+  /** The private key (PEM) of `cert`. */
+  key?: string | Buffer | undefined;
+  /** The name the server's certificate must carry. Default: the host of each address. */
+  servername?: string | undefined;
+  /** `false` accepts any server certificate, which lets anyone on the path read and change the traffic: tests only. Default `true`. */
+  rejectUnauthorized?: boolean | undefined;
 }
 
 /** Options of {@link Client.append}. */

@@ -72,6 +72,9 @@ func (c *clusterFlags) Open(listenAddr, dataDir string, log *slog.Logger) (serve
 	cfg.Peers = c.peers
 	cfg.DataDir = dataDir
 	cfg.Logger = log
+	if nodeTLS != nil && nodeTLS.HasPeerCA() {
+		cfg.PeerTLS = nodeTLS
+	}
 	if err := cfg.Validate(); err != nil {
 		// Validate names fields; say which flag sets them.
 		msg := strings.NewReplacer("HeartbeatTimeout", "--heartbeat-timeout", "ElectionTimeout", "--election-timeout").Replace(err.Error())

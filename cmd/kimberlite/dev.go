@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,7 +23,7 @@ import (
 
 func init() { commands["dev"] = runDev }
 
-const devUsage = `usage: kimberlite dev [--nodes N] [--port P] [--data DIR] [--host HOST] [--restart]
+const devUsage = `usage: kimberlite dev [--nodes N] [--port P] [--data DIR] [--host HOST] [--restart] [--tls]
 
 Starts a local cluster of N ` + "`kimberlite server`" + ` processes on client ports P..P+N-1 (raft ports are
 picked free from P+1000 up) with data in DIR/node-ID, and stays in the foreground. It prints
@@ -47,7 +49,8 @@ type devCluster struct {
 	restart bool
 	nodes   []*devNode
 
-	outMu sync.Mutex // one line at a time on stdout
+	outMu    sync.Mutex  // one line at a time on stdout
+	probeTLS *tls.Config // with --tls: how the leader probe dials
 
 	mu       sync.Mutex
 	stopping bool
@@ -67,6 +70,7 @@ func runDev(args []string) int {
 	logLevel := fs.String("log-level", "warn", "log `LEVEL` of the nodes: debug, info, warn or error")
 	election := fs.Duration("election-timeout", 0, "election timeout `DUR` given to each node when non-zero (see kimberlite server --help)")
 	heartbeat := fs.Duration("heartbeat-timeout", 0, "heartbeat timeout `DUR` given to each node when non-zero (see kimberlite server --help)")
+	useTLS := fs.Bool("tls", false, "serve clients and raft over TLS: make a local CA and node certificates in DIR/tls,\nthen print the CA path and client snippets")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -99,6 +103,19 @@ func runDev(args []string) int {
 	if err := d.plan(*nodes, *port, *host, *data, *logLevel, *election, *heartbeat); err != nil {
 		fmt.Fprintf(os.Stderr, "kimberlite dev: %v\n", err)
 		return 1
+	}
+	if *useTLS {
+		caPath, probe, err := d.enableTLS(*data)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "kimberlite dev: making TLS certificates: %v\n", err)
+			return 1
+		}
+		d.probeTLS = probe
+		var addrs []string
+		for _, n := range d.nodes {
+			addrs = append(addrs, n.clientAddr)
+		}
+		d.printf("%s", strings.TrimSuffix(tlsSnippets(caPath, addrs), "\n"))
 	}
 
 	sig := make(chan os.Signal, 2)
@@ -288,7 +305,7 @@ func (d *devCluster) watchLeader(stop <-chan struct{}) {
 	last := ""
 	for {
 		for _, n := range d.nodes {
-			if devProbeSync(n.clientAddr, time.Second) == nil {
+			if devProbeSync(n.clientAddr, time.Second, d.probeTLS) == nil {
 				if n.id != last {
 					d.printf("leader=%s addr=%s", n.id, n.clientAddr)
 					last = n.id
@@ -305,8 +322,8 @@ func (d *devCluster) watchLeader(stop <-chan struct{}) {
 }
 
 // devProbeSync sends a Sync request to addr and returns nil when it succeeds (the node leads).
-func devProbeSync(addr string, timeout time.Duration) error {
-	resp, err := rawconn.RoundTrip(addr, timeout, wire.SyncRequest{})
+func devProbeSync(addr string, timeout time.Duration, tlsCfg *tls.Config) error {
+	resp, err := rawconn.RoundTripTLS(addr, timeout, tlsCfg, wire.SyncRequest{})
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ func runServer(args []string) int {
 	fs.Var(tokens, "auth-token", "accept `TOKEN=TENANT`: a client handing over TOKEN acts for TENANT only (repeatable;\nwithout any, no authentication: local development only)")
 	opts := server.DefaultOptions()
 	optFlags := bindServerFlags(fs, &opts)
+	tlsf := newTLSFlags(fs)
 	logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr)")
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
@@ -65,6 +66,7 @@ func runServer(args []string) int {
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
 		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [limit flags] [--log-level LEVEL]")
 		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N]")
+		fmt.Fprintln(w, "                         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--peer-ca FILE]]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
 		fmt.Fprintln(w, "acknowledged only once it is on disk. SIGTERM or Ctrl-C stops it cleanly: requests in")
@@ -94,6 +96,9 @@ func runServer(args []string) int {
 	if err := opts.Validate(); err != nil {
 		return fail("%v", flagError(err, optFlags))
 	}
+	if err := tlsf.check(); err != nil {
+		return fail("%v", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fail("--log-level must be debug, info, warn or error, got %q", *logLevel)
@@ -106,6 +111,10 @@ func runServer(args []string) int {
 		return 1
 	}
 	addr := l.Addr().String()
+	if l, err = tlsf.wrap(l, log); err != nil {
+		log.Error("cannot set up TLS", "err", err)
+		return 1
+	}
 	backend, closer, err := openBackend(addr, *dataDir, log)
 	if err != nil {
 		_ = l.Close()

@@ -23,7 +23,7 @@ func openDB(t *testing.T, dir string) *engine.DB {
 }
 
 func cmd(index uint64, op engine.Op) *raft.Log {
-	return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: encodeOp(op)}
+	return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: engine.EncodeOp(op)}
 }
 
 func appendOp(sid, expected uint64, events ...string) engine.Op {

@@ -54,7 +54,7 @@ func Open(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	db, err := engine.Open(cfg.DataDir)
+	db, err := engine.OpenReplica(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -133,12 +133,7 @@ func open(cfg Config, db store) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft address %s: %w", self.RaftAddr, err)
 	}
-	n.transport, err = raft.NewTCPTransportWithConfig(self.RaftAddr, advertise, &raft.NetworkTransportConfig{
-		ServerAddressProvider: n.raftAddrs,
-		Logger:                hl,
-		MaxPool:               3,
-		Timeout:               10 * time.Second,
-	})
+	n.transport, err = newTransport(cfg, advertise, hl, n.raftAddrs)
 	if err != nil {
 		return nil, fmt.Errorf("listening for raft on %s: %w", self.RaftAddr, err)
 	}
@@ -286,7 +281,7 @@ func (n *Node) Submit(op engine.Op) *engine.Pending {
 		p.Complete(engine.Result{Err: n.notLeader()})
 		return p
 	}
-	f := n.raft.Apply(encodeOp(op), n.cfg.ApplyTimeout)
+	f := n.raft.Apply(engine.EncodeOp(op), n.cfg.ApplyTimeout)
 	go func() {
 		if err := n.wait(context.Background(), f); err != nil {
 			p.Complete(engine.Result{Err: err})

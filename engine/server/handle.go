@@ -88,15 +88,7 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 			return wire.SyncResponse{Success: true}
 		})
 	case wire.GetServerInfoRequest:
-		_, caps := c.capabilities()
-		s.resp = wire.ServerInfoResponse{
-			BuildVersion:    c.s.opts.Version,
-			ProtocolVersion: wire.Version,
-			Capabilities:    caps,
-			UptimeSecs:      uint64(time.Since(c.s.started) / time.Second),
-			ClusterMode:     b.Mode(),
-			TenantCount:     b.TenantCount(),
-		}
+		c.serverInfo(s)
 	default:
 		// Every variant outside the subset.
 		s.resp = wire.ErrorResponse{Code: wire.ErrInvalidRequest,

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,10 +115,34 @@ func TestCapabilitiesArePromises(t *testing.T) {
 			}
 		},
 	}
+	infoChecks := map[string]func(t *testing.T, value string){
+		// A standalone server leads: it takes writes and Sync.
+		server.InfoRole: func(t *testing.T, value string) {
+			if value != "leader" {
+				t.Fatalf("a standalone server reports role %q", value)
+			}
+			probes["append"](t)
+			if _, ok := call(t, c, 1, wire.SyncRequest{}).(wire.SyncResponse); !ok {
+				t.Fatal("Sync refused by a server that says it leads")
+			}
+		},
+	}
 	hs := call(t, c, 1, wire.HandshakeRequest{ClientVersion: wire.Version}).(wire.HandshakeResponse)
 	si := call(t, c, 1, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
+	if !slices.Contains(si.Capabilities, "role:leader") {
+		t.Fatalf("server info capabilities %v do not say the server leads", si.Capabilities)
+	}
 	for _, list := range [][]string{hs.Capabilities, si.Capabilities} {
 		for _, cap := range list {
+			if key, value, ok := strings.Cut(cap, ":"); ok {
+				// Informational "key:value" entries state a fact; each fact is checked.
+				check, known := infoChecks[key]
+				if !known {
+					t.Fatalf("informational capability %q has no check", cap)
+				}
+				t.Run(cap, func(t *testing.T) { check(t, value) })
+				continue
+			}
 			probe, ok := probes[cap]
 			if !ok {
 				t.Fatalf("capability %q is announced, but nothing proves the server serves it", cap)
@@ -135,7 +161,7 @@ func TestWithoutIdempotentAppend(t *testing.T) {
 	c := dial(t, ts.addr)
 	hs := call(t, c, 1, wire.HandshakeRequest{ClientVersion: wire.Version}).(wire.HandshakeResponse)
 	si := call(t, c, 1, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
-	if fmt.Sprint(hs.Capabilities) != "[append subscribe]" || fmt.Sprint(si.Capabilities) != "[append server_info.v1 subscribe]" {
+	if fmt.Sprint(hs.Capabilities) != "[append subscribe]" || fmt.Sprint(si.Capabilities) != "[append server_info.v1 subscribe role:leader]" {
 		t.Fatalf("capabilities: handshake %v, server info %v", hs.Capabilities, si.Capabilities)
 	}
 	sid := createStream(t, c, 1, "s")

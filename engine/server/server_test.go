@@ -68,7 +68,7 @@ func TestOperations(t *testing.T) {
 	createStream(t, c, 43, "other-tenant")
 	si, ok := call(t, c, 42, wire.GetServerInfoRequest{}).(wire.ServerInfoResponse)
 	if !ok || si.BuildVersion != "0.1.0" || si.ProtocolVersion != 5 || si.ClusterMode != wire.ClusterStandalone ||
-		si.TenantCount != 2 || fmt.Sprint(si.Capabilities) != "[append idempotent-append server_info.v1 subscribe]" {
+		si.TenantCount != 2 || fmt.Sprint(si.Capabilities) != "[append idempotent-append server_info.v1 subscribe role:leader]" {
 		t.Fatalf("server info: %#v", si)
 	}
 }

@@ -5,6 +5,7 @@ package testserver
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -91,6 +92,8 @@ type Process struct {
 	t    testing.TB
 	Addr string   // client address
 	Args []string // arguments after the binary, reused by Restart
+	// TLS, when set, is how readiness probes dial a server that serves TLS (see tls.go).
+	TLS  *tls.Config
 	cmd  *exec.Cmd
 	out  *syncBuffer
 	done chan struct{}
@@ -169,7 +172,7 @@ func (p *Process) WaitReady(timeout time.Duration) {
 		if p.Exited() {
 			p.t.Fatalf("server %s exited before it was ready:\n%s", p.Addr, p.Output())
 		}
-		if Handshake(p.Addr, 500*time.Millisecond) == nil {
+		if HandshakeTLS(p.Addr, 500*time.Millisecond, p.TLS) == nil {
 			return
 		}
 		if time.Now().After(deadline) {

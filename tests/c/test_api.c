@@ -32,7 +32,7 @@ static const kmb_status_t all_codes[] = {
     KMB_OK, KMB_ERR_INTERNAL, KMB_ERR_NULL_ARGUMENT, KMB_ERR_INVALID_HANDLE, KMB_ERR_INVALID_UTF8,
     KMB_ERR_INVALID_ARGUMENT, KMB_ERR_CLOSED, KMB_ERR_TIMEOUT, KMB_ERR_CONNECTION,
     KMB_ERR_CLUSTER_UNAVAILABLE, KMB_ERR_OUTCOME_UNKNOWN, KMB_ERR_FORKED, KMB_ERR_PROTOCOL,
-    KMB_ERR_NO_MEMORY, KMB_ERR_BUSY, KMB_ERR_SUBSCRIPTION_CLOSED, KMB_ERR_SERVER_UNKNOWN,
+    KMB_ERR_NO_MEMORY, KMB_ERR_BUSY, KMB_ERR_TLS, KMB_ERR_SUBSCRIPTION_CLOSED, KMB_ERR_SERVER_UNKNOWN,
     KMB_ERR_SERVER_INTERNAL,
     KMB_ERR_INVALID_REQUEST, KMB_ERR_AUTHENTICATION_FAILED, KMB_ERR_TENANT_NOT_FOUND,
     KMB_ERR_STREAM_NOT_FOUND, KMB_ERR_TABLE_NOT_FOUND, KMB_ERR_QUERY_PARSE, KMB_ERR_QUERY_EXECUTION,
@@ -48,7 +48,7 @@ static void test_statuses(void) {
     size_t n = sizeof all_codes / sizeof all_codes[0], i, j;
     int32_t s;
     int retryable = 0;
-    CHECK(n == 47); /* 0, 15 client codes, 30 wire codes, SERVER_OTHER */
+    CHECK(n == 48); /* 0, 16 client codes, 30 wire codes, SERVER_OTHER */
     CHECK(strcmp(kmb_status_name(KMB_OK), "KMB_OK") == 0);
     CHECK(strcmp(kmb_status_name(KMB_ERR_NOT_LEADER), "KMB_ERR_NOT_LEADER") == 0);
     for (i = 0; i < n; i++) {
@@ -66,6 +66,7 @@ static void test_statuses(void) {
     CHECK(kmb_status_is_retryable(KMB_ERR_CONNECTION));
     CHECK(kmb_status_is_retryable(KMB_ERR_NOT_LEADER));
     CHECK(!kmb_status_is_retryable(KMB_ERR_OUTCOME_UNKNOWN));
+    CHECK(!kmb_status_is_retryable(KMB_ERR_TLS));
     CHECK(!kmb_status_is_retryable(KMB_ERR_OFFSET_MISMATCH));
     CHECK(!kmb_status_is_retryable(12345));
     CHECK(KMB_DATA_CLASS_NON_PHI == KMB_DATA_CLASS_PUBLIC);

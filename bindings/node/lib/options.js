@@ -3,6 +3,8 @@
 // Checks and normalises the options of Client.connect and of each call before anything reaches
 // the addon: a TypeError or RangeError that names the option, never a silent default.
 
+const { normaliseTLS } = require('./tls');
+
 const U32_MAX = 4294967295;
 const KEEP_ALIVE_DISABLED = 18446744073709551615n; // KMB_KEEP_ALIVE_DISABLED
 
@@ -35,7 +37,7 @@ const OPTIONS = {
 // have no effect (buffers grow as needed, and the client always re-dials and follows the leader).
 const COMPAT = ['readTimeoutMs', 'writeTimeoutMs', 'bufferSizeBytes', 'autoReconnect'];
 
-const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), ...COMPAT]);
+const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), ...COMPAT, 'tls']);
 
 // Lower-cased spellings map back to the real name, so "tenantID", "auth_token" or "TenantId"
 // are caught with a hint instead of being ignored.
@@ -132,6 +134,7 @@ function normaliseConnectOptions(opts) {
   if (opts.autoReconnect !== undefined && typeof opts.autoReconnect !== 'boolean') {
     throw new TypeError(`option "autoReconnect" must be a boolean, got ${describe(opts.autoReconnect)}`);
   }
+  Object.assign(native, normaliseTLS(opts.tls));
   if (native.minIdleConnsPerNode !== undefined && native.maxConnsPerNode !== undefined && native.minIdleConnsPerNode > native.maxConnsPerNode) {
     throw new RangeError(`option "minIdleConnsPerNode" (${native.minIdleConnsPerNode}) must be <= "maxConnsPerNode" (${native.maxConnsPerNode})`);
   }

@@ -18,6 +18,7 @@ from .pool import Pool, PooledClient, PoolStats
 from .retry import DEFAULT_RETRY, RetryPolicy, with_retry
 from .subscription import Subscription, SubscriptionEvent
 from .errors import *  # noqa: F401,F403 (the public exception classes)
+from .tls import TLS, TLSError
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, NodeStats, Offset, Placement, ReadFrom, ReadResult,
     ServerInfo, StreamId, TenantId,
@@ -35,6 +36,7 @@ __all__ = [
     "Subscription", "SubscriptionEvent",
 ]
 __all__ += errors.__all__
+__all__ += ["TLS", "TLSError"]
 
 
 def library_version() -> str:

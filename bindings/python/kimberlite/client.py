@@ -13,6 +13,7 @@ from ._convert import U32_MAX, c_string, millis, uint
 from .errors import (
     ClientClosed, ForkedProcess, InvalidArgument, InvalidDataClassError, InvalidHandle, KimberliteError,
 )
+from .tls import TLS, tls_settings
 from .subscription import Subscription
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, Offset, Placement, ReadFrom, ReadResult, ServerInfo,
@@ -99,6 +100,7 @@ class Client:
         read_from: Optional[ReadFrom] = ReadFrom.LEADER,
         append_batch_max_events: Optional[int] = 1024,
         append_batch_max_bytes: Optional[int] = 4194304,
+        tls: Union[bool, TLS, None] = None,
     ) -> "Client":
         """Connect to the first seed address that answers and find the cluster's leader.
 
@@ -133,11 +135,14 @@ class Client:
             read_from: ReadFrom.LEADER (default) or ReadFrom.ANY_HEALTHY.
             append_batch_max_events / append_batch_max_bytes: limits of the requests that
                 concurrent appends to one stream are coalesced into (default 1024 / 4 MiB).
+            tls: True for TLS verified against the system roots, or a kimberlite.TLS with a CA,
+                a client certificate or a server name (default None: plain TCP).
 
         Raises:
             TypeError, InvalidArgument: a malformed argument or option (nothing is sent).
             ConnectionFailed, ClusterUnavailable, DeadlineExceeded: no seed answered.
             AuthenticationFailed: the server refused the token.
+            TLSError: a certificate was refused by either side, or the server has no TLS.
             ForkedProcess: the library was loaded before this process was forked.
         """
         if isinstance(addresses, (str, bytes)) or not isinstance(addresses, Iterable):
@@ -190,6 +195,7 @@ class Client:
                 settings.append(("kmb_config_set_read_from", int(ReadFrom(read_from))))
             except ValueError:
                 raise InvalidArgument(f"read_from must be a ReadFrom value, got {read_from!r}") from None
+        settings += tls_settings(tls)
 
         lib = _ffi.lib()
         cfg = _ffi.ConfigP()

@@ -7,12 +7,13 @@ import inspect
 import re
 from typing import Dict, List, Tuple
 
-from kimberlite import Client, _ffi, _wait
+from kimberlite import TLS, Client, _ffi, _wait
 from procs import REPO
 
 SCALARS = {
     "uint64_t": ctypes.c_uint64, "uint32_t": ctypes.c_uint32, "int32_t": ctypes.c_int32,
     "kmb_status_t": ctypes.c_int32, "double": ctypes.c_double, "size_t": ctypes.c_size_t, "int": ctypes.c_int,
+    "bool": ctypes.c_bool,
 }
 
 
@@ -66,8 +67,13 @@ def test_every_synchronous_function_is_declared() -> None:
 def test_every_config_setter_is_an_option() -> None:
     setters = [n for n in prototypes() if n.startswith("kmb_config_set_")]
     keywords = set(inspect.signature(Client.connect).parameters)
+    tls_keywords = set(inspect.signature(TLS).parameters)
     for setter in setters:
         option = re.sub(r"_ms$", "", setter[len("kmb_config_set_"):])
+        if option.startswith("tls_"):  # set through kimberlite.TLS
+            option = {"insecure_skip_verify": "verify"}.get(option[4:], option[4:])
+            assert option in tls_keywords, f"{setter} has no kimberlite.TLS option"
+            continue
         option = {"tenant": "tenant_id"}.get(option, option)
         assert option in keywords, f"{setter} has no Client.connect option"
 

@@ -40,6 +40,10 @@ export async function usage(): Promise<void> {
     }
   }
 
+  await Client.connect({ addresses: ['a:1'], tls: true });
+  await Client.connect({ addresses: ['a:1'], tls: { ca: [Buffer.from(''), 'pem'], cert: 'pem', key: Buffer.from(''), servername: 'db', rejectUnauthorized: true } });
+  // @ts-expect-error the server name is spelled as in tls.connect
+  await Client.connect({ addresses: ['a:1'], tls: { serverName: 'db' } });
   // @ts-expect-error ids are bigints
   await client.append(1, [Buffer.from('x')]);
   // @ts-expect-error events are bytes, not strings

@@ -1,4 +1,4 @@
-package cluster
+package engine
 
 import (
 	"encoding/binary"
@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
-// Raft log command format. Every entry written by a Node is one engine.Op:
+// Op encoding: a raft log command (every entry written by a cluster node is one Op) and a
+// record of the write-ahead log. The format:
 //
 //	version(1) kind(1) tenant(uvarint) then
 //	  create: name(len uvarint + bytes) dataclass(1) placement: global(1) [kind(1) [custom(len+bytes)]]
@@ -24,10 +24,11 @@ const (
 	opFormatVersionV1 = 1
 )
 
-var errBadCommand = errors.New("cluster: malformed log command")
+// ErrBadOp is the error of DecodeOp for bytes that are not an encoded Op.
+var ErrBadOp = errors.New("engine: malformed encoded operation")
 
-// encodeOp returns the log command for op.
-func encodeOp(op engine.Op) []byte {
+// EncodeOp returns the encoding of op.
+func EncodeOp(op Op) []byte {
 	size := 48 + len(op.Name) + len(op.IdemKey)
 	for _, e := range op.Events {
 		size += len(e) + binary.MaxVarintLen64
@@ -36,7 +37,7 @@ func encodeOp(op engine.Op) []byte {
 	b = append(b, opFormatVersion, byte(op.Kind))
 	b = binary.AppendUvarint(b, op.Tenant)
 	switch op.Kind {
-	case engine.OpCreateStream:
+	case OpCreateStream:
 		b = binary.AppendUvarint(b, uint64(len(op.Name)))
 		b = append(b, op.Name...)
 		b = append(b, byte(op.DataClass))
@@ -49,7 +50,7 @@ func encodeOp(op engine.Op) []byte {
 				b = append(b, op.Placement.Region.Custom...)
 			}
 		}
-	case engine.OpAppend:
+	case OpAppend:
 		b = binary.AppendUvarint(b, op.StreamID)
 		b = binary.AppendUvarint(b, op.Expected)
 		b = binary.AppendUvarint(b, uint64(len(op.Events)))
@@ -73,7 +74,7 @@ type opReader struct {
 
 func (r *opReader) fail(what string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", errBadCommand, what)
+		r.err = fmt.Errorf("%w: %s", ErrBadOp, what)
 	}
 }
 
@@ -117,17 +118,17 @@ func (r *opReader) bytes(what string) []byte {
 	return v
 }
 
-// decodeOp parses a log command written by encodeOp. Event slices alias data.
-func decodeOp(data []byte) (engine.Op, error) {
+// DecodeOp parses an encoding written by EncodeOp. Event slices alias data.
+func DecodeOp(data []byte) (Op, error) {
 	r := &opReader{b: data}
 	version := r.byte("version")
 	if r.err == nil && version != opFormatVersion && version != opFormatVersionV1 {
-		return engine.Op{}, fmt.Errorf("%w: unknown format version %d", errBadCommand, version)
+		return Op{}, fmt.Errorf("%w: unknown format version %d", ErrBadOp, version)
 	}
-	op := engine.Op{Kind: engine.OpKind(r.byte("kind"))}
+	op := Op{Kind: OpKind(r.byte("kind"))}
 	op.Tenant = r.uvarint("tenant")
 	switch op.Kind {
-	case engine.OpCreateStream:
+	case OpCreateStream:
 		op.Name = string(r.bytes("name"))
 		op.DataClass = wire.DataClass(r.byte("data class"))
 		if int(op.DataClass) >= wire.DataClassCount {
@@ -148,7 +149,7 @@ func decodeOp(data []byte) (engine.Op, error) {
 		default:
 			r.fail("placement out of range")
 		}
-	case engine.OpAppend:
+	case OpAppend:
 		op.StreamID = r.uvarint("stream id")
 		op.Expected = r.uvarint("expected offset")
 		n := r.uvarint("event count")
@@ -181,7 +182,7 @@ func decodeOp(data []byte) (engine.Op, error) {
 		r.fail(fmt.Sprintf("%d trailing bytes", len(r.b)))
 	}
 	if r.err != nil {
-		return engine.Op{}, r.err
+		return Op{}, r.err
 	}
 	return op, nil
 }

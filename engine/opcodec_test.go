@@ -1,4 +1,4 @@
-package cluster
+package engine
 
 import (
 	"bytes"
@@ -7,28 +7,27 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
 func TestOpRoundTrip(t *testing.T) {
-	ops := []engine.Op{
-		{Kind: engine.OpCreateStream, Tenant: 42, Name: "orders", DataClass: wire.DataClassPHI, Placement: wire.PlacementGlobal},
-		{Kind: engine.OpCreateStream, Tenant: 0, Name: "", DataClass: wire.DataClassPublic},
-		{Kind: engine.OpCreateStream, Tenant: 1<<64 - 1, Name: "é", DataClass: wire.DataClassPCI,
+	ops := []Op{
+		{Kind: OpCreateStream, Tenant: 42, Name: "orders", DataClass: wire.DataClassPHI, Placement: wire.PlacementGlobal},
+		{Kind: OpCreateStream, Tenant: 0, Name: "", DataClass: wire.DataClassPublic},
+		{Kind: OpCreateStream, Tenant: 1<<64 - 1, Name: "é", DataClass: wire.DataClassPCI,
 			Placement: wire.Placement{Region: wire.Region{Kind: wire.RegionAPSoutheast2}}},
-		{Kind: engine.OpCreateStream, Tenant: 7, Name: "x", DataClass: wire.DataClassFinancial,
+		{Kind: OpCreateStream, Tenant: 7, Name: "x", DataClass: wire.DataClassFinancial,
 			Placement: wire.Placement{Region: wire.Region{Kind: wire.RegionCustom, Custom: "eu-north-9"}}},
-		{Kind: engine.OpAppend, Tenant: 42, StreamID: wire.StreamID(42, 1), Expected: 1 << 40,
+		{Kind: OpAppend, Tenant: 42, StreamID: wire.StreamID(42, 1), Expected: 1 << 40,
 			Events: [][]byte{[]byte("a"), {}, bytes.Repeat([]byte{0xff}, 300)}},
-		{Kind: engine.OpAppend, Tenant: 1, StreamID: 1, Events: [][]byte{}},
+		{Kind: OpAppend, Tenant: 1, StreamID: 1, Events: [][]byte{}},
 	}
 	for _, op := range ops {
-		b := encodeOp(op)
-		if !bytes.Equal(b, encodeOp(op)) {
+		b := EncodeOp(op)
+		if !bytes.Equal(b, EncodeOp(op)) {
 			t.Fatalf("encoding of %+v is not deterministic", op)
 		}
-		got, err := decodeOp(b)
+		got, err := DecodeOp(b)
 		if err != nil {
 			t.Fatalf("decode %+v: %v", op, err)
 		}
@@ -39,7 +38,7 @@ func TestOpRoundTrip(t *testing.T) {
 }
 
 func TestDecodeOpRejectsBadInput(t *testing.T) {
-	valid := encodeOp(engine.Op{Kind: engine.OpAppend, Tenant: 3, StreamID: 9, Expected: 2, Events: [][]byte{[]byte("abc"), []byte("de")}})
+	valid := EncodeOp(Op{Kind: OpAppend, Tenant: 3, StreamID: 9, Expected: 2, Events: [][]byte{[]byte("abc"), []byte("de")}})
 	cases := map[string][]byte{
 		"empty":            {},
 		"bad version":      {2, 2, 0},
@@ -58,23 +57,23 @@ func TestDecodeOpRejectsBadInput(t *testing.T) {
 		cases[fmt.Sprintf("truncated at %d", i)] = valid[:i]
 	}
 	for name, b := range cases {
-		if _, err := decodeOp(b); !errors.Is(err, errBadCommand) {
-			t.Errorf("%s: decodeOp(% x) = %v, want errBadCommand", name, b, err)
+		if _, err := DecodeOp(b); !errors.Is(err, ErrBadOp) {
+			t.Errorf("%s: DecodeOp(% x) = %v, want ErrBadOp", name, b, err)
 		}
 	}
 }
 
 func FuzzDecodeOp(f *testing.F) {
-	f.Add(encodeOp(engine.Op{Kind: engine.OpAppend, Tenant: 3, StreamID: 9, Events: [][]byte{[]byte("abc")}}))
-	f.Add(encodeOp(engine.Op{Kind: engine.OpCreateStream, Tenant: 3, Name: "s",
+	f.Add(EncodeOp(Op{Kind: OpAppend, Tenant: 3, StreamID: 9, Events: [][]byte{[]byte("abc")}}))
+	f.Add(EncodeOp(Op{Kind: OpCreateStream, Tenant: 3, Name: "s",
 		Placement: wire.Placement{Region: wire.Region{Kind: wire.RegionCustom, Custom: "r"}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		op, err := decodeOp(b)
+		op, err := DecodeOp(b)
 		if err != nil {
 			return
 		}
 		// Whatever decodes must survive a round trip unchanged.
-		again, err := decodeOp(encodeOp(op))
+		again, err := DecodeOp(EncodeOp(op))
 		if err != nil || !reflect.DeepEqual(again, op) {
 			t.Fatalf("round trip of %+v: %+v, %v", op, again, err)
 		}
