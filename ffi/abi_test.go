@@ -34,6 +34,7 @@ var statusNameExceptions = map[string]string{
 	"QueryParseError":     "KMB_ERR_QUERY_PARSE",
 	"QueryExecutionError": "KMB_ERR_QUERY_EXECUTION",
 	"StorageError":        "KMB_ERR_STORAGE",
+	"SubscriptionClosed":  "KMB_ERR_SERVER_SUBSCRIPTION_CLOSED",
 }
 
 func TestEveryWireCodeHasItsOwnStatus(t *testing.T) {
@@ -71,7 +72,7 @@ func TestEveryWireCodeHasItsOwnStatus(t *testing.T) {
 
 func TestRetryableMatchesPool(t *testing.T) {
 	kinds := []pool.Kind{pool.KindConnection, pool.KindTimeout, pool.KindClosed, pool.KindClusterUnavailable,
-		pool.KindInvalidArgument, pool.KindProtocol, pool.KindInternal}
+		pool.KindInvalidArgument, pool.KindProtocol, pool.KindInternal, pool.KindSubscriptionClosed, pool.KindTLS}
 	var errs []*pool.Error
 	for _, k := range kinds {
 		errs = append(errs, &pool.Error{Kind: k}, &pool.Error{Kind: k, OutcomeUnknown: true})
@@ -157,8 +158,8 @@ func TestHeaderStatusTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := regexp.MustCompile(`(?m)^\s+(KMB_(?:OK|ERR_[A-Z0-9_]+)) = (\d+),?`).FindAllSubmatch(header, -1)
-	if len(entries) != 47 {
-		t.Fatalf("header lists %d statuses, want 47", len(entries))
+	if len(entries) != 48 {
+		t.Fatalf("header lists %d statuses, want 48", len(entries))
 	}
 	values := map[int]string{}
 	for _, e := range entries {

@@ -65,6 +65,7 @@ var statusOfKind = map[pool.Kind]C.kmb_status_t{
 	pool.KindProtocol:           C.KMB_ERR_PROTOCOL,
 	pool.KindInternal:           C.KMB_ERR_INTERNAL,
 	pool.KindTLS:                C.KMB_ERR_TLS,
+	pool.KindSubscriptionClosed: C.KMB_ERR_SUBSCRIPTION_CLOSED,
 }
 
 // classify turns an error of the Go core into a callError.

@@ -45,5 +45,8 @@ KMB_INTERNAL void kmb__call_events_cb(const void *client, kmb_events_callback_t 
 KMB_INTERNAL void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
                               kmb_server_info_t *info, const char *msg, size_t msg_len,
                               int32_t server_code, uint64_t request_id);
+KMB_INTERNAL void kmb__call_subscription_cb(const void *client, kmb_subscription_callback_t cb, void *user_data,
+                               kmb_status_t status, kmb_subscription_t *sub, const char *msg,
+                               size_t msg_len, int32_t server_code, uint64_t request_id);
 
 #endif

@@ -111,3 +111,10 @@ void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb,
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
     CALL(cb(user_data, status, info));
 }
+
+void kmb__call_subscription_cb(const void *client, kmb_subscription_callback_t cb, void *user_data,
+                               kmb_status_t status, kmb_subscription_t *sub, const char *msg,
+                               size_t msg_len, int32_t server_code, uint64_t request_id) {
+    if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
+    CALL(cb(user_data, status, sub));
+}

@@ -16,7 +16,7 @@
  *             kmb_last_error_request_id() the request id. The storage is per calling thread, is
  *             written before the function returns, and is not cleared by a success: test the status
  *             first.
- * Handles.    kmb_config_t and kmb_client_t are opaque. A NULL, freed, closed or foreign handle is
+ * Handles.    kmb_config_t, kmb_client_t and kmb_subscription_t are opaque. A NULL, freed, closed or foreign handle is
  *             answered with KMB_ERR_INVALID_HANDLE (never a crash): the library never dereferences a
  *             handle, it looks it up in a table. Handles are never reused by the library, so a stale
  *             handle stays detectable for the life of the process (at a cost of about a hundred
@@ -114,6 +114,9 @@ typedef struct kmb_config kmb_config_t;
 /* kmb_client_t: an opaque connected client (kmb_client_connect). Safe to share between threads. */
 typedef struct kmb_client kmb_client_t;
 
+/* kmb_subscription_t: an opaque subscription to one stream (kmb_subscribe). See "Subscriptions". */
+typedef struct kmb_subscription kmb_subscription_t;
+
 /* kmb_events_t: events read from one stream (kmb_read). Allocated by the library as one block,
  * read-only, owned by the caller and freed with kmb_events_free(). Fields may be added at the end
  * in later versions; existing fields never move. When count is 0, data, lengths and offsets may be
@@ -150,6 +153,10 @@ typedef void (*kmb_uint64_callback_t)(void *user_data, kmb_status_t status, uint
 typedef void (*kmb_events_callback_t)(void *user_data, kmb_status_t status, kmb_events_t *events);
 typedef void (*kmb_server_info_callback_t)(void *user_data, kmb_status_t status,
                                            kmb_server_info_t *info);
+/* kmb_subscribe_async's callback: sub is owned by the callback (free it with
+ * kmb_subscription_free; NULL on error). */
+typedef void (*kmb_subscription_callback_t)(void *user_data, kmb_status_t status,
+                                            kmb_subscription_t *sub);
 
 /* ---------------------------------------------------------------------------------------------
  * Status codes. Values are fixed forever; new codes may be added.
@@ -176,12 +183,16 @@ enum kmb_status_code {
     KMB_ERR_PROTOCOL = 12,                 /* the server sent something that is not protocol v5 */
     KMB_ERR_NO_MEMORY = 13,                /* an allocation for a result failed */
     KMB_ERR_BUSY = 14,                     /* too many _async calls pending on this client
-                                              (KMB_MAX_PENDING_ASYNC); retry later */
+                                              (KMB_MAX_PENDING_ASYNC), or a next call already
+                                              waiting on the same subscription; retry later */
     KMB_ERR_TLS = 15,                      /* the TLS handshake failed: the server's certificate
                                               was refused (unknown CA, expired, wrong name: the
                                               message gives the verifier's reason), the server
                                               refused this client's certificate, or it does not
                                               speak TLS; not retryable */
+    KMB_ERR_SUBSCRIPTION_CLOSED = 16,      /* the subscription was closed (kmb_subscription_close,
+                                              its client closed, or the server ended it for good:
+                                              kmb_subscription_close_reason() says why) */
 
     KMB_ERR_SERVER_UNKNOWN = 100,          /* wire 0 Unknown */
     KMB_ERR_SERVER_INTERNAL = 101,         /* wire 1 InternalError */
@@ -201,7 +212,7 @@ enum kmb_status_code {
     KMB_ERR_NOT_LEADER = 115,              /* wire 15 NotLeader (retryable) */
     KMB_ERR_OFFSET_MISMATCH = 116,         /* wire 16 OffsetMismatch: expected_offset != length */
     KMB_ERR_SUBSCRIPTION_NOT_FOUND = 117,  /* wire 17 SubscriptionNotFound */
-    KMB_ERR_SUBSCRIPTION_CLOSED = 118,     /* wire 18 SubscriptionClosed */
+    KMB_ERR_SERVER_SUBSCRIPTION_CLOSED = 118, /* wire 18 SubscriptionClosed */
     KMB_ERR_SUBSCRIPTION_BACKPRESSURE = 119, /* wire 19 SubscriptionBackpressure */
     KMB_ERR_API_KEY_NOT_FOUND = 120,       /* wire 20 ApiKeyNotFound */
     KMB_ERR_TENANT_ALREADY_EXISTS = 121,   /* wire 21 TenantAlreadyExists */
@@ -255,6 +266,9 @@ enum kmb_cluster_mode {
 /* Most events in one append (the server's default per-append limit); more is refused before
  * anything is sent. */
 #define KMB_MAX_BATCH_EVENTS 100000
+
+/* Pass to kmb_subscription_next() to wait until a batch arrives or the subscription closes. */
+#define KMB_NO_TIMEOUT UINT64_MAX
 
 /* ---------------------------------------------------------------------------------------------
  * Library
@@ -563,7 +577,8 @@ KMB_EXTERN void kmb_server_info_free(kmb_server_info_t *info);
 /* kmb_client_stats_json: a snapshot of the client's counters as one JSON object: "nodes" (each with
  * "address", "role", "healthy", "open_conns", "idle_conns", "in_flight", "dials",
  * "dial_failures"), "leader", "leader_view", "operations", "errors", "retries", "redirects",
- * "leader_changes", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_max_ns".
+ * "leader_changes", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_max_ns",
+ * "subscriptions" (open now), "resubscribes" (times one moved to another connection or node).
  * json_out: *json_out receives a NUL-terminated UTF-8 string the caller owns; free it with
  *           kmb_string_free(). Set to NULL on error.
  * errors: KMB_ERR_NULL_ARGUMENT (json_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
@@ -615,6 +630,129 @@ KMB_EXTERN kmb_status_t kmb_ping_async(kmb_client_t *client, kmb_status_callback
  * (free with kmb_server_info_free; NULL on error). */
 KMB_EXTERN kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_info_callback_t cb,
                                               void *user_data);
+
+/* ---------------------------------------------------------------------------------------------
+ * Subscriptions                                                        @object kmb_subscription_t
+ * A subscription follows one stream: the server pushes committed events as soon as they commit,
+ * in offset order, and kmb_subscription_next() hands them over in batches. It belongs to the
+ * client, not to a connection: when a connection or node is lost, or the leader changes, the
+ * library subscribes again on a healthy node from the offset after the last event it delivered,
+ * so the application sees every event once, in order, with no gap and no error.
+ * Flow control is by credits: the server sends at most as many events as it holds credits for,
+ * one credit per event. The library grants more whenever the balance falls below low_water, after
+ * the application took events with kmb_subscription_next(), so a consumer that stops reading
+ * stops the pushes and memory stays bounded by the credit window at both ends.
+ * A subscription is closed by kmb_subscription_close(), by closing its client, or by the server
+ * for good (the stream was deleted...); next then returns KMB_ERR_SUBSCRIPTION_CLOSED and
+ * kmb_subscription_close_reason() says why. The handle stays valid until kmb_subscription_free();
+ * afterwards (and for NULL or a foreign pointer) every function returns KMB_ERR_INVALID_HANDLE.
+ * threads: every function may be called from any thread; only one next call (sync or async) runs
+ * at a time per subscription, a second one returns KMB_ERR_BUSY. kmb_subscription_close() from
+ * another thread wakes a waiting next.
+ * ------------------------------------------------------------------------------------------- */
+
+/* kmb_subscribe: subscribe to a stream from from_offset.                           CONSTRUCTOR
+ * credits: the credit window, events the server may push ahead of next (0: the default, 128).
+ * low_water: grant more credits when the balance falls below this (0: max(credits / 4, 1)).
+ * refill: credits granted per refill (0: back up to the window).
+ * The library checks the three against each other (KMB_ERR_INVALID_ARGUMENT names the bound).
+ * out: *out receives the subscription, owned by the caller: release it with
+ *      kmb_subscription_free(). Set to NULL on error.
+ * errors: KMB_ERR_NULL_ARGUMENT (out), KMB_ERR_INVALID_ARGUMENT, KMB_ERR_STREAM_NOT_FOUND (a stream
+ *         of another tenant), common errors. A stream of the client's tenant that does not exist
+ *         yet is followed from from_offset as it fills. */
+KMB_EXTERN kmb_status_t kmb_subscribe(kmb_client_t *client, uint64_t stream_id, uint64_t from_offset,
+                                      uint32_t credits, uint32_t low_water, uint32_t refill,
+                                      kmb_subscription_t **out /* OUT */);
+
+/* kmb_subscribe_async: as kmb_subscribe; cb(user_data, status, sub): the callback owns sub (free
+ * with kmb_subscription_free; NULL on error). Extra errors and rules as for the other _async
+ * functions. */
+KMB_EXTERN kmb_status_t kmb_subscribe_async(kmb_client_t *client, uint64_t stream_id,
+                                            uint64_t from_offset, uint32_t credits,
+                                            uint32_t low_water, uint32_t refill,
+                                            kmb_subscription_callback_t cb, void *user_data);
+
+/* kmb_subscription_next: the next batch of events: at least one, in offset order, offsets
+ * consecutive, starting at kmb_subscription_next_offset(). Waits up to timeout_ms for one
+ * (KMB_NO_TIMEOUT: until a batch arrives or the subscription closes).
+ * out: *out receives a kmb_events_t the CALLER OWNS (free it with kmb_events_free()); offsets[i]
+ *      is each event's stream offset, next_offset the offset after the batch, has_more is 1.
+ *      Set to NULL on error.
+ * errors: KMB_ERR_TIMEOUT (nothing arrived in time: the subscription stays usable, call again),
+ *         KMB_ERR_SUBSCRIPTION_CLOSED (closed: see kmb_subscription_close_reason()),
+ *         KMB_ERR_CLOSED (its client was closed), KMB_ERR_BUSY (another next is waiting),
+ *         KMB_ERR_NULL_ARGUMENT (out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
+ *         KMB_ERR_FORKED. Lost connections and failovers are not errors: the library
+ *         resubscribes and keeps waiting. */
+KMB_EXTERN kmb_status_t kmb_subscription_next(kmb_subscription_t *sub, uint64_t timeout_ms,
+                                              kmb_events_t **out /* OUT */);
+
+/* kmb_subscription_next_async: as kmb_subscription_next; cb(user_data, status, events): the
+ * callback owns events (free with kmb_events_free; NULL on error). The subscription is free for
+ * the next call when the callback starts, so the callback may call this function again. The
+ * pending call counts as a call of the subscription's client: kmb_client_close() waits for its
+ * callback (closing the client closes the subscription, so it comes at once).
+ * Extra errors: KMB_ERR_NULL_ARGUMENT (cb), KMB_ERR_BUSY; the callback is not called then. */
+KMB_EXTERN kmb_status_t kmb_subscription_next_async(kmb_subscription_t *sub, uint64_t timeout_ms,
+                                                    kmb_events_callback_t cb, void *user_data);
+
+/* kmb_subscription_grant_credits: grant the server credits for more events now, beyond the
+ * automatic refill (to read faster than the window allows).
+ * errors: KMB_ERR_INVALID_ARGUMENT (out of the library's bounds), KMB_ERR_SUBSCRIPTION_CLOSED,
+ *         KMB_ERR_INVALID_HANDLE, common errors. */
+KMB_EXTERN kmb_status_t kmb_subscription_grant_credits(kmb_subscription_t *sub, uint32_t credits);
+
+/* kmb_subscription_id: the server's id of the current underlying subscription (it changes when
+ * the library resubscribes). No network traffic.
+ * errors: KMB_ERR_NULL_ARGUMENT (id_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_subscription_id(kmb_subscription_t *sub, uint64_t *id_out /* OUT */);
+
+/* kmb_subscription_credits: the credits the server currently holds for this subscription. No
+ * network traffic.
+ * errors: KMB_ERR_NULL_ARGUMENT (credits_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_subscription_credits(kmb_subscription_t *sub,
+                                                 uint32_t *credits_out /* OUT */);
+
+/* kmb_subscription_next_offset: the offset after the last event next delivered (from_offset
+ * before the first batch): where a new subscription would resume. No network traffic.
+ * errors: KMB_ERR_NULL_ARGUMENT (offset_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_subscription_next_offset(kmb_subscription_t *sub,
+                                                     uint64_t *offset_out /* OUT */);
+
+/* kmb_subscription_close_reason: why the subscription closed: "" while it is open, else the
+ * protocol's name ("ClientCancelled" after kmb_subscription_close, "ClientClosed" after its
+ * client was closed, "StreamDeleted", "StreamNotFound", ...; treat unknown names as generic).
+ * reason_out: *reason_out receives a NUL-terminated UTF-8 string the caller owns; free it with
+ *             kmb_string_free(). Set to NULL on error.
+ * errors: KMB_ERR_NULL_ARGUMENT (reason_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
+ *         KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_subscription_close_reason(kmb_subscription_t *sub,
+                                                      char **reason_out /* OUT */);
+
+/* kmb_subscription_node: the "host:port" of the node serving the subscription now, or "" while
+ * the library resubscribes (and once closed). No network traffic.
+ * node_out: *node_out receives a NUL-terminated UTF-8 string the caller owns; free it with
+ *           kmb_string_free(). Set to NULL on error.
+ * errors: KMB_ERR_NULL_ARGUMENT (node_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
+ *         KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_subscription_node(kmb_subscription_t *sub, char **node_out /* OUT */);
+
+/* kmb_subscription_close: unsubscribe. Idempotent (closing a closed subscription returns KMB_OK).
+ * A next waiting on another thread returns KMB_ERR_SUBSCRIPTION_CLOSED; events not yet handed
+ * over are dropped. The handle stays valid (for close_reason, next_offset...) until
+ * kmb_subscription_free().
+ * errors: KMB_ERR_INVALID_HANDLE (NULL or freed), KMB_ERR_FORKED; a failure to tell the server
+ *         (the subscription is closed here all the same, and the server drops it with the
+ *         connection). */
+KMB_EXTERN kmb_status_t kmb_subscription_close(kmb_subscription_t *sub);
+
+/* kmb_subscription_free: close the subscription if it is open and release the handle.  DESTRUCTOR
+ * Returns at once: telling the server goes on in the background. NULL is a no-op; a freed or
+ * foreign handle is ignored. It does not wait for a pending kmb_subscription_next_async: that
+ * callback still comes (with KMB_ERR_SUBSCRIPTION_CLOSED), so its user_data must stay valid until
+ * then. May be called from any callback. Does nothing after fork(). */
+KMB_EXTERN void kmb_subscription_free(kmb_subscription_t *sub);
 
 /* ---------------------------------------------------------------------------------------------
  * Waiters: wait for an _async call in slices, so a blocking caller can look at other things

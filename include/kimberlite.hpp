@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -82,6 +83,44 @@ private:
     std::unique_ptr<kmb_events_t, Free> ev_;
 };
 
+// Subscription owns a kmb_subscription_t (Client::subscribe); its destructor unsubscribes and frees
+// it. One thread at a time calls next(); close() from another thread wakes it.
+class Subscription {
+public:
+    explicit Subscription(kmb_subscription_t *s) : sub_(s) {}
+    // next returns the next batch (offsets in order, each event once), or nullopt when timeout_ms
+    // passed first (the subscription goes on). Throws Error (KMB_ERR_SUBSCRIPTION_CLOSED...) once
+    // it is closed.
+    std::optional<Events> next(uint64_t timeout_ms = KMB_NO_TIMEOUT) {
+        kmb_events_t *e = nullptr;
+        kmb_status_t st = kmb_subscription_next(sub_.get(), timeout_ms, &e);
+        if (st == KMB_ERR_TIMEOUT) return std::nullopt;
+        check(st);
+        return Events(e);
+    }
+    void grant_credits(uint32_t n) { check(kmb_subscription_grant_credits(sub_.get(), n)); }
+    uint64_t next_offset() const {
+        uint64_t v = 0;
+        check(kmb_subscription_next_offset(sub_.get(), &v));
+        return v;
+    }
+    // close_reason is "" while open, else the protocol's name ("ClientCancelled"...).
+    std::string close_reason() const {
+        char *s = nullptr;
+        check(kmb_subscription_close_reason(sub_.get(), &s));
+        std::string out(s);
+        kmb_string_free(s);
+        return out;
+    }
+    void close() { check(kmb_subscription_close(sub_.get())); }
+
+private:
+    struct Free {
+        void operator()(kmb_subscription_t *s) const noexcept { kmb_subscription_free(s); }
+    };
+    std::unique_ptr<kmb_subscription_t, Free> sub_;
+};
+
 // Client owns a connection pool; it is closed by its destructor (or close()). Safe to share
 // between threads, like the kmb_client_t it holds; movable, not copyable.
 class Client {
@@ -131,6 +170,13 @@ public:
         return n;
     }
     void ping() { check(kmb_ping(c_)); }
+    // subscribe follows a stream from `from` (credits, low_water, refill: 0 takes the defaults).
+    Subscription subscribe(uint64_t stream, uint64_t from = 0, uint32_t credits = 0,
+                           uint32_t low_water = 0, uint32_t refill = 0) {
+        kmb_subscription_t *s = nullptr;
+        check(kmb_subscribe(c_, stream, from, credits, low_water, refill, &s));
+        return Subscription(s);
+    }
 
 private:
     void close_quietly() noexcept {

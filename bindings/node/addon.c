@@ -13,9 +13,10 @@
  * clients still open when the environment (main thread or worker) goes away.
  *
  * Each file of src/ has one job: state.c (per-environment state), requests.c (requests and their
- * completion on library threads), convert.c (JS <-> C conversions), settle.c (settling Promises on
- * the JS thread), options.c (connect options), calls.c (the exported calls). They are included
- * here, in dependency order, as one translation unit; this file keeps module setup.
+ * completion on library threads), convert.c (JS <-> C conversions), subscribe.c (subscriptions),
+ * settle.c (settling Promises on the JS thread), options.c (connect options), calls.c (the
+ * exported calls). They are included here, in dependency order, as one translation unit; this
+ * file keeps module setup.
  */
 #define _POSIX_C_SOURCE 200809L
 #define NAPI_VERSION 8
@@ -34,6 +35,7 @@
 #include "src/state.c"
 #include "src/requests.c"
 #include "src/convert.c"
+#include "src/subscribe.c"
 #include "src/settle.c"
 #include "src/options.c"
 #include "src/calls.c"
@@ -96,6 +98,11 @@ static napi_value module_init(napi_env env, napi_value exports) {
         {"ping", NULL, js_ping, NULL, NULL, NULL, napi_enumerable, st},
         {"serverInfo", NULL, js_server_info, NULL, NULL, NULL, napi_enumerable, st},
         {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, st},
+        {"subscribe", NULL, js_subscribe, NULL, NULL, NULL, napi_enumerable, st},
+        {"subNext", NULL, js_sub_next, NULL, NULL, NULL, napi_enumerable, st},
+        {"subState", NULL, js_sub_state, NULL, NULL, NULL, napi_enumerable, st},
+        {"subGrant", NULL, js_sub_grant, NULL, NULL, NULL, napi_enumerable, st},
+        {"subClose", NULL, js_sub_close, NULL, NULL, NULL, napi_enumerable, st},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
     return exports;

@@ -226,6 +226,10 @@ export interface ClientStats {
   latency_p90_ns: number;
   latency_p99_ns: number;
   latency_max_ns: number;
+  /** Subscriptions open now. */
+  subscriptions: number;
+  /** Times a subscription moved to another connection or node. */
+  resubscribes: number;
 }
 
 /**
@@ -283,6 +287,17 @@ export declare class Client {
 
   /** Iterates over the events of a stream from `fromOffset` to its current end. */
   readAll(streamId: bigint, options?: ReadAllOptions): AsyncGenerator<StreamEvent, void, void>;
+
+  /**
+   * Follows a stream from `fromOffset` as its events commit. The subscription belongs to the
+   * client, not to a connection: after a lost connection, a lost node or a leader change the
+   * library subscribes again from the offset after the last event it delivered, so every event
+   * arrives once, in order, with no error.
+   * @throws TypeError / RangeError for bad options.
+   * @throws KimberliteError `KMB_ERR_STREAM_NOT_FOUND` (a stream of another tenant),
+   *   `KMB_ERR_INVALID_ARGUMENT` (credit options that conflict), and the common errors.
+   */
+  subscribe(streamId: bigint, options?: SubscribeOptions): Promise<Subscription>;
 
   /** The number of events in a stream (its next offset). */
   streamLength(streamId: bigint): Promise<bigint>;
@@ -345,6 +360,84 @@ export declare class KimberliteError extends Error {
   retryable: boolean;
   /** `retryable`, and never for an append whose outcome is unknown. */
   isRetryable(): boolean;
+}
+
+/** Options of {@link Client.subscribe}. */
+export interface SubscribeOptions {
+  /** Offset of the first event to deliver. Default `0n`. */
+  fromOffset?: bigint | undefined;
+  /** Events the server may push ahead of the consumer (the credit window). Default 128. */
+  initialCredits?: number | undefined;
+  /** Grant more credits when the balance falls below this. Default `max(floor(initialCredits / 4), 1)`. */
+  lowWater?: number | undefined;
+  /** Credits granted per refill. Default: back up to `initialCredits`. */
+  refill?: number | undefined;
+  /** Not supported (the server has no consumer groups): anything but undefined or null is a RangeError. */
+  consumerGroup?: string | null | undefined;
+  /**
+   * Longest wait for the next event, in milliseconds, before `next()` rejects with
+   * `KMB_ERR_TIMEOUT` (the subscription stays usable). Default: no limit (`null`).
+   */
+  timeoutMs?: number | null | undefined;
+}
+
+/**
+ * A subscription made by {@link Client.subscribe}: iterate it with `for await` to receive the
+ * stream's events in offset order, each once. Breaking out of the loop (or `return()`) ends it.
+ *
+ * Flow control is by credits: the server pushes at most the credit window ahead of the consumer
+ * and the library grants more as events are taken, so a slow consumer slows the pushes down
+ * instead of queueing events without limit. A wait longer than `timeoutMs` rejects with
+ * `KMB_ERR_TIMEOUT`; iterate again to go on. When the server ends the subscription for good (the
+ * stream was deleted...) iteration rejects with `KMB_ERR_SUBSCRIPTION_CLOSED` and
+ * {@link Subscription.closeReason} says why; after the client's `disconnect()` it rejects with
+ * `KMB_ERR_CLOSED` or `KMB_ERR_SUBSCRIPTION_CLOSED`.
+ *
+ * @example
+ * ```ts
+ * const sub = await client.subscribe(streamId, { fromOffset: 0n });
+ * for await (const event of sub) {
+ *   console.log(event.offset, event.data.toString());
+ * }
+ * ```
+ */
+export declare class Subscription implements AsyncIterableIterator<StreamEvent> {
+  /** Use {@link Client.subscribe}; the constructor is not public. */
+  private constructor();
+  /** The stream it follows. */
+  readonly streamId: bigint;
+  /** The server's id of the current underlying subscription (it changes after a resubscribe). */
+  readonly id: bigint;
+  /** Credits the server holds for it: how many events it may push before more are granted. */
+  readonly credits: number;
+  /** The offset after the last event this object delivered (`fromOffset` before the first). */
+  readonly nextOffset: bigint;
+  /**
+   * `null` while open; once closed, the protocol's name of the cause: `"ClientCancelled"` after
+   * {@link Subscription.unsubscribe}, `"StreamDeleted"`, `"ServerShutdown"`...
+   */
+  readonly closeReason: string | null;
+  /** Whether the subscription is closed. */
+  readonly closed: boolean;
+  /** The `"host:port"` of the node serving it now; `null` while it resubscribes, and once closed. */
+  readonly node: string | null;
+  /** Grants the server credits for `n` (>= 1) more events now, beyond the automatic refill. */
+  grantCredits(n: number): Promise<void>;
+  /**
+   * Ends the subscription; a pending `next()` then resolves as done and events not yet taken are
+   * dropped. Idempotent: every call returns the same Promise.
+   */
+  unsubscribe(): Promise<void>;
+  /**
+   * The next event, or `null` once unsubscribed; `timeoutMs` overrides the subscription's.
+   * Rejects with `KMB_ERR_TIMEOUT` when nothing arrives in time (the subscription stays usable).
+   */
+  nextEvent(options?: { timeoutMs?: number | null | undefined }): Promise<StreamEvent | null>;
+  /** The iterator protocol: the next event, or done once unsubscribed. */
+  next(): Promise<IteratorResult<StreamEvent, undefined>>;
+  /** Ends the subscription (called by `for await` on `break`); resolves as done. */
+  return(): Promise<IteratorResult<StreamEvent, undefined>>;
+  [Symbol.asyncIterator](): Subscription;
 }
 
 /** Dialing, the handshake, or a socket read or write failed (`KMB_ERR_CONNECTION`). */

@@ -6,6 +6,7 @@
 const { Client, DataClass, Placement } = require('./lib/client');
 const errors = require('./lib/errors');
 const { KimberliteError } = errors;
+const { Subscription } = require('./lib/subscription');
 const { load } = require('./lib/binding');
 const { Pool, PooledClient } = require('./lib/pool');
 const { withRetry, DEFAULT_RETRY } = require('./lib/retry');
@@ -16,7 +17,7 @@ function libraryVersion() {
   return load().version();
 }
 
-module.exports = { Client, DataClass, KimberliteError, libraryVersion };
+module.exports = { Client, DataClass, KimberliteError, libraryVersion, Subscription };
 
 // The official SDK's names: placements and the error classes chosen by status.
 Object.assign(module.exports, {

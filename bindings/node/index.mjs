@@ -2,6 +2,7 @@
 import cjs from './index.js';
 
 export const { Client, DataClass, KimberliteError, libraryVersion } = cjs;
+export const { Subscription } = cjs;
 // The official SDK's names.
 export const {
   Placement, Pool, PooledClient, TenantPool, withRetry, DEFAULT_RETRY, ConnectionError, ClusterUnavailableError, ResponseTooLargeError, TimeoutError, InternalError,

@@ -36,6 +36,22 @@ int main(int argc, char **argv) {
             if (!page.has_more()) break;
         }
         std::cout << "length " << client.stream_length(stream) << "\n";
+
+        // Follow the stream: every event once, in order; a timeout only means nothing new came.
+        {
+            kimberlite::Subscription sub = client.subscribe(stream, first);
+            uint64_t seen = 0;
+            while (seen < 3) {
+                std::optional<kimberlite::Events> batch = sub.next(10000);
+                if (!batch) break;
+                seen += batch->size();
+            }
+            std::cout << "subscription delivered " << seen << " events; then "
+                      << (sub.next(100) ? "more" : "a timeout") << "\n";
+            sub.close();
+            std::cout << "closed: " << sub.close_reason() << "\n";
+            if (seen != 3) return 1;
+        }  // the destructor frees it
         client.close();  // or let the destructor do it
     } catch (const kimberlite::Error &e) {
         std::cerr << "kimberlite: " << e.what() << "\n";

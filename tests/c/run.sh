@@ -30,7 +30,7 @@ failed=()
 step() { echo "--- $*"; }
 fail() { echo "FAIL: $*"; failed+=("$*"); }
 
-tests=(test_api test_concurrency test_fork test_dead test_auth test_overload test_tls)
+tests=(test_api test_concurrency test_fork test_dead test_auth test_overload test_tls test_subscribe)
 cflags=(-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -O1 -Iinclude)
 
 step "header: C99 -pedantic and C++17"

@@ -2,6 +2,7 @@
 
 const { load } = require('./binding');
 const { normaliseConnectOptions, bigintIn, describe } = require('./options');
+const { subscribe } = require('./subscription');
 
 const HANDLE = Symbol('kimberlite.handle');
 const CLOSING = Symbol('kimberlite.closing');
@@ -197,6 +198,11 @@ class Client {
       if (!page.hasMore || page.events.length === 0) return;
       from = page.nextOffset;
     }
+  }
+
+  /** Follows a stream as its events commit; resolves to a Subscription (an AsyncIterable). */
+  async subscribe(streamId, options) {
+    return subscribe(handleOf(this), streamId, options);
   }
 
   /** The number of events in a stream (its next offset). */

@@ -7,7 +7,7 @@
 /* ------------------------------------------------------------------------------------------ */
 
 typedef enum { OP_CONNECT, OP_CLOSE, OP_CREATE_STREAM, OP_APPEND, OP_READ, OP_LENGTH, OP_SYNC,
-               OP_PING, OP_INFO } op_kind;
+               OP_PING, OP_INFO, OP_SUBSCRIBE, OP_SUB_GRANT, OP_SUB_CLOSE } op_kind;
 
 /* req: one pending call, from its start on the JS thread to its settlement there. */
 typedef struct {
@@ -21,6 +21,7 @@ typedef struct {
     uint64_t value;
     kmb_events_t *events;
     kmb_server_info_t *info;
+    kmb_subscription_t *sub; /* OP_SUBSCRIBE result (subscribe.c), OP_SUB_* target */
     char *errmsg;
     int32_t server_code;
     uint64_t request_id;
@@ -42,6 +43,8 @@ static void req_free_payload(req *r) {
     r->events = NULL;
     kmb_server_info_free(r->info);
     r->info = NULL;
+    kmb_subscription_free(r->sub); /* a subscription made for nobody */
+    r->sub = NULL;
     kmb_config_free(r->cfg);
     r->cfg = NULL;
     free(r->errmsg);

@@ -112,6 +112,7 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
         case OP_LENGTH: napi_create_bigint_uint64(env, r->value, &value); break;
         case OP_READ: value = result_read(env, r); break;
         case OP_INFO: value = result_info(env, r); break;
+        case OP_SUBSCRIBE: value = result_subscribe(env, r); break;
         default: value = undefined(env); break;
         }
         if (value == NULL) {

@@ -16,6 +16,7 @@ from . import _ffi, errors
 from .client import Client
 from .pool import Pool, PooledClient, PoolStats
 from .retry import DEFAULT_RETRY, RetryPolicy, with_retry
+from .subscription import Subscription, SubscriptionEvent
 from .errors import *  # noqa: F401,F403 (the public exception classes)
 from .tls import TLS, TLSError
 from .types import (
@@ -32,6 +33,7 @@ __all__ = [
     "ServerInfo", "ClientStats", "NodeStats", "library_version", "library_path", "__version__",
     "StreamId", "Offset", "TenantId",
     "Pool", "PooledClient", "PoolStats", "RetryPolicy", "DEFAULT_RETRY", "with_retry",
+    "Subscription", "SubscriptionEvent",
 ]
 __all__ += errors.__all__
 __all__ += ["TLS", "TLSError"]

@@ -37,6 +37,10 @@ KMB_OK = 0
 KMB_ERR_INVALID_HANDLE = 3
 KMB_ERR_TIMEOUT = 7
 KMB_ERR_FORKED = 11
+KMB_ERR_CLOSED = 6
+KMB_ERR_SUBSCRIPTION_CLOSED = 16
+#: KMB_NO_TIMEOUT from the header: kmb_subscription_next waits until a batch or the close.
+NO_TIMEOUT = 2**64 - 1
 
 
 class Config(Structure):
@@ -45,6 +49,10 @@ class Config(Structure):
 
 class ClientHandle(Structure):
     """Opaque kmb_client_t."""
+
+
+class SubscriptionHandle(Structure):
+    """Opaque kmb_subscription_t."""
 
 
 class Events(Structure):
@@ -78,6 +86,7 @@ ConfigP = POINTER(Config)
 ClientP = POINTER(ClientHandle)
 EventsP = POINTER(Events)
 ServerInfoP = POINTER(ServerInfoStruct)
+SubscriptionP = POINTER(SubscriptionHandle)
 
 # (name, restype, argtypes). Statuses are int32.
 _S = c_int32
@@ -110,6 +119,17 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_server_info_free", None, [ServerInfoP]),
     ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
     ("kmb_string_free", None, [c_void_p]),
+    # Subscriptions (kimberlite.subscription).
+    ("kmb_subscribe", _S, [ClientP, c_uint64, c_uint64, c_uint32, c_uint32, c_uint32, POINTER(SubscriptionP)]),
+    ("kmb_subscription_next", _S, [SubscriptionP, c_uint64, POINTER(EventsP)]),
+    ("kmb_subscription_grant_credits", _S, [SubscriptionP, c_uint32]),
+    ("kmb_subscription_id", _S, [SubscriptionP, POINTER(c_uint64)]),
+    ("kmb_subscription_credits", _S, [SubscriptionP, POINTER(c_uint32)]),
+    ("kmb_subscription_next_offset", _S, [SubscriptionP, POINTER(c_uint64)]),
+    ("kmb_subscription_close_reason", _S, [SubscriptionP, POINTER(c_void_p)]),
+    ("kmb_subscription_node", _S, [SubscriptionP, POINTER(c_void_p)]),
+    ("kmb_subscription_close", _S, [SubscriptionP]),
+    ("kmb_subscription_free", None, [SubscriptionP]),
 ]
 # The _async variants (kimberlite.aio): callbacks run on library threads.
 STATUS_CB = ctypes.CFUNCTYPE(None, c_void_p, c_int32)

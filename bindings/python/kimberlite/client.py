@@ -14,6 +14,7 @@ from .errors import (
     ClientClosed, ForkedProcess, InvalidArgument, InvalidDataClassError, InvalidHandle, KimberliteError,
 )
 from .tls import TLS, tls_settings
+from .subscription import Subscription
 from .types import (
     ClientStats, ClusterMode, DataClass, Event, Offset, Placement, ReadFrom, ReadResult, ServerInfo,
     StreamId, TenantId,
@@ -394,6 +395,34 @@ class Client:
                 return
             offset = page.next_offset
 
+    def subscribe(
+        self,
+        stream_id: int,
+        from_offset: int = 0,
+        initial_credits: int = 128,
+        consumer_group: Optional[str] = None,
+        low_water: Optional[int] = None,
+        refill: Optional[int] = None,
+        *,
+        timeout: Optional[Number] = None,
+    ) -> Subscription:
+        """Follow a stream from from_offset: a :class:`~kimberlite.Subscription` to iterate
+        (``for`` or ``async for``) over its events as they commit.
+
+        Args:
+            initial_credits: events the server may push ahead of the application (0: 128).
+            low_water: grant more credits when the balance falls below this (None:
+                ``max(initial_credits // 4, 1)``); refill: credits per grant (None: back up to
+                initial_credits).
+            consumer_group: must be None (the server has no consumer groups).
+            timeout: seconds one wait for an event may last before DeadlineExceeded (None: no
+                limit); next_event(timeout=...) overrides it per call.
+
+        The subscription survives lost connections and failovers (every event once, in order).
+        """
+        return Subscription._open(self, self._h(), stream_id, from_offset, initial_credits, low_water,
+                                  refill, consumer_group, timeout)
+
     read_events = read_all
 
     # --- the official SDK's bookkeeping ------------------------------------------------------
@@ -468,7 +497,8 @@ class Client:
         Keys: "nodes" (a list, each with "address", "role", "healthy", "open_conns",
         "idle_conns", "in_flight", "dials", "dial_failures"), "leader", "leader_view",
         "operations", "errors", "retries", "redirects", "leader_changes", "latency_p50_ns",
-        "latency_p90_ns", "latency_p99_ns", "latency_max_ns".
+        "latency_p90_ns", "latency_p99_ns", "latency_max_ns", "subscriptions" (open now),
+        "resubscribes" (times one moved to another connection or node).
         """
         h = self._h()
         lib = _ffi.lib()

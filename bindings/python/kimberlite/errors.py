@@ -28,7 +28,7 @@ __all__ = [
     "TenantNotFound", "StreamNotFound", "TableNotFound", "QueryParseError",
     "QueryExecutionError", "PositionAhead", "StreamAlreadyExists", "InvalidOffset",
     "StorageError", "ProjectionLag", "RateLimited", "NotLeader", "OffsetMismatch",
-    "SubscriptionNotFound", "SubscriptionClosed", "SubscriptionBackpressure",
+    "SubscriptionNotFound", "ServerSubscriptionClosed", "SubscriptionBackpressure", "SubscriptionClosed",
     "ApiKeyNotFound", "TenantAlreadyExists", "ConsentNotFound", "ConsentExpired",
     "ErasureNotFound", "ErasureAlreadyComplete", "ErasureExempt", "BreachNotFound",
     "ExportNotFound", "UniqueConstraintViolation", "ServerOther",
@@ -36,6 +36,7 @@ __all__ = [
     "ConnectionError", "TimeoutError", "StreamNotFoundError", "PermissionDeniedError",
     "AuthenticationError", "OffsetMismatchError", "ClusterUnavailableError", "InvalidDataClassError",
     "OffsetOutOfRangeError", "UniqueConstraintViolationError", "NotLeaderError", "RateLimitedError",
+    "SubscriptionClosedError",
 ]
 
 _registry: Dict[str, Type["KimberliteError"]] = {}
@@ -241,6 +242,15 @@ class NoMemory(KimberliteError, code="KMB_ERR_NO_MEMORY"):
     """An allocation for a result failed."""
 
 
+class SubscriptionClosed(KimberliteError, code="KMB_ERR_SUBSCRIPTION_CLOSED"):
+    """A subscription ended for good: the server closed it (the stream was deleted...), or it was
+    unsubscribed. ``reason`` is the protocol's name of the cause (``"StreamDeleted"``...) and
+    ``subscription_id`` the server's id, when known."""
+
+    subscription_id: Optional[int] = None
+    reason: Optional[str] = None
+
+
 class Busy(KimberliteError, code="KMB_ERR_BUSY"):
     """Too many asynchronous calls pending on this client; retry later."""
 
@@ -350,7 +360,7 @@ class SubscriptionNotFound(ServerError, code="KMB_ERR_SUBSCRIPTION_NOT_FOUND"):
     """Wire error 17, SubscriptionNotFound."""
 
 
-class SubscriptionClosed(ServerError, code="KMB_ERR_SUBSCRIPTION_CLOSED"):
+class ServerSubscriptionClosed(ServerError, code="KMB_ERR_SERVER_SUBSCRIPTION_CLOSED"):
     """Wire error 18, SubscriptionClosed."""
 
 
@@ -418,6 +428,7 @@ ClusterUnavailableError = ClusterUnavailable
 UniqueConstraintViolationError = UniqueConstraintViolation
 NotLeaderError = NotLeader
 RateLimitedError = RateLimited
+SubscriptionClosedError = SubscriptionClosed  # with .subscription_id and .reason, as theirs
 
 _NOT_FOUND = (
     StreamNotFound, TenantNotFound, TableNotFound, SubscriptionNotFound, ApiKeyNotFound,

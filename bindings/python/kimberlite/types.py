@@ -168,3 +168,5 @@ class ClientStats(TypedDict):
     latency_p90_ns: int
     latency_p99_ns: int
     latency_max_ns: int
+    subscriptions: int  #: subscriptions open now
+    resubscribes: int  #: times a subscription moved to another connection or node
