@@ -98,9 +98,19 @@ func open(dir string, unsynced bool) (*DB, error) {
 	db := &DB{dir: dir, path: filepath.Join(dir, FileName), unsynced: unsynced}
 	// A restore that crashed before its rename leaves a temporary file behind; it is garbage.
 	_ = os.Remove(db.restorePath())
+	unclean, err := markOpen(dir)
+	if err != nil {
+		return nil, err
+	}
 	store, err := db.openStore(db.path)
 	if err != nil {
 		return nil, err
+	}
+	if unclean {
+		if err := checkStore(store, db.path); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
 	}
 	db.store = store
 	db.syncCond.L = &db.syncMu
@@ -135,7 +145,7 @@ func (db *DB) openStore(path string) (*bolt.DB, error) {
 }
 
 func openStore(path string) (*bolt.DB, error) {
-	store, err := bolt.Open(path, 0o600, &bolt.Options{
+	store, err := boltOpen(path, &bolt.Options{
 		Timeout: time.Second,
 		// Reserve address space up front so the file can grow to 1 GiB without remapping, which
 		// would have to wait for every open read transaction.
@@ -207,7 +217,12 @@ func (db *DB) Close() error {
 		}
 		db.rw.Lock()
 		defer db.rw.Unlock()
-		db.closeErr = errors.Join(append(errs, db.store.Close())...)
+		errs = append(errs, db.store.Close())
+		if err := errors.Join(errs...); err == nil {
+			err = markClosed(db.dir)
+			errs = append(errs, err)
+		}
+		db.closeErr = errors.Join(errs...)
 		db.store = nil
 	})
 	return db.closeErr
