@@ -17,7 +17,8 @@ func TestEveryConfigFieldHasASetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	special := map[string]string{"Addresses": "kmb_config_add_address", "TenantID": "kmb_config_set_tenant"}
+	special := map[string]string{"Addresses": "kmb_config_add_address", "TenantID": "kmb_config_set_tenant",
+		"Logger": "kmb_config_set_log_callback", "OnEvent": "kmb_config_set_event_callback"}
 	typ := reflect.TypeOf(pool.Config{})
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 )
@@ -107,6 +108,16 @@ type Config struct {
 	// built from concurrent appends to the same stream. Defaults 1024 events and 4 MiB.
 	AppendBatchMaxEvents int
 	AppendBatchMaxBytes  int
+
+	// Logger receives the client's log records (dial failures, nodes down and up, leader
+	// changes, outcome-unknown appends; retries, redirects and health checks at debug level),
+	// rate-limited per kind and node. Records are handed to it on a goroutine of the client, never
+	// on the caller's. Default nil: the client logs nothing.
+	Logger *slog.Logger
+	// OnEvent is called for every ClusterEvent (leader changed, node down or up, connection opened or
+	// closed), one at a time in order, on a goroutine of the client. It must not block: while it
+	// runs, later records and events queue up, and past 4096 they are dropped. Default nil.
+	OnEvent func(ClusterEvent)
 }
 
 // DefaultConfig returns a Config with every field set to its documented default and no addresses.
