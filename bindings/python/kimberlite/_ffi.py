@@ -110,6 +110,11 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_server_info_free", None, [ServerInfoP]),
     ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
     ("kmb_string_free", None, [c_void_p]),
+    # Logs, events and metrics (see _observe.py for the callback types).
+    ("kmb_config_set_log_callback", _S, [ConfigP, c_int32, c_void_p, c_void_p]),
+    ("kmb_config_set_event_callback", _S, [ConfigP, c_void_p, c_void_p]),
+    ("kmb_client_metrics_text", _S, [ClientP, POINTER(c_void_p)]),
+    ("kmb_event_kind_name", c_char_p, [c_int32]),
 ]
 # The option setters, generated from pool.Options.
 _SIGNATURES += [(name, _S, [ConfigP, argtype]) for name, argtype in OPTION_SETTERS]

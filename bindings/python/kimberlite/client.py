@@ -6,9 +6,9 @@ import ctypes
 import json
 import os
 from ctypes import byref, c_char_p, c_size_t, c_uint64, c_void_p
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _ffi
+from . import _ffi, _observe
 from ._convert import U32_MAX, c_string, millis, uint
 from .errors import ClientClosed, ForkedProcess, InvalidArgument, InvalidHandle, KimberliteError
 from .types import (
@@ -55,7 +55,7 @@ class Client:
     method raises :class:`~kimberlite.ForkedProcess` without touching the library.
     """
 
-    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "__weakref__")
+    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "_observer", "__weakref__")
     _handle: Optional[Any]  # a ctypes POINTER(ClientHandle); None once disconnected
     _pid: int  # the process that connected; the handle is meaningless in any other
     _addresses: Tuple[str, ...]
@@ -91,6 +91,7 @@ class Client:
         read_from: Optional[ReadFrom] = ReadFrom.LEADER,
         append_batch_max_events: Optional[int] = 1024,
         append_batch_max_bytes: Optional[int] = 4194304,
+        on_event: Optional[Callable[[_observe.ClusterEvent], Any]] = None,
     ) -> "Client":
         """Connect to the first seed address that answers and find the cluster's leader.
 
@@ -121,6 +122,10 @@ class Client:
             read_from: ReadFrom.LEADER (default) or ReadFrom.ANY_HEALTHY.
             append_batch_max_events / append_batch_max_bytes: limits of the requests that
                 concurrent appends to one stream are coalesced into (default 1024 / 4 MiB).
+            on_event: called with a :class:`~kimberlite.ClusterEvent` for every leader change,
+                node down or up, connection opened or closed, on a library thread (keep it
+                short; it must not disconnect this client). Log records always go to
+                ``logging.getLogger("kimberlite")``.
 
         Raises:
             TypeError, InvalidArgument: a malformed argument or option (nothing is sent).
@@ -189,8 +194,13 @@ class Client:
                 _ffi.check(lib.kmb_config_set_auth_token(cfg, token))
             for setter, value in settings:
                 _ffi.check(getattr(lib, setter)(cfg, value))
+            observer = _observe.configure(lib, cfg, on_event)
             handle = _ffi.ClientP()
-            _ffi.check(lib.kmb_client_connect(cfg, byref(handle)))
+            try:
+                _ffi.check(lib.kmb_client_connect(cfg, byref(handle)))
+            except BaseException:
+                _observe.release(observer)
+                raise
         finally:
             lib.kmb_config_free(cfg)
         client: Client = object.__new__(cls)
@@ -198,6 +208,7 @@ class Client:
         client._pid = os.getpid()
         client._addresses = tuple(addrs)
         client._tenant_id = tenant
+        client._observer = observer
         return client
 
     # --- state ---------------------------------------------------------------------------
@@ -240,6 +251,7 @@ class Client:
         if self._pid != os.getpid():
             return
         status = _ffi.lib().kmb_client_close(h)
+        _observe.release(self._observer)
         if status not in (_ffi.KMB_OK, _ffi.KMB_ERR_TIMEOUT, _ffi.KMB_ERR_INVALID_HANDLE):
             # Timeout: calls in flight outlived the request timeout, closed all the same.
             # Invalid handle: another thread closed it first.
@@ -262,6 +274,7 @@ class Client:
                 return
             self._handle = None
             _ffi.lib().kmb_client_close(h)
+            _observe.release(self._observer)
         except Exception:
             pass
 
@@ -434,6 +447,22 @@ class Client:
             lib.kmb_string_free(ptr)
         result: ClientStats = json.loads(text)
         return result
+
+    def metrics_text(self) -> str:
+        """The client's metrics in the Prometheus text format (no network traffic).
+
+        Counters, per-node gauges and per-operation latency histograms, named
+        ``kimberlite_client_*``: serve it on your own ``/metrics``, e.g. in Flask
+        ``return client.metrics_text(), 200, {"Content-Type": "text/plain; version=0.0.4"}``.
+        """
+        h = self._h()
+        lib = _ffi.lib()
+        ptr = c_void_p()
+        _ffi.check(lib.kmb_client_metrics_text(h, byref(ptr)))
+        try:
+            return ctypes.string_at(ptr).decode("utf-8")
+        finally:
+            lib.kmb_string_free(ptr)
 
 
 def _event_arrays(events: Any) -> Tuple[Any, Any, int]:
