@@ -14,7 +14,8 @@
  *
  * Each file of src/ has one job: state.c (per-environment state), requests.c (requests and their
  * completion on library threads), convert.c (JS <-> C conversions), settle.c (settling Promises on
- * the JS thread), options.c (connect options), calls.c (the exported calls). They are included
+ * the JS thread), options.c (connect options), events.c (log records, cluster events and metrics
+ * text), calls.c (the exported calls). They are included
  * here, in dependency order, as one translation unit; this file keeps module setup.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -36,6 +37,7 @@
 #include "src/convert.c"
 #include "src/settle.c"
 #include "src/options.c"
+#include "src/events.c"
 #include "src/calls.c"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -96,6 +98,9 @@ static napi_value module_init(napi_env env, napi_value exports) {
         {"ping", NULL, js_ping, NULL, NULL, NULL, napi_enumerable, st},
         {"serverInfo", NULL, js_server_info, NULL, NULL, NULL, napi_enumerable, st},
         {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, st},
+        {"observer", NULL, js_observer, NULL, NULL, NULL, napi_enumerable, st},
+        {"releaseObserver", NULL, js_release_observer, NULL, NULL, NULL, napi_enumerable, st},
+        {"metricsText", NULL, js_metrics_text, NULL, NULL, NULL, napi_enumerable, st},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
     return exports;

@@ -2,6 +2,7 @@
 
 const { load } = require('./binding');
 const { normaliseConnectOptions, bigintIn, describe } = require('./options');
+const events = require('./events');
 
 const HANDLE = Symbol('kimberlite.handle');
 const CLOSING = Symbol('kimberlite.closing');
@@ -80,8 +81,17 @@ class Client {
   /** Connects to the first address that answers and finds the leader from there. */
   static async connect(options) {
     const args = normaliseConnectOptions(options);
-    const handle = await load().connect(...args);
-    return new Client(CONSTRUCT, handle);
+    const sink = events.sink();
+    let handle;
+    try {
+      handle = await load().connect(...args, sink.observer);
+    } catch (e) {
+      events.release(sink);
+      throw e;
+    }
+    const client = new Client(CONSTRUCT, handle);
+    events.attach(sink, client);
+    return client;
   }
 
   /** Creates a stream, or finds it by name (idempotent). Resolves to its id. */
@@ -152,9 +162,14 @@ class Client {
     return load().serverInfo(handleOf(this));
   }
 
-  /** A snapshot of the client's counters (no network traffic). */
+  /** A snapshot of the client's counters (no network traffic), keys in camelCase. */
   stats() {
-    return JSON.parse(load().stats(handleOf(this)));
+    return events.camelStats(JSON.parse(load().stats(handleOf(this))));
+  }
+
+  /** The client's metrics in the Prometheus text format (no network traffic). */
+  metricsText() {
+    return load().metricsText(handleOf(this));
   }
 
   /** Whether disconnect() has been called. */
@@ -168,7 +183,7 @@ class Client {
    */
   disconnect() {
     if (!(this instanceof Client)) return Promise.reject(new TypeError('disconnect must be called on a Client'));
-    if (this[CLOSING] === null) this[CLOSING] = load().close(this[HANDLE]);
+    if (this[CLOSING] === null) this[CLOSING] = load().close(this[HANDLE]).finally(() => events.releaseOf(this));
     return this[CLOSING];
   }
 
@@ -181,5 +196,7 @@ function handleOf(client) {
   if (!(client instanceof Client)) throw new TypeError('method called on an object that is not a Client');
   return client[HANDLE];
 }
+
+events.install(Client);
 
 module.exports = { Client, DataClass };
