@@ -42,6 +42,7 @@ type DB struct {
 	opCount     atomic.Int64
 	applyNanos  atomic.Int64
 	commitNanos atomic.Int64
+	observer    atomic.Pointer[commitObserverBox] // see ObserveCommits
 
 	closeOnce sync.Once
 	closeErr  error

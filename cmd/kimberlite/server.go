@@ -64,16 +64,20 @@ func runServer(args []string) int {
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
 	}
+	metricsOpts := registerMetricsFlags(fs)
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
 		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [limit flags] [--log-level LEVEL]")
-		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N]")
+		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N] [--metrics-listen HOST:PORT]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
 		fmt.Fprintln(w, "acknowledged only once it is on disk. SIGTERM or Ctrl-C stops it cleanly: requests in")
 		fmt.Fprintln(w, "flight finish, then the database closes. Once listening it prints one line to stdout:")
 		fmt.Fprintln(w, "  kimberlite server listening on HOST:PORT")
+		fmt.Fprintln(w, "and, with --metrics-listen, a second one: kimberlite metrics listening on HOST:PORT")
+		fmt.Fprintln(w, "(/metrics for Prometheus, /healthz: the process runs, /readyz: a leader is known and")
+		fmt.Fprintln(w, "this node is caught up).")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "flags (-flag and --flag are the same):")
 		fs.PrintDefaults()
@@ -128,6 +132,15 @@ func runServer(args []string) int {
 		return 1
 	}
 
+	metrics, endpoint, err := metricsOpts.start(backend, log)
+	if err != nil {
+		_ = l.Close()
+		_ = closer.Close()
+		log.Error("cannot serve metrics", "err", err)
+		return 1
+	}
+	defer endpoint.close()
+
 	idleTimeout := *idle
 	if idleTimeout == 0 {
 		idleTimeout = -1 // Options: negative disables, zero would mean the default
@@ -139,6 +152,7 @@ func runServer(args []string) int {
 		Logger:            log,
 		Version:           version,
 		IdempotencyWindow: engine.IdempotencyWindow{Age: *idemAge, Keys: uint32(*idemKeys)},
+		Metrics:           metrics,
 	}
 	lim.apply(&opts)
 	srv := server.New(backend, opts)
@@ -148,6 +162,9 @@ func runServer(args []string) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	fmt.Printf("kimberlite server listening on %s\n", addr)
+	if endpoint != nil {
+		fmt.Printf("kimberlite metrics listening on %s\n", endpoint.addr)
+	}
 	log.Info("server started", "addr", addr, "data", *dataDir, "auth", len(tokens) > 0, "max_conns", *maxConns, "idle_timeout", *idle)
 
 	// A replicated backend reports a storage failure that stopped it from following the log;
