@@ -46,7 +46,8 @@ function sink() {
       if (s.early.length < EARLY_MAX) s.early.push(ev);
       return;
     }
-    emit(s.client, ev);
+    const client = s.client.deref();
+    if (client !== undefined) emit(client, ev);
   });
   return s;
 }
@@ -58,11 +59,18 @@ function emit(client, [name, arg]) {
 function attach(s, client) {
   EventEmitter.call(client);
   Object.defineProperty(client, SINK, { value: s });
-  s.client = client;
+  // Weakly: the addon holds this sink's function, which must not keep a forgotten client alive
+  // (a garbage-collected client is closed by the addon).
+  s.client = new WeakRef(client);
+  collected.register(client, s.observer);
   const early = s.early;
   s.early = [];
   if (early.length > 0) setImmediate(() => early.forEach((ev) => emit(client, ev)));
 }
+
+// A client collected without disconnect(): stop delivering, but leave the library's reference to
+// the observer, since the library may still be closing that client.
+const collected = new FinalizationRegistry((observer) => load().releaseObserver(observer, false));
 
 /** Stops delivery: the client is closed, or connect failed. */
 function release(s) {

@@ -198,19 +198,24 @@ static kmb_status_t attach_observer(napi_env env, kmb_config_t *cfg, napi_value 
     return s;
 }
 
-/* releaseObserver(observer): the client is closed (or never connected); stop delivering. */
+/* releaseObserver(observer[, closed = true]): stop delivering. closed: the client is closed (or
+ * never connected), so the library's reference goes too; false (a client garbage-collected while
+ * the library may still close it) keeps that reference, and the struct, for good. */
 static napi_value js_release_observer(napi_env env, napi_callback_info info) {
-    size_t argc = 1;
-    napi_value argv[1];
+    size_t argc = 2;
+    napi_value argv[2];
+    bool closed = true;
     if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
     if (argc < 1) return throw_type(env, "releaseObserver expects an observer");
     observer *o = get_observer(env, argv[0]);
     if (o == NULL) return NULL;
+    napi_valuetype t;
+    if (argc >= 2 && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_boolean) napi_get_value_bool(env, argv[1], &closed);
     if (!o->released) {
         o->released = 1;
         napi_release_threadsafe_function(o->tsfn, napi_tsfn_release);
     }
-    if (o->lib_ref) {
+    if (closed && o->lib_ref) {
         o->lib_ref = 0;
         observer_unref(o);
     }
