@@ -173,3 +173,28 @@ func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
 	g(descLeader, known)
 	g(descPeers, float64(s.Peers))
 }
+
+// devMetricsAddrs picks a free --metrics-listen port for each dev node, from port+2000 up,
+// avoiding the client and raft ports.
+func devMetricsAddrs(count, port int, host string, clientPorts map[int]bool, raftAddrs []string) ([]string, error) {
+	taken := map[string]bool{}
+	for _, a := range raftAddrs {
+		taken[a] = true
+	}
+	out := make([]string, count)
+	next := port + 2000
+	for i := range out {
+		for ; ; next++ {
+			if next > 65535 {
+				return nil, fmt.Errorf("no free metrics port from %d up", port+2000)
+			}
+			a := net.JoinHostPort(host, fmt.Sprint(next))
+			if !clientPorts[next] && !taken[a] && portFree(host, next) {
+				out[i] = a
+				break
+			}
+		}
+		next++
+	}
+	return out, nil
+}

@@ -34,7 +34,7 @@ func newLogLimiter() *logLimiter {
 // limitKey is the message and the peer (or server id) a record is about.
 func limitKey(msg string, args []any) string {
 	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok && (k == "peer" || k == "id" || k == "address") {
+		if k, ok := args[i].(string); ok && (k == "peer" || k == "id" || k == "address" || k == "target") {
 			return msg + "|" + fmt.Sprint(args[i+1])
 		}
 	}
