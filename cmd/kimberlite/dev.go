@@ -39,9 +39,9 @@ type devNode struct {
 	id          string
 	clientAddr  string
 	metricsAddr string // --metrics-listen of the node
-	args       []string
-	cmd        *exec.Cmd
-	done       chan struct{} // closed when cmd has exited
+	args        []string
+	cmd         *exec.Cmd
+	done        chan struct{} // closed when cmd has exited
 }
 
 type devCluster struct {

@@ -128,7 +128,6 @@ func fetchStatus(c *http.Client, addr string) nodeStatus {
 	return st
 }
 
-
 // printStatus writes the table and returns the exit code.
 func printStatus(w io.Writer, rows []nodeStatus) int {
 	var leaderCommit uint64
