@@ -26,8 +26,10 @@ from typing import Any, Callable, Dict, NamedTuple, Optional
 
 __all__ = ["ClusterEvent", "LOGGER"]
 
-#: The logger every record of the library goes to.
+#: The logger every record of the library goes to. A NullHandler, as the logging HOWTO asks of
+#: libraries: records show only where the application configured logging.
 LOGGER = logging.getLogger("kimberlite")
+LOGGER.addHandler(logging.NullHandler())
 
 # KMB_LOG_* (the values of Go's log/slog) to logging levels.
 _LEVELS = ((8, logging.ERROR), (4, logging.WARNING), (0, logging.INFO))
