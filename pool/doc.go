@@ -69,6 +69,17 @@
 // can only succeed if the first attempt did not. If the outcome cannot be learned before the
 // deadline, the error has OutcomeUnknown set (errors.Is(err, ErrOutcomeUnknown)).
 //
+// # Logs, events, metrics
+//
+// Config.Logger (a *slog.Logger) receives the client's log records: dial failures, nodes down and
+// up, leader changes with their view, appends whose outcome is unknown, and at debug level health
+// checks, retries, redirects and connections. Records of one kind about one node are
+// rate-limited, so a node that stays down costs a few lines a minute. Config.OnEvent receives a
+// ClusterEvent for every leader change (with the new leader's address), node down or up and
+// connection opened or closed. Both are called on one goroutine of the client, in order; the calls
+// that caused them never wait. NewCollector(c) is a prometheus.Collector of Stats plus per-operation
+// latency histograms, and MetricsText renders the same as Prometheus text.
+//
 // # Errors, stats, closing
 //
 // Every error is a *Error with a Kind, the server's code and text, the request id, the node,
