@@ -76,6 +76,7 @@ func (m *metricsFlags) start(backend server.Backend, log *slog.Logger) (*server.
 	ready := func() error { return nil }
 	switch b := backend.(type) {
 	case statusBackend:
+		installPeerSink()
 		b.ObserveCommits(observe)
 		reg.MustRegister(&raftCollector{b: b})
 		ready = b.Ready
@@ -132,7 +133,7 @@ var (
 )
 
 func (c *raftCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNodeInfo, descRaftState, descTerm, descLastLog, descCommit, descApplied, descApplyLag, descContact, descLeader, descPeers} {
+	for _, d := range []*prometheus.Desc{descNodeInfo, descRaftState, descTerm, descLastLog, descCommit, descApplied, descApplyLag, descContact, descLeader, descPeers, descPeerContact, descPeerSent} {
 		ch <- d
 	}
 }
@@ -172,6 +173,7 @@ func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	g(descLeader, known)
 	g(descPeers, float64(s.Peers))
+	raftPeers.collect(ch, s.ID, s.Role == "leader")
 }
 
 // devMetricsAddrs picks a free --metrics-listen port for each dev node, from port+2000 up,

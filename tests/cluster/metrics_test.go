@@ -85,7 +85,8 @@ func TestMetricsReadyzAndStatus(t *testing.T) {
 	for _, name := range []string{"kimberlite_requests_total", "kimberlite_request_duration_seconds", "kimberlite_append_duration_seconds",
 		"kimberlite_commit_duration_seconds", "kimberlite_fsync_duration_seconds", "kimberlite_received_bytes_total",
 		"kimberlite_sent_bytes_total", "kimberlite_connections", "kimberlite_raft_term", "kimberlite_raft_commit_index",
-		"kimberlite_raft_applied_index", "kimberlite_node_info", "kimberlite_raft_state"} {
+		"kimberlite_raft_applied_index", "kimberlite_node_info", "kimberlite_raft_state",
+		"kimberlite_raft_peer_last_contact_seconds", "kimberlite_raft_peer_sent_entries_total"} {
 		if fams[name] == nil {
 			t.Errorf("%s missing from the leader's /metrics", name)
 		}
