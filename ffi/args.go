@@ -8,7 +8,12 @@ import "C"
 import (
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/kimberlite/libkimberlite/pool"
 )
+
+// The header's KMB_MAX_BATCH_EVENTS is the core's limit (one source of truth).
+const _ = uint(C.KMB_MAX_BATCH_EVENTS-pool.MaxAppendEvents) + uint(pool.MaxAppendEvents-C.KMB_MAX_BATCH_EVENTS)
 
 // maxBatchBytes mirrors KMB_MAX_BATCH_BYTES: no append larger than one frame can be sent.
 const maxBatchBytes = 16 << 20
@@ -35,8 +40,8 @@ func copyEvents(events **C.uint8_t, lengths *C.size_t, count C.size_t) ([][]byte
 	if events == nil || lengths == nil {
 		return nil, errorf(C.KMB_ERR_NULL_ARGUMENT, "events or lengths is NULL with count %d", uint64(count))
 	}
-	if uint64(count) > maxBatchBytes { // each event costs at least one byte once encoded
-		return nil, errorf(C.KMB_ERR_INVALID_ARGUMENT, "count %d: a batch must fit in %d bytes", uint64(count), maxBatchBytes)
+	if uint64(count) > pool.MaxAppendEvents {
+		return nil, errorf(C.KMB_ERR_INVALID_ARGUMENT, "count %d: at most %d events in one append (KMB_MAX_BATCH_EVENTS); split them into several appends", uint64(count), pool.MaxAppendEvents)
 	}
 	ptrs := unsafe.Slice(events, int(count))
 	cl := unsafe.Slice(lengths, int(count))

@@ -1,6 +1,7 @@
 package main
 
 /*
+#include <stdlib.h>
 #include "ffi.h"
 */
 import "C"
@@ -21,12 +22,15 @@ import (
 // The callback is invoked exactly once: deliver runs on every path of the goroutine, including a
 // panic in the core, and is guarded by a flag so a panic after it ran cannot invoke it again.
 
-// errorParts unpacks a possibly nil callError for a trampoline.
+// errorParts unpacks a possibly nil callError for a trampoline. The message is copied to C
+// memory (the caller frees it after the trampoline): a callback runs on a library thread that
+// switches between Go stacks, and C reading Go memory there is what memory checkers flag.
 func errorParts(cerr *callError) (C.kmb_status_t, *C.char, C.size_t, C.int32_t, C.uint64_t) {
 	if cerr == nil {
 		return C.KMB_OK, nil, 0, -1, 0
 	}
-	return cerr.status, cstr(cerr.message), C.size_t(len(cerr.message)), C.int32_t(cerr.serverCode), C.uint64_t(cerr.requestID)
+	msg := (*C.char)(C.CBytes([]byte(cerr.message)))
+	return cerr.status, msg, C.size_t(len(cerr.message)), C.int32_t(cerr.serverCode), C.uint64_t(cerr.requestID)
 }
 
 // startAsync runs work on a new goroutine for an open client. work returns the result's error
@@ -72,6 +76,7 @@ func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud unsafe.Pointer
 		return errOrNil(err)
 	}, func(cerr *callError) {
 		st, msg, n, sc, rid := errorParts(cerr)
+		defer C.free(unsafe.Pointer(msg))
 		if cerr != nil {
 			v = 0
 		}
@@ -85,6 +90,7 @@ func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Pointer
 		return errOrNil(op(c))
 	}, func(cerr *callError) {
 		st, msg, n, sc, rid := errorParts(cerr)
+		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_status_cb(p, cb, ud, st, msg, n, sc, rid)
 	})
 }
@@ -149,6 +155,7 @@ func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb 
 			ev = nil
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
+		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_events_cb(p, cb, ud, st, ev, msg, n, sc, rid)
 	})
 }
@@ -203,6 +210,7 @@ func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, 
 			info = nil
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
+		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_server_info_cb(p, cb, ud, st, info, msg, n, sc, rid)
 	})
 }

@@ -42,11 +42,17 @@ func kmbgo_client_connect(cfgp unsafe.Pointer, out *unsafe.Pointer) (st C.kmb_st
 }
 
 //export kmbgo_client_close
-func kmbgo_client_close(p unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_client_close(p, inCallbackOf unsafe.Pointer) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	h, c, cerr := lookupClient(p)
 	if cerr != nil {
 		return cerr.record()
+	}
+	if inCallbackOf != nil {
+		if !closeWaits.enter(inCallbackOf, p) {
+			return fail(C.KMB_ERR_INVALID_ARGUMENT, "kmb_client_close from a callback of client %p: a callback of client %p is closing that client, so each close would wait for the other for ever; nothing was closed, close it from another thread", inCallbackOf, p)
+		}
+		defer closeWaits.leave(inCallbackOf, p)
 	}
 	if !h.markClosed() {
 		return fail(C.KMB_ERR_INVALID_HANDLE, "client %p was closed", p)

@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"math"
-	"net"
 	"time"
 	"unsafe"
 
@@ -99,8 +98,11 @@ func kmbgo_config_add_address(p unsafe.Pointer, hostPort *C.char) C.kmb_status_t
 		if cerr != nil {
 			return cerr
 		}
-		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
-			return errorf(C.KMB_ERR_INVALID_ARGUMENT, "invalid config: address %q is not host:port", s)
+		if err := pool.CheckAddress(s); err != nil {
+			return errorf(C.KMB_ERR_INVALID_ARGUMENT, "invalid config: address %v", err)
+		}
+		if len(c.Addresses) >= pool.MaxAddresses {
+			return errorf(C.KMB_ERR_INVALID_ARGUMENT, "invalid config: at most %d addresses", pool.MaxAddresses)
 		}
 		c.Addresses = append(c.Addresses, s)
 		return nil

@@ -26,6 +26,9 @@ KMB_INTERNAL kmb_status_t kmb__forked_error(void);
 /* kmb__in_callback_of: whether this thread is running a callback of client. */
 KMB_INTERNAL int kmb__in_callback_of(const void *client);
 
+/* kmb__callback_client_of_thread: the client whose callback this thread is running, or NULL. */
+KMB_INTERNAL const void *kmb__callback_client_of_thread(void);
+
 /* kmb__close_in_callback_error records the refusal to close a client from its own callback. */
 KMB_INTERNAL kmb_status_t kmb__close_in_callback_error(void);
 

@@ -67,6 +67,8 @@ static _Thread_local const void *kmb__callback_client = NULL;
 
 int kmb__in_callback_of(const void *client) { return client != NULL && kmb__callback_client == client; }
 
+const void *kmb__callback_client_of_thread(void) { return kmb__callback_client; }
+
 kmb_status_t kmb__close_in_callback_error(void) {
     static const char msg[] =
         "kimberlite: kmb_client_close called from a callback of the same client: it would wait "

@@ -37,7 +37,9 @@
  *             called. user_data is passed through untouched and must stay valid until the callback
  *             runs. A callback must not block (hand the result to your own thread or event loop);
  *             kmb_client_close() on its own client is refused there (KMB_ERR_INVALID_ARGUMENT), as
- *             it would wait for the callback itself. Inside the callback the thread's
+ *             it would wait for the callback itself; so is closing, from a callback of client A,
+ *             a client B one of whose callbacks is itself closing A (directly or through other
+ *             clients): the two closes would wait for each other. Inside the callback the thread's
  *             last error describes a non-OK status. kmb_client_close() waits for every pending
  *             callback of that client, which then reports its result or KMB_ERR_CLOSED.
  * fork().     The library runs a Go runtime that does not survive fork(). In a child process of a
@@ -244,6 +246,10 @@ enum kmb_cluster_mode {
 /* Largest encoded append batch (the protocol's frame limit, 16 MiB). */
 #define KMB_MAX_BATCH_BYTES 16777216
 
+/* Most events in one append (the server's default per-append limit); more is refused before
+ * anything is sent. */
+#define KMB_MAX_BATCH_EVENTS 100000
+
 /* ---------------------------------------------------------------------------------------------
  * Library
  * ------------------------------------------------------------------------------------------- */
@@ -338,11 +344,11 @@ KMB_EXTERN kmb_status_t kmb_config_set_request_timeout_ms(kmb_config_t *cfg, uin
  * idle. Default 1; 0 keeps none; must be <= max_conns_per_node (checked at connect). */
 KMB_EXTERN kmb_status_t kmb_config_set_min_idle_conns_per_node(kmb_config_t *cfg, uint32_t n);
 
-/* kmb_config_set_max_conns_per_node: cap on open connections per node. Default 4; must be >= 1. */
+/* kmb_config_set_max_conns_per_node: cap on open connections per node. Default 4; 1 to 1024. */
 KMB_EXTERN kmb_status_t kmb_config_set_max_conns_per_node(kmb_config_t *cfg, uint32_t n);
 
 /* kmb_config_set_max_in_flight_per_conn: cap on requests in flight on one connection. Default 256;
- * must be >= 1. */
+ * 1 to 65536. */
 KMB_EXTERN kmb_status_t kmb_config_set_max_in_flight_per_conn(kmb_config_t *cfg, uint32_t n);
 
 /* kmb_config_set_max_conn_lifetime_ms: an idle connection older than this is closed. Default
@@ -365,11 +371,11 @@ KMB_EXTERN kmb_status_t kmb_config_set_health_check_period_ms(kmb_config_t *cfg,
  * OS default; KMB_KEEP_ALIVE_DISABLED turns keep-alive off. */
 KMB_EXTERN kmb_status_t kmb_config_set_keep_alive_ms(kmb_config_t *cfg, uint64_t ms);
 
-/* kmb_config_set_max_dials_per_node: cap on concurrent dials to one node. Default 2; >= 1. */
+/* kmb_config_set_max_dials_per_node: cap on concurrent dials to one node. Default 2; 1 to 1024. */
 KMB_EXTERN kmb_status_t kmb_config_set_max_dials_per_node(kmb_config_t *cfg, uint32_t n);
 
 /* kmb_config_set_retry_max_attempts: most attempts one call makes, the first included. Default 8;
- * 1 disables retries; must be >= 1. */
+ * 1 disables retries; 1 to 1000. */
 KMB_EXTERN kmb_status_t kmb_config_set_retry_max_attempts(kmb_config_t *cfg, uint32_t n);
 
 /* kmb_config_set_retry_initial_backoff_ms: first backoff between attempts (exponential, full
@@ -394,11 +400,11 @@ KMB_EXTERN kmb_status_t kmb_config_set_max_redirects(kmb_config_t *cfg, uint32_t
 KMB_EXTERN kmb_status_t kmb_config_set_read_from(kmb_config_t *cfg, int32_t read_from);
 
 /* kmb_config_set_append_batch_max_events: most events in one request coalesced from concurrent
- * appends to one stream. Default 1024; must be >= 1. */
+ * appends to one stream. Default 1024; 1 to 100000 (the server's per-append limit). */
 KMB_EXTERN kmb_status_t kmb_config_set_append_batch_max_events(kmb_config_t *cfg, uint32_t n);
 
 /* kmb_config_set_append_batch_max_bytes: most payload bytes in one coalesced request. Default
- * 4194304 (4 MiB); must be >= 1. */
+ * 4194304 (4 MiB); 1 to 16777216 (the frame limit). */
 KMB_EXTERN kmb_status_t kmb_config_set_append_batch_max_bytes(kmb_config_t *cfg, uint32_t n);
 
 /* ---------------------------------------------------------------------------------------------
@@ -429,7 +435,8 @@ KMB_EXTERN kmb_status_t kmb_client_connect(const kmb_config_t *cfg, kmb_client_t
  * is dead afterwards (closing it again returns KMB_ERR_INVALID_HANDLE). NULL returns
  * KMB_ERR_INVALID_HANDLE.
  * errors: KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED, KMB_ERR_INVALID_ARGUMENT (called from one of
- *         this client's own callbacks: nothing is closed), KMB_ERR_TIMEOUT (calls in flight did not
+ *         this client's own callbacks, or from a callback of a client that this client's callbacks
+ *         are closing: nothing is closed), KMB_ERR_TIMEOUT (calls in flight did not
  *         finish within the request timeout; the client is closed all the same).
  * threads: may be called while other threads use the client (they get KMB_ERR_CLOSED or
  *          KMB_ERR_INVALID_HANDLE, never a crash). */
@@ -460,8 +467,8 @@ KMB_EXTERN kmb_status_t kmb_create_stream(kmb_client_t *client, const char *name
  *   With expected_offset NULL, other writers taking the tail never cause
  *   KMB_ERR_OFFSET_MISMATCH: the library retries at the new tail until the request timeout.
  * errors: KMB_ERR_NULL_ARGUMENT (events or lengths NULL with count > 0, or events[i] NULL with
- *         lengths[i] > 0), KMB_ERR_INVALID_ARGUMENT (count 0, or the batch exceeds
- *         KMB_MAX_BATCH_BYTES once encoded), KMB_ERR_STREAM_NOT_FOUND, KMB_ERR_OFFSET_MISMATCH,
+ *         lengths[i] > 0), KMB_ERR_INVALID_ARGUMENT (count 0 or over
+ *         KMB_MAX_BATCH_EVENTS, or the batch exceeds KMB_MAX_BATCH_BYTES once encoded), KMB_ERR_STREAM_NOT_FOUND, KMB_ERR_OFFSET_MISMATCH,
  *         KMB_ERR_OUTCOME_UNKNOWN (the events may or may not be in the stream: read it before
  *         appending them again), common errors. */
 KMB_EXTERN kmb_status_t kmb_append(kmb_client_t *client, uint64_t stream_id,
@@ -621,6 +628,59 @@ KMB_EXTERN kmb_status_t kmb_ping_async(kmb_client_t *client, kmb_status_callback
  * (free with kmb_server_info_free; NULL on error). */
 KMB_EXTERN kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_info_callback_t cb,
                                               void *user_data);
+
+/* ---------------------------------------------------------------------------------------------
+ * Waiters: wait for an _async call in slices, so a blocking caller can look at other things
+ * (a language runtime's pending signals: Ctrl-C) between slices without losing track of the
+ * call. Pass one of the kmb_waiter_*_callback functions as the callback and the waiter as
+ * user_data; the callback stores the result and the error in the waiter instead of calling you.
+ *
+ *   kmb_waiter_t *w; kmb_waiter_new(&w);
+ *   kmb_waiter_reset(w);
+ *   if (kmb_ping_async(c, kmb_waiter_status_callback, w) == KMB_OK)
+ *       while (!kmb_waiter_wait(w, 100)) { if (interrupted) break; }
+ *
+ * A waiter serves one call at a time. After an interrupted wait the call goes on; wait again
+ * later (from any thread) for its result. Not for concurrent waits from several threads.
+ * ------------------------------------------------------------------------------------------- */
+
+/* kmb_waiter_t: an opaque completion slot (kmb_waiter_new). */
+typedef struct kmb_waiter kmb_waiter_t;
+
+/* kmb_waiter_new: a waiter with nothing pending. errors: KMB_ERR_NULL_ARGUMENT, KMB_ERR_NO_MEMORY. */
+KMB_EXTERN kmb_status_t kmb_waiter_new(kmb_waiter_t **out /* OUT */);
+
+/* kmb_waiter_free: release a waiter and any result nobody took. Only when no call is pending on
+ * it (kmb_waiter_wait returned 1, or it was never used). NULL is a no-op. */
+KMB_EXTERN void kmb_waiter_free(kmb_waiter_t *w);
+
+/* kmb_waiter_reset: make a waiter ready for the next call, releasing any result nobody took.
+ * Only when no call is pending on it. NULL is a no-op. */
+KMB_EXTERN void kmb_waiter_reset(kmb_waiter_t *w);
+
+/* kmb_waiter_wait: wait up to timeout_ms for the call to complete; 1 when it has, 0 when the
+ * time passed first (the call goes on). NULL returns 1. */
+KMB_EXTERN int kmb_waiter_wait(kmb_waiter_t *w, uint32_t timeout_ms);
+
+/* kmb_waiter_status: the completed call's status. kmb_waiter_value: its number (the first
+ * offset of an append, a stream id or length). */
+KMB_EXTERN kmb_status_t kmb_waiter_status(const kmb_waiter_t *w);
+KMB_EXTERN uint64_t kmb_waiter_value(const kmb_waiter_t *w);
+
+/* kmb_waiter_take_result: the completed call's kmb_events_t * or kmb_server_info_t * (NULL for
+ * other calls or on error); the caller owns it from now on and frees it with its kmb_*_free. */
+KMB_EXTERN void *kmb_waiter_take_result(kmb_waiter_t *w);
+
+/* kmb_waiter_record_error: make the completed call's error (status, message, server code,
+ * request id) this thread's last error, and return its status (KMB_OK if it succeeded). */
+KMB_EXTERN kmb_status_t kmb_waiter_record_error(const kmb_waiter_t *w);
+
+/* Callbacks to pass to the _async functions with a waiter as user_data. */
+KMB_EXTERN void kmb_waiter_status_callback(void *waiter, kmb_status_t status);
+KMB_EXTERN void kmb_waiter_uint64_callback(void *waiter, kmb_status_t status, uint64_t value);
+KMB_EXTERN void kmb_waiter_events_callback(void *waiter, kmb_status_t status, kmb_events_t *events);
+KMB_EXTERN void kmb_waiter_server_info_callback(void *waiter, kmb_status_t status,
+                                                kmb_server_info_t *info);
 
 KMB_END_DECL
 

@@ -47,6 +47,9 @@ func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, o
 	if len(events) == 0 {
 		return 0, invalidArg("events is empty: give at least one event")
 	}
+	if len(events) > MaxAppendEvents {
+		return 0, invalidArg(fmt.Sprintf("%d events in one append: at most %d (the server's limit); split them into several appends", len(events), MaxAppendEvents))
+	}
 	size := appendBodyLen(c.cfg.TenantID, streamID, events)
 	if !bodyFits(size) {
 		return 0, invalidArg(fmt.Sprintf("events encode to %d bytes, over the %d-byte frame limit", size+maxIDPrefix, wire.MaxPayloadSize))

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
+
+	"github.com/kimberlite/libkimberlite/wire"
 )
 
 // ReadPreference says which nodes serve reads.
@@ -63,10 +66,10 @@ type Config struct {
 	// MinIdleConnsPerNode connections are kept open to each node in use, even when idle.
 	// Default 1; 0 keeps none; must be <= MaxConnsPerNode.
 	MinIdleConnsPerNode int
-	// MaxConnsPerNode caps open connections per node. Default 4; must be >= 1.
+	// MaxConnsPerNode caps open connections per node. Default 4; 1 to 1024.
 	MaxConnsPerNode int
 	// MaxInFlightPerConn caps requests in flight on one connection; past it the pool opens
-	// another connection or waits. Default 256; must be >= 1.
+	// another connection or waits. Default 256; 1 to 65536.
 	MaxInFlightPerConn int
 	// MaxConnLifetime closes a connection (once idle) after this age, plus a random jitter up
 	// to MaxConnLifetimeJitter so connections do not all expire at once. Default 1h, jitter 5m;
@@ -83,11 +86,11 @@ type Config struct {
 	// negative disables keep-alive.
 	KeepAlive time.Duration
 	// MaxDialsPerNode caps concurrent dials to one node, so a reconnect storm cannot form.
-	// Default 2; must be >= 1.
+	// Default 2; 1 to 1024.
 	MaxDialsPerNode int
 
 	// RetryMaxAttempts is the most attempts one call makes (the first included). Default 8;
-	// 1 disables retries; must be >= 1.
+	// 1 disables retries; 1 to 1000.
 	RetryMaxAttempts int
 	// RetryInitialBackoff and RetryMaxBackoff bound the exponential backoff between attempts,
 	// with full jitter. Defaults 20ms and 1s; 0 < initial <= max.
@@ -96,16 +99,17 @@ type Config struct {
 	// RetryBudgetRatio caps retries at this share of recent calls (plus RetryBudgetMinPerSec),
 	// so an outage cannot multiply the load. Default 0.2; 0 <= ratio <= 10.
 	RetryBudgetRatio float64
-	// RetryBudgetMinPerSec retries per second are always allowed. Default 10; must be >= 0.
+	// RetryBudgetMinPerSec retries per second are always allowed. Default 10; 0 to 1000000.
 	RetryBudgetMinPerSec int
-	// MaxRedirects is how many NotLeader hints one attempt follows. Default 3; must be >= 0.
+	// MaxRedirects is how many NotLeader hints one attempt follows. Default 3; 0 to 1000.
 	MaxRedirects int
 
 	// ReadFrom says where reads go. Default ReadLeader.
 	ReadFrom ReadPreference
 
 	// AppendBatchMaxEvents and AppendBatchMaxBytes bound one coalesced AppendEvents request
-	// built from concurrent appends to the same stream. Defaults 1024 events and 4 MiB.
+	// built from concurrent appends to the same stream. Defaults 1024 events (at most
+	// MaxAppendEvents) and 4 MiB (at most the 16 MiB frame).
 	AppendBatchMaxEvents int
 	AppendBatchMaxBytes  int
 
@@ -162,9 +166,12 @@ func (c Config) Validate() error {
 	if len(c.Addresses) == 0 {
 		return invalidConfig("Addresses is empty: give at least one host:port")
 	}
+	if len(c.Addresses) > MaxAddresses {
+		return invalidConfig(fmt.Sprintf("Addresses has %d entries: at most %d", len(c.Addresses), MaxAddresses))
+	}
 	for _, a := range c.Addresses {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-			return invalidConfig(fmt.Sprintf("Addresses: %q is not host:port", a))
+		if err := CheckAddress(a); err != nil {
+			return invalidConfig("Addresses: " + err.Error())
 		}
 	}
 	checks := []struct {
@@ -173,29 +180,70 @@ func (c Config) Validate() error {
 	}{
 		{c.ConnectTimeout > 0, fmt.Sprintf("ConnectTimeout (%v) must be > 0", c.ConnectTimeout)},
 		{c.RequestTimeout > 0, fmt.Sprintf("RequestTimeout (%v) must be > 0", c.RequestTimeout)},
-		{c.MaxConnsPerNode >= 1, fmt.Sprintf("MaxConnsPerNode (%d) must be >= 1", c.MaxConnsPerNode)},
+		{c.MaxConnsPerNode >= 1 && c.MaxConnsPerNode <= maxConnsPerNode, fmt.Sprintf("MaxConnsPerNode (%d) must be from 1 to %d", c.MaxConnsPerNode, maxConnsPerNode)},
 		{c.MinIdleConnsPerNode >= 0, fmt.Sprintf("MinIdleConnsPerNode (%d) must be >= 0", c.MinIdleConnsPerNode)},
 		{c.MinIdleConnsPerNode <= c.MaxConnsPerNode, fmt.Sprintf("MinIdleConnsPerNode (%d) must be <= MaxConnsPerNode (%d)", c.MinIdleConnsPerNode, c.MaxConnsPerNode)},
-		{c.MaxInFlightPerConn >= 1, fmt.Sprintf("MaxInFlightPerConn (%d) must be >= 1", c.MaxInFlightPerConn)},
+		{c.MaxInFlightPerConn >= 1 && c.MaxInFlightPerConn <= maxInFlightPerConn, fmt.Sprintf("MaxInFlightPerConn (%d) must be from 1 to %d", c.MaxInFlightPerConn, maxInFlightPerConn)},
 		{c.MaxConnLifetime >= 0, fmt.Sprintf("MaxConnLifetime (%v) must be >= 0", c.MaxConnLifetime)},
 		{c.MaxConnLifetimeJitter >= 0, fmt.Sprintf("MaxConnLifetimeJitter (%v) must be >= 0", c.MaxConnLifetimeJitter)},
 		{c.MaxConnIdleTime >= 0, fmt.Sprintf("MaxConnIdleTime (%v) must be >= 0", c.MaxConnIdleTime)},
 		{c.HealthCheckPeriod >= 0, fmt.Sprintf("HealthCheckPeriod (%v) must be >= 0", c.HealthCheckPeriod)},
-		{c.MaxDialsPerNode >= 1, fmt.Sprintf("MaxDialsPerNode (%d) must be >= 1", c.MaxDialsPerNode)},
-		{c.RetryMaxAttempts >= 1, fmt.Sprintf("RetryMaxAttempts (%d) must be >= 1", c.RetryMaxAttempts)},
+		{c.MaxDialsPerNode >= 1 && c.MaxDialsPerNode <= maxConnsPerNode, fmt.Sprintf("MaxDialsPerNode (%d) must be from 1 to %d", c.MaxDialsPerNode, maxConnsPerNode)},
+		{c.RetryMaxAttempts >= 1 && c.RetryMaxAttempts <= maxRetryAttempts, fmt.Sprintf("RetryMaxAttempts (%d) must be from 1 to %d", c.RetryMaxAttempts, maxRetryAttempts)},
 		{c.RetryInitialBackoff > 0, fmt.Sprintf("RetryInitialBackoff (%v) must be > 0", c.RetryInitialBackoff)},
 		{c.RetryMaxBackoff >= c.RetryInitialBackoff, fmt.Sprintf("RetryMaxBackoff (%v) must be >= RetryInitialBackoff (%v)", c.RetryMaxBackoff, c.RetryInitialBackoff)},
 		{c.RetryBudgetRatio >= 0 && c.RetryBudgetRatio <= 10, fmt.Sprintf("RetryBudgetRatio (%v) must be between 0 and 10", c.RetryBudgetRatio)},
-		{c.RetryBudgetMinPerSec >= 0, fmt.Sprintf("RetryBudgetMinPerSec (%d) must be >= 0", c.RetryBudgetMinPerSec)},
-		{c.MaxRedirects >= 0, fmt.Sprintf("MaxRedirects (%d) must be >= 0", c.MaxRedirects)},
+		{c.RetryBudgetMinPerSec >= 0 && c.RetryBudgetMinPerSec <= maxRetryBudgetPerSec, fmt.Sprintf("RetryBudgetMinPerSec (%d) must be from 0 to %d", c.RetryBudgetMinPerSec, maxRetryBudgetPerSec)},
+		{c.MaxRedirects >= 0 && c.MaxRedirects <= maxRetryAttempts, fmt.Sprintf("MaxRedirects (%d) must be from 0 to %d", c.MaxRedirects, maxRetryAttempts)},
 		{c.ReadFrom == ReadLeader || c.ReadFrom == ReadAnyHealthy, fmt.Sprintf("ReadFrom (%d) must be ReadLeader or ReadAnyHealthy", c.ReadFrom)},
-		{c.AppendBatchMaxEvents >= 1, fmt.Sprintf("AppendBatchMaxEvents (%d) must be >= 1", c.AppendBatchMaxEvents)},
-		{c.AppendBatchMaxBytes >= 1, fmt.Sprintf("AppendBatchMaxBytes (%d) must be >= 1", c.AppendBatchMaxBytes)},
+		{c.AppendBatchMaxEvents >= 1 && c.AppendBatchMaxEvents <= MaxAppendEvents, fmt.Sprintf("AppendBatchMaxEvents (%d) must be from 1 to %d", c.AppendBatchMaxEvents, MaxAppendEvents)},
+		{c.AppendBatchMaxBytes >= 1 && c.AppendBatchMaxBytes <= wire.MaxPayloadSize, fmt.Sprintf("AppendBatchMaxBytes (%d) must be from 1 to %d (the frame limit)", c.AppendBatchMaxBytes, wire.MaxPayloadSize)},
 	}
 	for _, ch := range checks {
 		if !ch.ok {
 			return invalidConfig(ch.msg)
 		}
+	}
+	return nil
+}
+
+// Upper bounds: a value past them is a mistake (often -1 through an unsigned C type), and taken
+// literally it would open millions of sockets or hold millions of waiters.
+const (
+	// MaxAddresses bounds the seed list.
+	MaxAddresses = 1024
+	// MaxAppendEvents is the most events one append may carry: the server's default
+	// --max-events-per-append, checked here so such a call fails before anything is sent.
+	MaxAppendEvents = 100_000
+
+	maxConnsPerNode      = 1024
+	maxInFlightPerConn   = 1 << 16
+	maxRetryAttempts     = 1000
+	maxRetryBudgetPerSec = 1_000_000
+	maxHostLen           = 253 // the longest DNS name
+)
+
+// CheckAddress checks one "host:port" seed: a host of at most 253 printable bytes and a port
+// from 1 to 65535.
+func CheckAddress(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("%.80q is not host:port", a)
+	}
+	if host == "" {
+		return fmt.Errorf("%.80q has no host", a)
+	}
+	if len(host) > maxHostLen {
+		return fmt.Errorf("the host of %.80q... is %d bytes: at most %d", a, len(host), maxHostLen)
+	}
+	for _, r := range host {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("the host of %.80q contains a space or control character", a)
+		}
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%.80q: port %.20q must be a number from 1 to 65535", a, port)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -20,27 +22,27 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{func(c *pool.Config) { c.Addresses = nil }, "Addresses is empty"},
 		{func(c *pool.Config) { c.Addresses = []string{"nohost"} }, `"nohost" is not host:port`},
-		{func(c *pool.Config) { c.Addresses = []string{"h:"} }, `"h:" is not host:port`},
+		{func(c *pool.Config) { c.Addresses = []string{"h:"} }, `port "" must be a number from 1 to 65535`},
 		{func(c *pool.Config) { c.ConnectTimeout = 0 }, "ConnectTimeout (0s) must be > 0"},
 		{func(c *pool.Config) { c.RequestTimeout = -1 }, "RequestTimeout (-1ns) must be > 0"},
-		{func(c *pool.Config) { c.MaxConnsPerNode = 0; c.MinIdleConnsPerNode = 0 }, "MaxConnsPerNode (0) must be >= 1"},
+		{func(c *pool.Config) { c.MaxConnsPerNode = 0; c.MinIdleConnsPerNode = 0 }, "MaxConnsPerNode (0) must be from 1 to 1024"},
 		{func(c *pool.Config) { c.MinIdleConnsPerNode = -1 }, "MinIdleConnsPerNode (-1) must be >= 0"},
 		{func(c *pool.Config) { c.MinIdleConnsPerNode = 5 }, "MinIdleConnsPerNode (5) must be <= MaxConnsPerNode (4)"},
-		{func(c *pool.Config) { c.MaxInFlightPerConn = 0 }, "MaxInFlightPerConn (0) must be >= 1"},
+		{func(c *pool.Config) { c.MaxInFlightPerConn = 0 }, "MaxInFlightPerConn (0) must be from 1 to 65536"},
 		{func(c *pool.Config) { c.MaxConnLifetime = -time.Second }, "MaxConnLifetime (-1s) must be >= 0"},
 		{func(c *pool.Config) { c.MaxConnLifetimeJitter = -time.Second }, "MaxConnLifetimeJitter (-1s) must be >= 0"},
 		{func(c *pool.Config) { c.MaxConnIdleTime = -time.Second }, "MaxConnIdleTime (-1s) must be >= 0"},
 		{func(c *pool.Config) { c.HealthCheckPeriod = -time.Second }, "HealthCheckPeriod (-1s) must be >= 0"},
-		{func(c *pool.Config) { c.MaxDialsPerNode = 0 }, "MaxDialsPerNode (0) must be >= 1"},
-		{func(c *pool.Config) { c.RetryMaxAttempts = 0 }, "RetryMaxAttempts (0) must be >= 1"},
+		{func(c *pool.Config) { c.MaxDialsPerNode = 0 }, "MaxDialsPerNode (0) must be from 1 to 1024"},
+		{func(c *pool.Config) { c.RetryMaxAttempts = 0 }, "RetryMaxAttempts (0) must be from 1 to 1000"},
 		{func(c *pool.Config) { c.RetryInitialBackoff = 0 }, "RetryInitialBackoff (0s) must be > 0"},
 		{func(c *pool.Config) { c.RetryMaxBackoff = time.Millisecond }, "RetryMaxBackoff (1ms) must be >= RetryInitialBackoff (20ms)"},
 		{func(c *pool.Config) { c.RetryBudgetRatio = 11 }, "RetryBudgetRatio (11) must be between 0 and 10"},
-		{func(c *pool.Config) { c.RetryBudgetMinPerSec = -1 }, "RetryBudgetMinPerSec (-1) must be >= 0"},
-		{func(c *pool.Config) { c.MaxRedirects = -1 }, "MaxRedirects (-1) must be >= 0"},
+		{func(c *pool.Config) { c.RetryBudgetMinPerSec = -1 }, "RetryBudgetMinPerSec (-1) must be from 0 to 1000000"},
+		{func(c *pool.Config) { c.MaxRedirects = -1 }, "MaxRedirects (-1) must be from 0 to 1000"},
 		{func(c *pool.Config) { c.ReadFrom = 7 }, "ReadFrom (7) must be ReadLeader or ReadAnyHealthy"},
-		{func(c *pool.Config) { c.AppendBatchMaxEvents = 0 }, "AppendBatchMaxEvents (0) must be >= 1"},
-		{func(c *pool.Config) { c.AppendBatchMaxBytes = 0 }, "AppendBatchMaxBytes (0) must be >= 1"},
+		{func(c *pool.Config) { c.AppendBatchMaxEvents = 0 }, "AppendBatchMaxEvents (0) must be from 1 to 100000"},
+		{func(c *pool.Config) { c.AppendBatchMaxBytes = 0 }, "AppendBatchMaxBytes (0) must be from 1 to 16777216"},
 	}
 	for _, tc := range cases {
 		cfg := pool.DefaultConfig()
@@ -134,5 +136,53 @@ func TestBadArguments(t *testing.T) {
 	}
 	if st := c.Stats(); st.OperationsCount["append"] != 1 {
 		t.Fatalf("refused calls were counted as operations: %+v", st.OperationsCount)
+	}
+}
+
+// Addresses and counts past what a client could mean are refused at Connect with the field and
+// the bound, before a socket is opened: a port past 65535 or 0, a 1 MiB host, -1 through an
+// unsigned C type.
+func TestConfigBounds(t *testing.T) {
+	huge := strings.Repeat("h", 1<<20) + ":5432"
+	for _, tc := range []struct {
+		name string
+		set  func(*pool.Config)
+		want string
+	}{
+		{"port too big", func(c *pool.Config) { c.Addresses = []string{"a:99999"} }, "from 1 to 65535"},
+		{"port zero", func(c *pool.Config) { c.Addresses = []string{"a:0"} }, "from 1 to 65535"},
+		{"port not a number", func(c *pool.Config) { c.Addresses = []string{"a:http"} }, "from 1 to 65535"},
+		{"no host", func(c *pool.Config) { c.Addresses = []string{":5432"} }, "no host"},
+		{"1 MiB host", func(c *pool.Config) { c.Addresses = []string{huge} }, "at most 253"},
+		{"control character", func(c *pool.Config) { c.Addresses = []string{"a\x00b:1"} }, "control character"},
+		{"too many addresses", func(c *pool.Config) {
+			c.Addresses = nil
+			for i := 0; i <= pool.MaxAddresses; i++ {
+				c.Addresses = append(c.Addresses, fmt.Sprintf("h%d:1", i))
+			}
+		}, "at most 1024"},
+		{"max conns UINT32_MAX", func(c *pool.Config) { c.MaxConnsPerNode = math.MaxUint32 }, "MaxConnsPerNode"},
+		{"min idle UINT32_MAX", func(c *pool.Config) { c.MinIdleConnsPerNode = math.MaxUint32 }, "MinIdleConnsPerNode"},
+		{"in flight UINT32_MAX", func(c *pool.Config) { c.MaxInFlightPerConn = math.MaxUint32 }, "MaxInFlightPerConn"},
+		{"dials UINT32_MAX", func(c *pool.Config) { c.MaxDialsPerNode = math.MaxUint32 }, "MaxDialsPerNode"},
+		{"attempts UINT32_MAX", func(c *pool.Config) { c.RetryMaxAttempts = math.MaxUint32 }, "RetryMaxAttempts"},
+		{"batch past the server's limit", func(c *pool.Config) { c.AppendBatchMaxEvents = pool.MaxAppendEvents + 1 }, "AppendBatchMaxEvents"},
+		{"batch past the frame", func(c *pool.Config) { c.AppendBatchMaxBytes = 32 << 20 }, "AppendBatchMaxBytes"},
+	} {
+		cfg := pool.DefaultConfig()
+		cfg.Addresses = []string{"127.0.0.1:5432"}
+		tc.set(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, pool.ErrInvalidArgument) {
+			t.Errorf("%s: Validate = %v, want an invalid-argument error naming %q", tc.name, err, tc.want)
+		}
+		if err != nil && len(err.Error()) > 400 {
+			t.Errorf("%s: the message is %d bytes; it must not echo the whole input", tc.name, len(err.Error()))
+		}
+	}
+	ok := pool.DefaultConfig()
+	ok.Addresses = []string{"127.0.0.1:1", "[::1]:65535", "db.example.com:5432"}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid addresses refused: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ type conn struct {
 	nextID  uint64
 	pending map[uint64]*call
 	err     error    // set once the conn is broken; every later send fails with it
+	partial []byte   // the unwritten rest of a frame cut short; the next writer sends it first
 	wq      [][]byte // frames and large bodies waiting for the writer, in order
 	cur     []byte   // small frames being coalesced into one buffer
 	wsig    chan struct{}
@@ -182,11 +184,20 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	// Fast path: with nothing queued and no write going on, write from this goroutine (one
 	// writev, no hand-off). Otherwise queue the frame for the writer goroutine, which sends
 	// everything queued in one write: many small requests, one syscall.
-	if len(c.cur) == 0 && len(c.wq) == 0 && c.wmu.TryLock() {
+	if len(c.cur) == 0 && len(c.wq) == 0 && c.partial == nil && c.wmu.TryLock() {
 		c.mu.Unlock()
-		err = c.writeNow(ctx, id, body)
+		written, err := c.writeNow(ctx, id, body)
 		c.wmu.Unlock()
-		if err != nil {
+		switch {
+		case err == nil:
+		case written == 0 && errors.Is(err, errCallDeadline):
+			// The call's own deadline passed before a byte left: nothing was sent, the
+			// connection is as good as before, and only this call times out.
+			// ctx may not have noticed yet: the socket's deadline is the same instant.
+			c.forget(id)
+			callPool.Put(cl)
+			return nil, id, false, context.DeadlineExceeded
+		default:
 			c.fail(connErr("write", err))
 		}
 	} else {
@@ -225,19 +236,61 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	}
 }
 
-// writeNow writes one frame directly; the caller holds wmu. The write may not outlast the
-// call's deadline: a frame cut short breaks the connection, as any failed write does.
-func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) error {
+// writeNow writes one frame directly; the caller holds wmu. It blocks no longer than the call's
+// deadline. A frame cut short by that deadline is not a broken connection: the unwritten rest
+// goes to the front of the writer's queue, which finishes it under the connection's own stall
+// limit, so one impatient call never fails the others in flight. written is what left here.
+func (c *conn) writeNow(ctx context.Context, id uint64, body []byte) (written int64, err error) {
 	var head [wire.HeaderSize + maxIDPrefix]byte
 	h := appendFrameHead(head[:0], id, body)
-	deadline := time.Now().Add(c.node.client.cfg.RequestTimeout)
+	stall := time.Now().Add(c.node.client.cfg.RequestTimeout)
+	deadline := stall
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	_ = c.nc.SetWriteDeadline(deadline)
 	bufs := net.Buffers{h, body}
-	_, err := bufs.WriteTo(c.nc)
-	return err
+	written, err = bufs.WriteTo(c.nc)
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || deadline.Equal(stall) {
+		return written, err
+	}
+	if written == 0 {
+		return 0, errCallDeadline
+	}
+	var rest []byte
+	for _, b := range bufs {
+		rest = append(rest, b...)
+	}
+	c.mu.Lock()
+	c.partial = rest // before wmu is released, so no other frame can go out ahead of it
+	c.mu.Unlock()
+	select {
+	case c.wsig <- struct{}{}:
+	default:
+	}
+	return written, nil
+}
+
+// errCallDeadline: a direct write reached its call's deadline before a byte left.
+var errCallDeadline = errors.New("call deadline passed before the request was written")
+
+// forget drops the waiter of a request that was never sent.
+func (c *conn) forget(id uint64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+// writeStalled writes bufs, failing only when no byte leaves for RequestTimeout: a server that
+// reads slowly under load is busy, not gone. WriteTo consumes what it wrote from bufs.
+func (c *conn) writeStalled(bufs *net.Buffers) error {
+	for {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.node.client.cfg.RequestTimeout))
+		n, err := bufs.WriteTo(c.nc)
+		if err == nil || n == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+	}
 }
 
 // recoverLoop ends a connection goroutine that panicked: the connection fails with the panic,
@@ -271,13 +324,20 @@ func (c *conn) writeLoop() {
 			c.cur = spare[:0]
 		}
 		c.mu.Unlock()
+		c.wmu.Lock()
+		// A frame cut short by a direct write goes before what was taken above.
+		c.mu.Lock()
+		if c.partial != nil {
+			bufs = slices.Insert(bufs, 0, c.partial)
+			c.partial = nil
+		}
+		c.mu.Unlock()
 		if len(bufs) == 0 {
+			c.wmu.Unlock()
 			continue
 		}
-		c.wmu.Lock()
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.node.client.cfg.RequestTimeout))
 		toWrite := bufs
-		_, err := toWrite.WriteTo(c.nc)
+		err := c.writeStalled(&toWrite)
 		c.wmu.Unlock()
 		clear(bufs)
 		if err != nil {
@@ -354,7 +414,7 @@ func (c *conn) fail(err error) {
 	c.err = err
 	pending := c.pending
 	c.pending = nil
-	c.wq, c.cur = nil, nil
+	c.wq, c.cur, c.partial = nil, nil, nil
 	c.mu.Unlock()
 	close(c.closed)
 	_ = c.nc.Close()

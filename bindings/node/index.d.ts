@@ -53,9 +53,9 @@ export interface ConnectOptions {
   requestTimeoutMs?: number | undefined;
   /** Connections kept open per node even when idle. Default 1; must be <= maxConnsPerNode. */
   minIdleConnsPerNode?: number | undefined;
-  /** Cap on open connections per node. Default 4; must be >= 1. */
+  /** Cap on open connections per node. Default 4; 1 to 1024. */
   maxConnsPerNode?: number | undefined;
-  /** Cap on requests in flight on one connection. Default 256; must be >= 1. */
+  /** Cap on requests in flight on one connection. Default 256; 1 to 65536. */
   maxInFlightPerConn?: number | undefined;
   /** An idle connection older than this is closed. Default 3600000 (1 h); 0 means no limit. */
   maxConnLifetimeMs?: number | undefined;
@@ -67,7 +67,7 @@ export interface ConnectOptions {
   healthCheckPeriodMs?: number | undefined;
   /** TCP keep-alive period. Default 15000; 0 uses the OS default; `false` disables keep-alive. */
   keepAliveMs?: number | false | undefined;
-  /** Cap on concurrent dials to one node. Default 2; must be >= 1. */
+  /** Cap on concurrent dials to one node. Default 2; 1 to 1024. */
   maxDialsPerNode?: number | undefined;
   /** Most attempts one call makes, the first included. Default 8; 1 disables retries. */
   retryMaxAttempts?: number | undefined;

@@ -143,6 +143,20 @@ static void test_config(void) {
     BAD(kmb_config_set_append_batch_max_bytes(cfg, 0), "append_batch_max_bytes");
     BAD(kmb_config_add_address(cfg, "no-port"), "no-port");
     BAD(kmb_config_add_address(cfg, ""), "host:port");
+    BAD(kmb_config_add_address(cfg, "a:99999"), "from 1 to 65535");
+    BAD(kmb_config_add_address(cfg, "a:0"), "from 1 to 65535");
+    BAD(kmb_config_add_address(cfg, ":5432"), "no host");
+    {
+        /* a 1 MiB host is refused, and the message does not echo all of it */
+        size_t n = (size_t)1 << 20;
+        char *huge = malloc(n + 8);
+        REQUIRE(huge != NULL);
+        memset(huge, 'h', n);
+        memcpy(huge + n, ":5432", 6);
+        BAD(kmb_config_add_address(cfg, huge), "at most 253");
+        CHECK(strlen(kmb_last_error_message()) < 400);
+        free(huge);
+    }
 #undef BAD
     CHECK_ST(kmb_config_add_address(cfg, NULL), KMB_ERR_NULL_ARGUMENT);
     CHECK_ST(kmb_config_add_address(cfg, "h\xff\xfe:1"), KMB_ERR_INVALID_UTF8);
@@ -207,6 +221,15 @@ static void test_connect_errors(void) {
     CHECK_OK(kmb_config_add_address(cfg, t_addr()));
     CHECK_OK(kmb_config_set_min_idle_conns_per_node(cfg, 9));
     CHECK_OK(kmb_config_set_max_conns_per_node(cfg, 2));
+    CHECK_ST(kmb_client_connect(cfg, &c), KMB_ERR_INVALID_ARGUMENT);
+    CHECK(contains(kmb_last_error_message(), "MinIdleConnsPerNode"));
+    CHECK_OK(kmb_config_set_min_idle_conns_per_node(cfg, 1));
+    /* UINT32_MAX (often -1 through an unsigned type) would mean billions of sockets */
+    CHECK_OK(kmb_config_set_max_conns_per_node(cfg, UINT32_MAX));
+    CHECK_ST(kmb_client_connect(cfg, &c), KMB_ERR_INVALID_ARGUMENT);
+    CHECK(contains(kmb_last_error_message(), "MaxConnsPerNode"));
+    CHECK_OK(kmb_config_set_max_conns_per_node(cfg, 2));
+    CHECK_OK(kmb_config_set_min_idle_conns_per_node(cfg, UINT32_MAX));
     CHECK_ST(kmb_client_connect(cfg, &c), KMB_ERR_INVALID_ARGUMENT);
     CHECK(contains(kmb_last_error_message(), "MinIdleConnsPerNode"));
     CHECK_OK(kmb_config_set_min_idle_conns_per_node(cfg, 1));
@@ -328,6 +351,22 @@ static void test_append_read(kmb_client_t *c) {
     CHECK(contains(kmb_last_error_message(), "events[1]"));
     lens[1] = 0;
     CHECK_ST(kmb_append(c, id, evs, lens, (size_t)1 << 40, NULL, &first), KMB_ERR_INVALID_ARGUMENT);
+    {
+        /* more empty events than the server takes in one append: refused before sending */
+        size_t n = KMB_MAX_BATCH_EVENTS + 1, i;
+        const uint8_t **many = calloc(n, sizeof *many);
+        size_t *many_lens = calloc(n, sizeof *many_lens);
+        uint64_t before = 0, after = 0;
+        REQUIRE(many != NULL && many_lens != NULL);
+        for (i = 0; i < n; i++) many[i] = (const uint8_t *)"";
+        CHECK_OK(kmb_stream_length(c, id, &before));
+        CHECK_ST(kmb_append(c, id, many, many_lens, n, NULL, &first), KMB_ERR_INVALID_ARGUMENT);
+        CHECK(contains(kmb_last_error_message(), "KMB_MAX_BATCH_EVENTS"));
+        CHECK_OK(kmb_stream_length(c, id, &after));
+        CHECK(after == before);
+        free(many);
+        free(many_lens);
+    }
     big = calloc(1, (size_t)KMB_MAX_BATCH_BYTES + 1);
     REQUIRE(big != NULL);
     evs[0] = big;

@@ -255,6 +255,72 @@ static void test_close_from_callback(void) {
     CHECK_ST(kmb_ping(other_client), KMB_ERR_INVALID_HANDLE);
 }
 
+/* two clients whose callbacks close each other: the first close waits for the other client's
+ * callback, the second would wait for the first's, so it is refused at once (nothing closed);
+ * both callbacks return, and no thread is left waiting for ever */
+typedef struct {
+    kmb_client_t *closes;
+    kmb_status_t status;
+} cross_t;
+
+static kmb_client_t *cross_a, *cross_b;
+static cross_t cross_of_a, cross_of_b;
+static pthread_mutex_t cross_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cross_cv = PTHREAD_COND_INITIALIZER;
+static int cross_inside = 0;
+
+static void cross_close(void *ud, kmb_status_t st) {
+    cross_t *x = ud;
+    double deadline = t_now() + 10;
+    (void)st;
+    /* both callbacks are running before either closes, so the two closes overlap */
+    pthread_mutex_lock(&cross_mu);
+    cross_inside++;
+    pthread_cond_broadcast(&cross_cv);
+    while (cross_inside < 2 && t_now() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&cross_cv, &cross_mu, &ts);
+    }
+    pthread_mutex_unlock(&cross_mu);
+    x->status = kmb_client_close(x->closes);
+    record(&slots[x == &cross_of_a ? 0 : 1], KMB_OK, 0);
+}
+
+static void test_cross_close_from_callbacks(void) {
+    int closed_a, closed_b;
+    cross_a = t_connect(t_addr());
+    cross_b = t_connect(t_addr());
+    cross_of_a.closes = cross_b;
+    cross_of_b.closes = cross_a;
+    cross_of_a.status = cross_of_b.status = -1;
+    tracker_reset();
+    CHECK_OK(kmb_ping_async(cross_a, cross_close, &cross_of_a));
+    CHECK_OK(kmb_ping_async(cross_b, cross_close, &cross_of_b));
+    REQUIRE(wait_done(2));
+    CHECK(cross_inside == 2);
+    /* exactly one close went through; the other was refused with a reason */
+    CHECK((cross_of_a.status == KMB_OK && cross_of_b.status == KMB_ERR_INVALID_ARGUMENT) ||
+          (cross_of_b.status == KMB_OK && cross_of_a.status == KMB_ERR_INVALID_ARGUMENT));
+    closed_b = cross_of_a.status == KMB_OK;
+    closed_a = cross_of_b.status == KMB_OK;
+    /* the refused one left its client open: it still works and closes normally */
+    if (closed_b) {
+        CHECK_OK(kmb_ping(cross_a));
+        CHECK_OK(kmb_client_close(cross_a));
+        CHECK_ST(kmb_ping(cross_b), KMB_ERR_INVALID_HANDLE);
+    } else if (closed_a) {
+        CHECK_OK(kmb_ping(cross_b));
+        CHECK_OK(kmb_client_close(cross_b));
+        CHECK_ST(kmb_ping(cross_a), KMB_ERR_INVALID_HANDLE);
+    }
+}
+
 /* threads keep using a client while another closes it: each call answers OK, KMB_ERR_CLOSED or
  * KMB_ERR_INVALID_HANDLE (never a crash or a hang), and every thread sees the handle die */
 typedef struct {
@@ -321,6 +387,7 @@ int main(void) {
     CHECK_OK(kmb_client_close(client));
     test_close_pending();
     test_close_from_callback();
+    test_cross_close_from_callbacks();
     test_close_while_in_use();
     return t_done("test_concurrency");
 }

@@ -8,7 +8,7 @@ import os
 from ctypes import byref, c_char_p, c_size_t, c_uint64, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _ffi, _observe
+from . import _ffi, _observe, _wait
 from ._convert import U32_MAX, c_string, millis, uint
 from .errors import ClientClosed, ForkedProcess, InvalidArgument, InvalidHandle, KimberliteError
 from .types import (
@@ -313,9 +313,11 @@ class Client:
             raise InvalidArgument(f"data_class must be a DataClass value (0..7), got {data_class!r}") from None
         if placement is not None and placement is not Placement.GLOBAL:
             raise InvalidArgument(f"placement must be Placement.GLOBAL or None, got {placement!r}")
-        out = c_uint64()
-        _ffi.check(_ffi.lib().kmb_create_stream(h, encoded, int(dc), byref(out)))
-        return out.value
+        return _wait.run(
+            lambda: _number(_ffi.lib().kmb_create_stream, h, encoded, int(dc)),
+            lambda lib, cb, w: lib.kmb_create_stream_async(h, encoded, int(dc), cb, w),
+            _wait.UINT64, _value,
+        )
 
     def append(
         self,
@@ -347,9 +349,11 @@ class Client:
         sid = uint("stream_id", stream_id)
         expected = None if expected_offset is None else byref(c_uint64(uint("expected_offset", expected_offset)))
         arr, lengths, count = _event_arrays(events)
-        out = c_uint64()
-        _ffi.check(_ffi.lib().kmb_append(h, sid, arr, lengths, count, expected, byref(out)))
-        return out.value
+        return _wait.run(
+            lambda: _number(_ffi.lib().kmb_append, h, sid, arr, lengths, count, expected),
+            lambda lib, cb, w: lib.kmb_append_async(h, sid, arr, lengths, count, expected, cb, w),
+            _wait.UINT64, _value,
+        )
 
     def read(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> ReadResult:
         """Read events of a stream from from_offset, up to about max_bytes of payload.
@@ -362,20 +366,16 @@ class Client:
         sid = uint("stream_id", stream_id)
         start = uint("from_offset", from_offset)
         limit = 0 if max_bytes is None else uint("max_bytes", max_bytes, minimum=1)
-        lib = _ffi.lib()
-        ptr = _ffi.EventsP()
-        _ffi.check(lib.kmb_read(h, sid, start, limit, byref(ptr)))
-        try:
-            ev = ptr.contents
-            n = ev.count
-            data, lengths, offsets = ev.data, ev.lengths, ev.offsets
-            events = tuple(
-                Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
-                for i in range(n)
-            )
-            return ReadResult(events=events, next_offset=ev.next_offset, has_more=bool(ev.has_more))
-        finally:
-            lib.kmb_events_free(ptr)
+        def blocking() -> ReadResult:
+            ptr = _ffi.EventsP()
+            _ffi.check(_ffi.lib().kmb_read(h, sid, start, limit, byref(ptr)))
+            return _read_result(ptr)
+
+        return _wait.run(
+            blocking,
+            lambda lib, cb, w: lib.kmb_read_async(h, sid, start, limit, cb, w),
+            _wait.EVENTS, lambda _v, addr: _read_result(ctypes.cast(addr, _ffi.EventsP)),
+        )
 
     def read_all(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> Iterator[Event]:
         """Iterate over every event of a stream from from_offset, one read() page at a time."""
@@ -391,43 +391,44 @@ class Client:
         """The number of events in a stream (its next offset). StreamNotFound if none."""
         h = self._h()
         sid = uint("stream_id", stream_id)
-        out = c_uint64()
-        _ffi.check(_ffi.lib().kmb_stream_length(h, sid, byref(out)))
-        return out.value
+        return _wait.run(
+            lambda: _number(_ffi.lib().kmb_stream_length, h, sid),
+            lambda lib, cb, w: lib.kmb_stream_length_async(h, sid, cb, w),
+            _wait.UINT64, _value,
+        )
 
     def sync(self) -> None:
         """Ask the leader to flush its projections (appends are durable once acknowledged)."""
-        _ffi.check(_ffi.lib().kmb_sync(self._h()))
+        h = self._h()
+        _wait.run(
+            lambda: _ffi.check(_ffi.lib().kmb_sync(h)),
+            lambda lib, cb, w: lib.kmb_sync_async(h, cb, w),
+            _wait.STATUS, _nothing,
+        )
 
     def ping(self) -> None:
         """One round trip to the leader (or any node when no leader is known)."""
-        _ffi.check(_ffi.lib().kmb_ping(self._h()))
+        h = self._h()
+        _wait.run(
+            lambda: _ffi.check(_ffi.lib().kmb_ping(h)),
+            lambda lib, cb, w: lib.kmb_ping_async(h, cb, w),
+            _wait.STATUS, _nothing,
+        )
 
     def server_info(self) -> ServerInfo:
         """What the leader (or a node) says about itself."""
         h = self._h()
-        lib = _ffi.lib()
-        ptr = _ffi.ServerInfoP()
-        _ffi.check(lib.kmb_server_info(h, byref(ptr)))
-        try:
-            si = ptr.contents
-            caps = tuple(
-                (si.capabilities[i] or b"").decode("utf-8", "replace") for i in range(si.capability_count)
-            )
-            try:
-                mode = ClusterMode(si.cluster_mode)
-            except ValueError:
-                mode = si.cluster_mode  # a mode this version does not know
-            return ServerInfo(
-                build_version=(si.build_version or b"").decode("utf-8", "replace"),
-                protocol_version=si.protocol_version,
-                capabilities=caps,
-                uptime_secs=si.uptime_secs,
-                cluster_mode=mode,
-                tenant_count=si.tenant_count,
-            )
-        finally:
-            lib.kmb_server_info_free(ptr)
+
+        def blocking() -> ServerInfo:
+            ptr = _ffi.ServerInfoP()
+            _ffi.check(_ffi.lib().kmb_server_info(h, byref(ptr)))
+            return _server_info(ptr)
+
+        return _wait.run(
+            blocking,
+            lambda lib, cb, w: lib.kmb_server_info_async(h, cb, w),
+            _wait.SERVER_INFO, lambda _v, addr: _server_info(ctypes.cast(addr, _ffi.ServerInfoP)),
+        )
 
     def stats(self) -> ClientStats:
         """A snapshot of the client's counters (no network traffic).
@@ -500,3 +501,56 @@ def _event_arrays(events: Any) -> Tuple[Any, Any, int]:
     arr = (c_char_p * n)(*bufs)
     lengths = (c_size_t * n)(*[len(b) for b in bufs])
     return arr, lengths, n
+
+
+def _number(fn: Callable[..., int], *args: object) -> int:
+    """A blocking call whose result is one uint64 out-parameter (its last argument)."""
+    out = c_uint64()
+    _ffi.check(fn(*args, byref(out)))
+    return out.value
+
+
+def _value(value: int, _result: Optional[int]) -> int:
+    return value
+
+
+def _nothing(_value: int, _result: Optional[int]) -> None:
+    return None
+
+
+def _read_result(ptr: "ctypes._Pointer[_ffi.Events]") -> ReadResult:
+    """A ReadResult from library-allocated events, which it frees."""
+    try:
+        ev = ptr.contents
+        n = ev.count
+        data, lengths, offsets = ev.data, ev.lengths, ev.offsets
+        events = tuple(
+            Event(offsets[i], ctypes.string_at(data[i], lengths[i]) if lengths[i] else b"")
+            for i in range(n)
+        )
+        return ReadResult(events=events, next_offset=ev.next_offset, has_more=bool(ev.has_more))
+    finally:
+        _ffi.lib().kmb_events_free(ptr)
+
+
+def _server_info(ptr: "ctypes._Pointer[_ffi.ServerInfoStruct]") -> ServerInfo:
+    """A ServerInfo from a library-allocated kmb_server_info_t, which it frees."""
+    try:
+        si = ptr.contents
+        caps = tuple(
+            (si.capabilities[i] or b"").decode("utf-8", "replace") for i in range(si.capability_count)
+        )
+        try:
+            mode = ClusterMode(si.cluster_mode)
+        except ValueError:
+            mode = si.cluster_mode  # a mode this version does not know
+        return ServerInfo(
+            build_version=(si.build_version or b"").decode("utf-8", "replace"),
+            protocol_version=si.protocol_version,
+            capabilities=caps,
+            uptime_secs=si.uptime_secs,
+            cluster_mode=mode,
+            tenant_count=si.tenant_count,
+        )
+    finally:
+        _ffi.lib().kmb_server_info_free(ptr)

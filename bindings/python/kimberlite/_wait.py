@@ -1,0 +1,161 @@
+"""Blocking calls that Ctrl-C interrupts at once, without losing track of the call.
+
+Python runs signal handlers (KeyboardInterrupt) only between bytecodes of the main thread, so a
+call blocked inside the library for its whole request timeout would hold Ctrl-C back for up to
+that long. On the main thread, a call therefore starts the library's _async variant with a C
+waiter (kimberlite.h "Waiters") and waits for it in slices of SLICE_MS, with the GIL released;
+between slices Python runs pending signal handlers. Other threads never receive KeyboardInterrupt
+and keep the direct blocking call, which is one thread hand-off cheaper.
+
+When a signal handler raises (KeyboardInterrupt, or anything else) during the wait, the call is
+not abandoned: it goes on in the library to its normal end (an append keeps its idempotency key
+and its retries), and the exception carries a ``concurrent.futures.Future`` of its outcome as
+``kimberlite_pending`` plus a note saying so. ``exc.kimberlite_pending.result()`` returns what the
+call would have returned, or raises its error; for an append that is how its outcome is learned.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import threading
+from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from typing import Callable, Optional, TypeVar
+
+from . import _ffi
+
+#: Longest wait without looking at pending signals, in milliseconds.
+SLICE_MS = 100
+
+T = TypeVar("T")
+
+# A ctypes function object carries its argtypes, so the _async functions are taken from a second
+# CDLL object on the same (already loaded, so not reloaded) library: their declarations here,
+# with callbacks as plain addresses, cannot clash with anyone else's declarations of them.
+_own: Optional[ctypes.CDLL] = None
+_own_lock = threading.Lock()
+_spare: Optional[int] = None  # the main thread's waiter, reused between calls
+
+
+def _lib() -> ctypes.CDLL:
+    global _own
+    loaded = _ffi.lib()  # raises ForkedProcess in a child, loads the library on first use
+    own = _own
+    if own is not None and own._name == _ffi.loaded_path():
+        return own
+    with _own_lock:
+        own = ctypes.CDLL(_ffi.loaded_path() or loaded._name)
+        for name, res, args in _SIGNATURES:
+            fn = getattr(own, name)
+            fn.argtypes, fn.restype = args, res
+        _own = own
+        return own
+
+
+_P = c_void_p
+#: (name, restype, argtypes) of what this module calls; callbacks pass as plain addresses.
+_SIGNATURES = [
+    ("kmb_create_stream_async", c_int32, [_ffi.ClientP, c_char_p, c_int32, _P, _P]),
+    ("kmb_append_async", c_int32, [_ffi.ClientP, c_uint64, POINTER(c_char_p), POINTER(c_size_t), c_size_t,
+                                   POINTER(c_uint64), _P, _P]),
+    ("kmb_read_async", c_int32, [_ffi.ClientP, c_uint64, c_uint64, c_uint64, _P, _P]),
+    ("kmb_stream_length_async", c_int32, [_ffi.ClientP, c_uint64, _P, _P]),
+    ("kmb_sync_async", c_int32, [_ffi.ClientP, _P, _P]),
+    ("kmb_ping_async", c_int32, [_ffi.ClientP, _P, _P]),
+    ("kmb_server_info_async", c_int32, [_ffi.ClientP, _P, _P]),
+    ("kmb_waiter_new", c_int32, [POINTER(c_void_p)]),
+    ("kmb_waiter_free", None, [_P]),
+    ("kmb_waiter_reset", None, [_P]),
+    ("kmb_waiter_wait", c_int, [_P, c_uint32]),
+    ("kmb_waiter_status", c_int32, [_P]),
+    ("kmb_waiter_value", c_uint64, [_P]),
+    ("kmb_waiter_take_result", c_void_p, [_P]),
+    ("kmb_waiter_record_error", c_int32, [_P]),
+]
+
+
+# Which waiter callback an _async function takes.
+STATUS, UINT64, EVENTS, SERVER_INFO = "status", "uint64", "events", "server_info"
+
+
+def _callback(lib: ctypes.CDLL, kind: str) -> int:
+    return ctypes.cast(getattr(lib, f"kmb_waiter_{kind}_callback"), c_void_p).value or 0
+
+
+def interruptible() -> bool:
+    """Whether calls on this thread wait in slices (only the main thread gets KeyboardInterrupt)."""
+    return threading.current_thread() is threading.main_thread()
+
+
+def run(
+    blocking: Callable[[], T],
+    start: Callable[[ctypes.CDLL, int, int], int],
+    kind: str,
+    finish: Callable[[int, Optional[int]], T],
+) -> T:
+    """Run one library call.
+
+    blocking() makes the direct call (off the main thread). start(lib, callback, waiter) starts
+    the _async variant and returns its status; finish(value, result_address) turns the
+    completed call's number or result pointer (whose ownership it takes) into the return value.
+    """
+    if not interruptible():
+        return blocking()
+    global _spare
+    lib = _lib()
+    w, _spare = _spare, None
+    if w is None:
+        out = c_void_p()
+        _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
+        w = out.value
+    lib.kmb_waiter_reset(w)
+    status = start(lib, _callback(lib, kind), w)
+    if status != _ffi.KMB_OK:
+        _spare = w
+        _ffi.check(status)
+    try:
+        while not lib.kmb_waiter_wait(w, SLICE_MS):
+            pass
+    except BaseException as exc:
+        _hand_over(lib, w, finish, exc)
+        raise
+    try:
+        return _complete(lib, w, finish)
+    finally:
+        _spare = w
+
+
+def _complete(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T]) -> T:
+    """The completed call's return value, or its error raised (this thread's last error)."""
+    status = lib.kmb_waiter_record_error(w)
+    result = lib.kmb_waiter_take_result(w)
+    if status != _ffi.KMB_OK:
+        raise _ffi.last_error(status)
+    return finish(lib.kmb_waiter_value(w), result)
+
+
+def _hand_over(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T], exc: BaseException) -> None:
+    """Let the interrupted call finish on a thread of its own, its outcome in a Future."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def resolve() -> None:
+        try:
+            while not lib.kmb_waiter_wait(w, 1000):
+                pass
+            try:
+                future.set_result(_complete(lib, w, finish))
+            except BaseException as err:  # the call's own error is its outcome
+                future.set_exception(err)
+        finally:
+            lib.kmb_waiter_free(w)
+
+    threading.Thread(target=resolve, name="kimberlite-interrupted-call", daemon=True).start()
+    try:
+        exc.kimberlite_pending = future  # type: ignore[attr-defined]
+        exc.add_note(
+            "kimberlite: the call was still running; it goes on to its end in the background: "
+            "exc.kimberlite_pending.result() gives its outcome (for an append: its first offset, "
+            "or its error)"
+        )
+    except (AttributeError, TypeError):  # an exception type that takes no attributes
+        pass
