@@ -4,8 +4,11 @@ The library formats each record as one line and calls a ctypes callback on its o
 thread (one record at a time; the calls that caused them never wait). The callback takes the
 GIL for as long as one ``logging`` call or one ``on_event`` call lasts and returns: no Python
 thread is started or kept waiting. Records go to ``logging.getLogger("kimberlite")`` with the
-library's levels mapped to ``logging`` levels; whether a record is wanted is asked of that logger
-each time, so changing its level after connect takes effect at once.
+library's levels mapped to ``logging`` levels. Configure logging before connecting: a client
+connected while no handler would receive its records (only our NullHandler) sends none, and only
+records at or above the logger's effective level at connect time cross into Python, so an
+application never pays for the GIL that unwanted records would take; the logger's level is asked
+again for each record that does cross.
 
 Pitfalls handled here: the callback objects live as long as the module (a collected ctypes
 callback would crash the library thread); a callback never raises into C (exceptions are
@@ -34,6 +37,7 @@ LOGGER.addHandler(logging.NullHandler())
 # KMB_LOG_* (the values of Go's log/slog) to logging levels.
 _LEVELS = ((8, logging.ERROR), (4, logging.WARNING), (0, logging.INFO))
 KMB_LOG_DEBUG = -4
+KMB_LOG_INFO = 0
 
 _EVENT_KINDS = {1: "leader_changed", 2: "node_down", 3: "node_up", 4: "conn_opened", 5: "conn_closed"}
 
@@ -67,6 +71,29 @@ def _on_exit() -> None:
 
 
 atexit.register(_on_exit)
+
+
+def _logging_configured() -> bool:
+    """Whether a record of LOGGER would reach a handler other than our NullHandler."""
+    logger: Optional[logging.Logger] = LOGGER
+    while logger is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+            return True
+        if not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
+
+
+def _kmb_level(py: int) -> int:
+    """The library's level for a logging level: the least record that logger would want."""
+    if py <= logging.DEBUG:
+        return KMB_LOG_DEBUG
+    if py <= logging.INFO:
+        return KMB_LOG_INFO
+    if py <= logging.WARNING:
+        return 4
+    return 8
 
 
 def _py_level(level: int) -> int:
@@ -123,7 +150,9 @@ def configure(lib: ctypes.CDLL, cfg: Any, on_event: Optional[Callable[[ClusterEv
     """
     from ._ffi import check
 
-    check(lib.kmb_config_set_log_callback(cfg, KMB_LOG_DEBUG, _LOG_CB, None))
+    if _logging_configured():
+        floor = _kmb_level(LOGGER.getEffectiveLevel())
+        check(lib.kmb_config_set_log_callback(cfg, floor, _LOG_CB, None))
     if on_event is None:
         return None
     if not callable(on_event):
