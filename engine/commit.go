@@ -93,6 +93,7 @@ func (db *DB) commit(ops []Op, index *uint64, seq uint64) ([]Result, error) {
 	db.opCount.Add(int64(len(ops)))
 	db.applyNanos.Add(int64(applied.Sub(start)))
 	db.commitNanos.Add(int64(time.Since(applied)))
+	db.noteCommit(len(ops), applied.Sub(start), time.Since(applied))
 	return results, nil
 }
 

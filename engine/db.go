@@ -58,6 +58,7 @@ type DB struct {
 	commitNanos atomic.Int64
 	syncCount   atomic.Int64
 	syncNanos   atomic.Int64
+	observer    atomic.Pointer[commitObserverBox] // see ObserveCommits
 
 	closeOnce sync.Once
 	closeErr  error

@@ -17,7 +17,8 @@ func TestEveryConfigFieldHasASetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	special := map[string]string{"Addresses": "kmb_config_add_address", "TenantID": "kmb_config_set_tenant"}
+	special := map[string]string{"Addresses": "kmb_config_add_address", "TenantID": "kmb_config_set_tenant",
+		"Logger": "kmb_config_set_log_callback", "OnEvent": "kmb_config_set_event_callback"}
 	for _, o := range pool.Options {
 		if o.IsTLS() { // names spelled by the option table (TLSCAFile is tls_ca_file)
 			special[o.Field] = "kmb_config_set_" + o.CName()

@@ -58,6 +58,7 @@ kmb_status_t kmb_client_connect(const kmb_config_t *cfg, kmb_client_t **out) {
 kmb_status_t kmb_client_close(kmb_client_t *client) {
     GUARD();
     if (kmb__in_callback_of(client)) return kmb__close_in_callback_error();
+    if (kmb__in_observer_callback()) return kmb__close_in_callback_error();
     return kmbgo_client_close(client, (void *)kmb__callback_client_of_thread());
 }
 

@@ -49,4 +49,10 @@ KMB_INTERNAL void kmb__call_subscription_cb(const void *client, kmb_subscription
                                kmb_status_t status, kmb_subscription_t *sub, const char *msg,
                                size_t msg_len, int32_t server_code, uint64_t request_id);
 
+/* Log and event callbacks (observe.c): the trampolines, and whether this thread runs one. */
+KMB_INTERNAL void kmb__call_log_cb(kmb_log_callback_t cb, void *user_data, int32_t level, const char *message);
+KMB_INTERNAL void kmb__call_event_cb(kmb_event_callback_t cb, void *user_data, int32_t kind, const char *node,
+                        const char *previous, uint64_t view, const char *reason);
+KMB_INTERNAL int kmb__in_observer_callback(void);
+
 #endif

@@ -309,18 +309,6 @@ func kmbgo_subscription_node(sp unsafe.Pointer, out **C.char) (st C.kmb_status_t
 	return C.KMB_OK
 }
 
-// newCString copies s into a NUL-terminated C string (freed with kmb_string_free).
-func newCString(s string) (*C.char, *callError) {
-	p := alloc(uint64(len(s)) + 1)
-	if p == nil {
-		return nil, errNoMemory
-	}
-	dst := unsafe.Slice((*byte)(p), len(s)+1)
-	copy(dst, s)
-	dst[len(s)] = 0
-	return (*C.char)(p), nil
-}
-
 //export kmbgo_subscription_close
 func kmbgo_subscription_close(sp unsafe.Pointer) (st C.kmb_status_t) {
 	defer recoverPanic(&st)

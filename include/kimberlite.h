@@ -576,18 +576,80 @@ KMB_EXTERN void kmb_server_info_free(kmb_server_info_t *info);
 
 /* kmb_client_stats_json: a snapshot of the client's counters as one JSON object: "nodes" (each with
  * "address", "role", "healthy", "open_conns", "idle_conns", "in_flight", "dials",
- * "dial_failures"), "leader", "leader_view", "operations", "errors", "retries", "redirects",
- * "leader_changes", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_max_ns",
- * "subscriptions" (open now), "resubscribes" (times one moved to another connection or node).
+ * "dial_failures"; "role" is "leader", "follower", "unknown" or "down"), "leader", "leader_view",
+ * "operations", "errors", "retries", "redirects", "leader_changes", "latency_p50_ns",
+ * "latency_p90_ns", "latency_p99_ns", "latency_max_ns", "subscriptions" (open now),
+ * "resubscribes" (times one moved to another connection or node).
  * json_out: *json_out receives a NUL-terminated UTF-8 string the caller owns; free it with
  *           kmb_string_free(). Set to NULL on error.
  * errors: KMB_ERR_NULL_ARGUMENT (json_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
  *         KMB_ERR_FORKED. No network traffic. */
 KMB_EXTERN kmb_status_t kmb_client_stats_json(kmb_client_t *client, char **json_out /* OUT */);
 
-/* kmb_string_free: release a string returned by the library (kmb_client_stats_json). NULL is a
- * no-op. Works after fork(). */
+/* kmb_string_free: release a string returned by the library (kmb_client_stats_json,
+ * kmb_client_metrics_text). NULL is a no-op. Works after fork(). */
 KMB_EXTERN void kmb_string_free(char *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Logs, events and metrics. The client logs what an operator needs (dial failures, nodes down and
+ * up, leader changes with their view, appends whose outcome is unknown; health checks, retries,
+ * redirects and connections at debug level), rate-limited per kind and node so that a node that
+ * stays down yields a few lines a minute. Records and events are delivered by one library thread,
+ * one call at a time and in the order they happened; the calls that caused them never wait for
+ * the callbacks. A callback must not block: while one runs, later records queue up, and past 4096
+ * queued they are dropped (counted in kimberlite_client_observer_dropped_total). A callback may
+ * call any kmb_ function except kmb_client_close (refused with KMB_ERR_INVALID_ARGUMENT there).
+ * After kmb_client_close returns, the client's callbacks are not called again.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Log levels: the values of Go's log/slog, so a level between two of them is meaningful. */
+#define KMB_LOG_DEBUG (-4)
+#define KMB_LOG_INFO 0
+#define KMB_LOG_WARN 4
+#define KMB_LOG_ERROR 8
+
+/* kmb_log_callback_t: one log record. level is a KMB_LOG_* value; message is one line of UTF-8,
+ * "kimberlite: <what> key=value ...", NUL-terminated and valid only during the call. */
+typedef void (*kmb_log_callback_t)(void *user_data, int32_t level, const char *message);
+
+/* kmb_config_set_log_callback: send the log records at min_level and above to cb, called on a
+ * library thread with user_data (which must stay valid until every client connected with this
+ * config is closed). cb NULL turns logging off (the default: the library logs nothing).
+ * errors: KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_config_set_log_callback(kmb_config_t *cfg, int32_t min_level,
+                                                    kmb_log_callback_t cb, void *user_data);
+
+/* Event kinds given to a kmb_event_callback_t. Later versions may add kinds: ignore unknown ones. */
+#define KMB_EVENT_LEADER_CHANGED 1 /* node: the new leader; previous: the old one or ""; view */
+#define KMB_EVENT_NODE_DOWN 2      /* node failed a check, a dial or lost every connection; reason */
+#define KMB_EVENT_NODE_UP 3        /* node answered again (or for the first time) */
+#define KMB_EVENT_CONN_OPENED 4    /* a connection to node passed its handshake */
+#define KMB_EVENT_CONN_CLOSED 5    /* a connection to node closed; reason */
+
+/* kmb_event_callback_t: one event. node, previous and reason are NUL-terminated UTF-8 ("" when
+ * they do not apply), valid only during the call; view is the new leader's view (raft term) for
+ * KMB_EVENT_LEADER_CHANGED and 0 otherwise. */
+typedef void (*kmb_event_callback_t)(void *user_data, int32_t kind, const char *node,
+                                     const char *previous, uint64_t view, const char *reason);
+
+/* kmb_config_set_event_callback: send the client's events to cb, called on a library thread
+ * with user_data (valid until every client connected with this config is closed). cb NULL turns
+ * events off (the default). errors: KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_config_set_event_callback(kmb_config_t *cfg, kmb_event_callback_t cb,
+                                                      void *user_data);
+
+/* kmb_event_kind_name: "leader_changed", "node_down", "node_up", "conn_opened", "conn_closed",
+ * or "unknown". Static text (program lifetime, do not free); never NULL. Works after fork(). */
+KMB_EXTERN const char *kmb_event_kind_name(int32_t kind);
+
+/* kmb_client_metrics_text: the client's counters, per-node gauges and per-operation latency
+ * histograms in the Prometheus text exposition format (0.0.4), ready to serve on /metrics.
+ * Metric names start with "kimberlite_client_".
+ * text_out: *text_out receives a NUL-terminated UTF-8 string the caller owns; free it with
+ *           kmb_string_free(). Set to NULL on error.
+ * errors: KMB_ERR_NULL_ARGUMENT (text_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
+ *         KMB_ERR_FORKED. No network traffic. */
+KMB_EXTERN kmb_status_t kmb_client_metrics_text(kmb_client_t *client, char **text_out /* OUT */);
 
 /* ---------------------------------------------------------------------------------------------
  * Async variants (see "Async" in Conventions). Arguments are checked, and event bytes and strings

@@ -73,6 +73,7 @@ func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, o
 		first, err = c.appendQueued(cctx, ss, events, size)
 	}
 	c.stats.record(opAppend, time.Since(start), err)
+	c.logAppendResult(streamID, err)
 	if err != nil {
 		return 0, err
 	}

@@ -24,6 +24,7 @@ type Client struct {
 	cluster *cluster
 	budget  *retryBudget
 	stats   statsState
+	obs     *observer // Config.Logger and Config.OnEvent
 
 	life     context.Context // cancelled when Close finishes waiting: aborts dials
 	stopLife context.CancelFunc
@@ -100,6 +101,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		idemPrefix: newIdempotencyPrefix(),
 	}
 	c.stats.init()
+	c.obs = newObserver(&c.cfg)
 	c.cluster = newCluster(c)
 	for _, a := range cfg.Addresses {
 		n := c.cluster.add(a)
@@ -236,6 +238,7 @@ func (c *Client) Close(ctx context.Context) error {
 		n.breakAll(errClosed())
 	}
 	c.bg.Wait()
+	c.obs.stop()
 	close(c.closed)
 	return forced
 }

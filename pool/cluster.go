@@ -168,7 +168,15 @@ func (r *cluster) changed(old, now *node) {
 	r.mu.Lock()
 	prev := r.lastLeader
 	r.lastLeader = now
+	view := r.view
 	r.mu.Unlock()
+	if prev != now {
+		prevAddr := ""
+		if prev != nil {
+			prevAddr = prev.addr
+		}
+		r.logLeaderChanged(prevAddr, now.addr, view)
+	}
 	if prev != nil && prev != now {
 		r.c.stats.leaderChanges.Add(1)
 		if prev != old {
@@ -271,7 +279,8 @@ func (c *Client) probe(n *node) bool {
 		return true // every slot busy with calls the node keeps answering: busy, not down
 	}
 	if err != nil {
-		n.healthy.Store(false)
+		n.logHealthCheck("unreachable", err)
+		n.setHealthy(false, "health check: "+err.Error())
 		c.cluster.lost(n)
 		return false
 	}
@@ -292,7 +301,8 @@ func (c *Client) probe(n *node) bool {
 		return true
 	}
 	if err != nil {
-		n.healthy.Store(false)
+		n.logHealthCheck("no answer", err)
+		n.setHealthy(false, "health check: "+err.Error())
 		c.cluster.lost(n)
 		if ctx.Err() != nil && c.life.Err() == nil {
 			// No answer in time: the node is hung or black-holed. Break its connections so the
@@ -301,16 +311,23 @@ func (c *Client) probe(n *node) bool {
 		}
 		return false
 	}
-	n.healthy.Store(true)
+	n.setHealthy(true, "")
 	if hasRole {
+		if role.leads {
+			n.logHealthCheck("leader", nil)
+		} else {
+			n.logHealthCheck("follower", nil)
+		}
 		c.cluster.learnRole(n, role)
 		return true
 	}
 	switch p := p.(type) {
 	case wire.SyncResponse:
+		n.logHealthCheck("leader", nil)
 		c.cluster.confirmed(n)
 	case wire.ErrorResponse:
 		if p.Code == wire.ErrNotLeader {
+			n.logHealthCheck("follower", nil)
 			if view, hint, ok := wire.ParseNotLeader(p.Message); ok {
 				c.cluster.notLeader(n, view, hint)
 			} else {
@@ -318,6 +335,7 @@ func (c *Client) probe(n *node) bool {
 			}
 			break
 		}
+		n.logHealthCheck("refused", nil)
 		// Refused for another reason (say, a token for another tenant): the answer says
 		// nothing about leadership. Use the node while no leader is known, so calls reach a
 		// server and get its real answer; a follower would redirect them.

@@ -3,6 +3,7 @@ package pool
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -139,6 +140,16 @@ type Config struct {
 	// TLSInsecureSkipVerify accepts any server certificate, which lets anyone on the path read
 	// and change the traffic. For tests only. Default false.
 	TLSInsecureSkipVerify bool
+	// Logger receives the client's log records (dial failures, nodes down and up, leader
+	// changes, outcome-unknown appends; retries, redirects and health checks at debug level),
+	// rate-limited per kind and node. Records are handed to it on a goroutine of the client, never
+	// on the caller's; its handler must not call Close. Default nil: the client logs nothing.
+	Logger *slog.Logger
+	// OnEvent is called for every ClusterEvent (leader changed, node down or up, connection opened or
+	// closed), one at a time in order, on a goroutine of the client. It must not block: while it
+	// runs, later records and events queue up, and past 4096 they are dropped. It must not call
+	// Close (Close delivers what is queued and waits for it). Default nil.
+	OnEvent func(ClusterEvent)
 }
 
 // DefaultConfig returns a Config with every field set to its documented default and no addresses.

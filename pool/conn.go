@@ -452,6 +452,10 @@ func (c *conn) fail(err error) {
 	c.node.removeConn(c)
 }
 
+// poolClosedMessage is the error of a connection the pool closed on purpose (idle, expired,
+// drained), which says nothing about the node's health.
+const poolClosedMessage = "connection closed by the pool"
+
 // broken reports whether the connection has failed.
 func (c *conn) broken() bool {
 	c.mu.Lock()
@@ -461,5 +465,5 @@ func (c *conn) broken() bool {
 
 // closeIdle closes a connection that has nothing in flight.
 func (c *conn) closeIdle() {
-	c.fail(&Error{Kind: KindConnection, Message: "connection closed by the pool"})
+	c.fail(&Error{Kind: KindConnection, Message: poolClosedMessage})
 }

@@ -78,6 +78,16 @@
 // it received, dropping anything below it, so the application sees every event once, in order,
 // and no error unless its own deadline passes. At most SubscribeOptions.Credits events are
 // buffered ahead of Next, at either end.
+// # Logs, events, metrics
+//
+// Config.Logger (a *slog.Logger) receives the client's log records: dial failures, nodes down and
+// up, leader changes with their view, appends whose outcome is unknown, and at debug level health
+// checks, retries, redirects and connections. Records of one kind about one node are
+// rate-limited, so a node that stays down costs a few lines a minute. Config.OnEvent receives a
+// ClusterEvent for every leader change (with the new leader's address), node down or up and
+// connection opened or closed. Both are called on one goroutine of the client, in order; the calls
+// that caused them never wait. NewCollector(c) is a prometheus.Collector of Stats plus per-operation
+// latency histograms, and MetricsText renders the same as Prometheus text.
 //
 // # Errors, stats, closing
 //

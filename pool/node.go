@@ -40,6 +40,7 @@ type node struct {
 
 	waiters      atomic.Int32
 	healthy      atomic.Bool
+	down         atomic.Bool // failed its last check or dial, or lost every connection: Stats says "down"
 	role         atomic.Int32
 	pinging      atomic.Bool
 	lastPing     atomic.Int64 // unix nanoseconds of the last health check start
@@ -214,19 +215,27 @@ func (n *node) dial() {
 		n.dialFails++
 		n.nextDialAt = time.Now().Add(dialPause(n.dialFails))
 		n.dialFailGen++
-		n.healthy.Store(false)
 		n.client.noteDialErr(err)
 	} else {
 		n.dialFails = 0
 		n.nextDialAt = time.Time{}
-		n.healthy.Store(true)
 		if !n.client.isShutdown() {
 			n.conns = append(n.conns, c)
 			c = nil
 		}
 	}
+	fails := n.dialFails
 	n.notifyLocked()
 	n.mu.Unlock()
+	if err != nil {
+		n.logDialFailed(err, fails)
+		n.setHealthy(false, "dial failed: "+err.Error())
+	} else {
+		n.setHealthy(true, "")
+		if c == nil {
+			n.connOpened()
+		}
+	}
 	if c != nil { // the client closed while we dialed
 		c.fail(errClosed())
 	}
@@ -272,8 +281,10 @@ func (n *node) removeConn(c *conn) {
 			break
 		}
 	}
+	left := n.usableLocked() + n.dialing
 	n.notifyLocked()
 	n.mu.Unlock()
+	n.connRemoved(c, left)
 }
 
 // drain stops new calls on every connection of n and closes each once it is idle.

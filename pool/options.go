@@ -71,6 +71,10 @@ func (o Option) IsTLS() bool { return strings.HasPrefix(o.Field, "TLS") }
 // IdentityFields are the Config fields set by their own calls rather than as options.
 var IdentityFields = []string{"Addresses", "TenantID", "AuthToken"}
 
+// HookFields are the Config fields that hold callbacks: the C ABI sets them with
+// kmb_config_set_log_callback and kmb_config_set_event_callback, which the bindings wrap.
+var HookFields = []string{"Logger", "OnEvent"}
+
 // CName is the option's name in C and Python: snake_case, with "_ms" for durations in C.
 func (o Option) CName() string {
 	if n, ok := cNames[o.Field]; ok {

@@ -9,7 +9,7 @@ import (
 // cross-layer checks in ffi/options_test.go cannot miss it.
 func TestEveryConfigFieldIsAnOption(t *testing.T) {
 	listed := map[string]bool{}
-	for _, f := range append(append([]string(nil), IdentityFields...), GoOnlyFields...) {
+	for _, f := range append(append(append([]string(nil), IdentityFields...), GoOnlyFields...), HookFields...) {
 		listed[f] = true
 	}
 	for _, o := range Options {

@@ -123,7 +123,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 			if errors.As(err, &e) && e.Kind == KindConnection && !c.isShutdown() {
 				// The node dropped the connection: look for the leader again and keep reads
 				// away from it until a health check finds it well.
-				n.healthy.Store(false)
+				n.setHealthy(false, e.Error())
 				c.cluster.lost(n)
 			}
 			return nil, err
@@ -141,6 +141,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		if !okHint {
 			view, hint = 0, ""
 		}
+		c.logRedirect(n.addr, hint, view)
 		next := c.cluster.notLeader(n, view, hint)
 		if redirects >= c.cfg.MaxRedirects || next == nil || next == n {
 			return nil, serr
@@ -210,6 +211,7 @@ func (c *Client) pause(ctx context.Context, st *callState) bool {
 		return false
 	}
 	c.stats.retries.Add(1)
+	c.logRetry(st, d)
 	return c.sleep(ctx, d)
 }
 

@@ -33,8 +33,11 @@ type Stats struct {
 
 // NodeStats describes one node the client knows.
 type NodeStats struct {
-	Address           string `json:"address"`
-	Role              string `json:"role"` // "leader", "follower" or "unknown"
+	Address string `json:"address"`
+	// Role is "leader", "follower", "unknown" (not yet heard from), or "down": the node failed
+	// its last health check or dial, or lost every connection to a failure, and has not answered
+	// since. A dead node shows as down within two HealthCheckPeriods at most.
+	Role              string `json:"role"`
 	Healthy           bool   `json:"healthy"`
 	OpenConns         int32  `json:"open_conns"`
 	IdleConns         int32  `json:"idle_conns"`
@@ -74,6 +77,7 @@ type statsState struct {
 	latencyMax    atomic.Int64
 	subscriptions atomic.Int64
 	resubscribes  atomic.Int64
+	opLatency     [opCount]opHistogram // for the Prometheus exposition (metrics.go)
 
 	errMu  sync.Mutex
 	errors map[string]int64
@@ -105,6 +109,7 @@ func histUpper(i int) int64 {
 // record counts one finished call of kind op that took d and ended with err.
 func (s *statsState) record(op opKind, d time.Duration, err error) {
 	s.ops[op].Add(1)
+	s.opLatency[op].observe(d)
 	ns := int64(d)
 	s.latency[histIndex(ns)].Add(1)
 	for {
@@ -196,8 +201,12 @@ func (c *Client) Stats() Stats {
 	st.LeaderView = view
 	for _, n := range c.cluster.all() {
 		open, idle, inf := n.counts()
+		role := roleNames[n.role.Load()]
+		if n.down.Load() {
+			role = "down"
+		}
 		st.Nodes = append(st.Nodes, NodeStats{
-			Address: n.addr, Role: roleNames[n.role.Load()], Healthy: n.healthy.Load(),
+			Address: n.addr, Role: role, Healthy: n.healthy.Load(),
 			OpenConns: open, IdleConns: idle, InFlight: inf,
 			DialsCount: n.dials.Load(), DialFailuresCount: n.dialFailures.Load(),
 		})

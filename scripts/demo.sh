@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: start a local 3-node cluster with `kimberlite dev`, run the C quickstart through
-# libkimberlite against it, then kill the leader in the middle of a write workload and show that
-# the client fails over with nothing lost or duplicated. Everything runs on loopback and stops by itself.
+# libkimberlite against it, show `kimberlite status`, then run the guide's Python and Node samples
+# side by side while the leader is killed, with a live status line from the clients' stats
+# (leader, acknowledged appends per second, retries, failovers seen), and end with one verdict
+# line per client: nothing lost or duplicated. Everything runs on loopback and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
@@ -52,19 +54,37 @@ gcc -std=c99 -Wall -O2 -Iinclude examples/c/quickstart.c -L"$build" -lkimberlite
   -Wl,-rpath,"$build" -o "$work/quickstart"
 "$work/quickstart" "${addrs[@]}"
 
+metrics=($(sed -n 's/.* metrics=//p' "$work/dev.log"))
 echo
-echo "== failover: kill -9 the leader while 8 writers append through one client"
-go build -o "$work/failover" ./examples/go/failover
-"$work/failover" --dev-log "$work/dev.log"
+echo "== kimberlite status ${metrics[*]}"
+"$build/kimberlite" status "${metrics[@]}"
+
+# The Node addon, if Node.js is here (a fresh clone builds it once; the Python side needs nothing).
+node_path=
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  if [ -f bindings/node/build/kimberlite.node ] ||
+    { (cd bindings/node && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && ./build.sh "$build") >"$work/node-build.log" 2>&1; }; then
+    mkdir -p "$work/node_modules/@kimberlite"
+    ln -s "$PWD/bindings/node" "$work/node_modules/@kimberlite/client"
+    node_path=$work/node_modules
+  else
+    echo "(the Node addon did not build; see below)"; tail -5 "$work/node-build.log"
+  fi
+fi
 
 echo
-echo "== Python: the guide's basic pattern through the same library (1000 appends, one client)"
-(IFS=,; KIMBERLITE_ADDRESSES="${addrs[*]}" KIMBERLITE_LIB="$build/libkimberlite.so" \
-  PYTHONPATH=bindings/python python3 examples/python/basic.py)
+echo "== the guide's Python and Node samples side by side through a leader kill (live status from client.stats())"
+demo_rc=0
+KIMBERLITE_LIB="$build/libkimberlite.so" python3 scripts/demo_run.py "$work/dev.log" "$work" "$node_path" || demo_rc=$?
+
+echo
+echo "== kimberlite status after the kill"
+"$build/kimberlite" status "${metrics[@]}" || true
 
 echo
 echo "== stopping the cluster"
 kill -TERM "$dev_pid"
 wait "$dev_pid" || true
 dev_pid=
+[ "$demo_rc" -eq 0 ] || { echo "demo: a client's verdict was FAIL"; exit 1; }
 echo "demo finished"

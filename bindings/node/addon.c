@@ -14,9 +14,9 @@
  *
  * Each file of src/ has one job: state.c (per-environment state), requests.c (requests and their
  * completion on library threads), convert.c (JS <-> C conversions), subscribe.c (subscriptions),
- * settle.c (settling Promises on the JS thread), options.c (connect options), calls.c (the
- * exported calls). They are included here, in dependency order, as one translation unit; this
- * file keeps module setup.
+ * settle.c (settling Promises on the JS thread), options.c (connect options), events.c (log
+ * records, cluster events and metrics text), calls.c (the exported calls). They are included
+ * here, in dependency order, as one translation unit; this file keeps module setup.
  */
 #define _POSIX_C_SOURCE 200809L
 #define NAPI_VERSION 8
@@ -38,6 +38,7 @@
 #include "src/subscribe.c"
 #include "src/settle.c"
 #include "src/options.c"
+#include "src/events.c"
 #include "src/calls.c"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -103,6 +104,9 @@ static napi_value module_init(napi_env env, napi_value exports) {
         {"subState", NULL, js_sub_state, NULL, NULL, NULL, napi_enumerable, st},
         {"subGrant", NULL, js_sub_grant, NULL, NULL, NULL, napi_enumerable, st},
         {"subClose", NULL, js_sub_close, NULL, NULL, NULL, napi_enumerable, st},
+        {"observer", NULL, js_observer, NULL, NULL, NULL, napi_enumerable, st},
+        {"releaseObserver", NULL, js_release_observer, NULL, NULL, NULL, napi_enumerable, st},
+        {"metricsText", NULL, js_metrics_text, NULL, NULL, NULL, napi_enumerable, st},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
     return exports;

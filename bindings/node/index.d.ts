@@ -201,35 +201,57 @@ export interface ServerInfo {
 /** Counters of one node pool, as in {@link ClientStats.nodes}. */
 export interface NodeStats {
   address: string;
+  /** "leader", "follower", "unknown", or "down" (failed its last check or dial). */
   role: string;
   healthy: boolean;
-  open_conns: number;
-  idle_conns: number;
-  in_flight: number;
+  openConns: number;
+  idleConns: number;
+  inFlight: number;
   dials: number;
-  dial_failures: number;
+  dialFailures: number;
 }
 
-/** A snapshot of the client's counters ({@link Client.stats}), key names as the C library gives them. */
+/** A snapshot of the client's counters ({@link Client.stats}), keys in camelCase. */
 export interface ClientStats {
   nodes: NodeStats[];
   leader: string;
-  leader_view: number;
+  leaderView: number;
   /** Calls per operation name. */
   operations: Record<string, number>;
   /** Failures per kind, e.g. `{ StreamNotFound: 1 }`. */
   errors: Record<string, number>;
   retries: number;
   redirects: number;
-  leader_changes: number;
-  latency_p50_ns: number;
-  latency_p90_ns: number;
-  latency_p99_ns: number;
-  latency_max_ns: number;
+  leaderChanges: number;
+  latencyP50Ns: number;
+  latencyP90Ns: number;
+  latencyP99Ns: number;
+  latencyMaxNs: number;
   /** Subscriptions open now. */
   subscriptions: number;
   /** Times a subscription moved to another connection or node. */
   resubscribes: number;
+}
+
+/** A log record of the library ({@link Client} event 'log'). */
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  /** One line: "kimberlite: <what> key=value ...". */
+  message: string;
+}
+
+/** The events a {@link Client} emits, on the JS thread, never blocking it. */
+export interface ClientEvents {
+  /** A node was found to lead: its client address, the previous leader ("" if none) and the view. */
+  leaderChange: [{ leader: string; previous: string; view: bigint }];
+  /** A node failed a check or dial, or lost every connection. */
+  nodeDown: [{ node: string; reason: string }];
+  /** A node answered again (or for the first time). */
+  nodeUp: [{ node: string }];
+  connectionOpen: [{ node: string }];
+  connectionClose: [{ node: string; reason: string }];
+  /** Log records (dial failures, nodes down/up, leader changes; debug: retries, redirects, health checks), rate-limited. */
+  log: [LogRecord];
 }
 
 /**
@@ -313,6 +335,18 @@ export declare class Client {
 
   /** A snapshot of the client's counters; no network traffic. Throws after disconnect. */
   stats(): ClientStats;
+
+  /** The client's counters, gauges and latency histograms in the Prometheus text format (no network traffic). */
+  metricsText(): string;
+
+  /** Listens to a client event ({@link ClientEvents}); the Client is an EventEmitter. */
+  on<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this;
+  once<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this;
+  off<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this;
+  addListener<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this;
+  removeListener<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this;
+  removeAllListeners(event?: keyof ClientEvents): this;
+  listenerCount(event: keyof ClientEvents): number;
 
   /** Whether {@link Client.disconnect} has been called. */
   readonly closed: boolean;

@@ -27,7 +27,8 @@ const devUsage = `usage: kimberlite dev [--nodes N] [--port P] [--data DIR] [--h
 
 Starts a local cluster of N ` + "`kimberlite server`" + ` processes on client ports P..P+N-1 (raft ports are
 picked free from P+1000 up) with data in DIR/node-ID, and stays in the foreground. It prints
-"node=ID pid=PID addr=HOST:PORT" for each node as it starts, then "leader=ID addr=HOST:PORT" once a
+"node=ID pid=PID addr=HOST:PORT metrics=HOST:PORT" for each node as it starts (metrics ports
+are picked free from P+2000 up: see ` + "`kimberlite status`" + `), then "leader=ID addr=HOST:PORT" once a
 leader is elected and whenever the leader changes. Ctrl-C or SIGTERM stops every node cleanly.
 A node that dies (kill -9) is left down unless --restart is given. --nodes 1 runs one standalone
 node. Server logs go to stderr.
@@ -37,11 +38,12 @@ flags:
 
 // devNode is one child server process.
 type devNode struct {
-	id         string
-	clientAddr string
-	args       []string
-	cmd        *exec.Cmd
-	done       chan struct{} // closed when cmd has exited
+	id          string
+	clientAddr  string
+	metricsAddr string // --metrics-listen of the node
+	args        []string
+	cmd         *exec.Cmd
+	done        chan struct{} // closed when cmd has exited
 }
 
 type devCluster struct {
@@ -174,6 +176,10 @@ func (d *devCluster) plan(count, port int, host, data, logLevel string, election
 		raftAddrs[i] = net.JoinHostPort(host, strconv.Itoa(next))
 		next++
 	}
+	metricsAddrs, err := devMetricsAddrs(count, port, host, clientPorts, raftAddrs)
+	if err != nil {
+		return err
+	}
 	var peers []string
 	for i := 0; i < count; i++ {
 		client := net.JoinHostPort(host, strconv.Itoa(port+i))
@@ -181,8 +187,9 @@ func (d *devCluster) plan(count, port int, host, data, logLevel string, election
 	}
 	for i := 0; i < count; i++ {
 		id := strconv.Itoa(i + 1)
-		n := &devNode{id: id, clientAddr: net.JoinHostPort(host, strconv.Itoa(port+i))}
-		n.args = []string{"server", "--listen", n.clientAddr, "--data", filepath.Join(data, "node-"+id), "--log-level", logLevel}
+		n := &devNode{id: id, clientAddr: net.JoinHostPort(host, strconv.Itoa(port+i)), metricsAddr: metricsAddrs[i]}
+		n.args = []string{"server", "--listen", n.clientAddr, "--data", filepath.Join(data, "node-"+id), "--log-level", logLevel,
+			"--metrics-listen", n.metricsAddr}
 		if count > 1 {
 			n.args = append(n.args, "--node-id", id)
 			n.args = append(n.args, peers...)
@@ -229,7 +236,7 @@ func (d *devCluster) launch(n *devNode) error {
 	}
 	n.cmd = cmd
 	n.done = make(chan struct{})
-	d.printf("node=%s pid=%d addr=%s", n.id, cmd.Process.Pid, n.clientAddr)
+	d.printf("node=%s pid=%d addr=%s metrics=%s", n.id, cmd.Process.Pid, n.clientAddr, n.metricsAddr)
 	return nil
 }
 

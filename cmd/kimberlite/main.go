@@ -39,6 +39,7 @@ func run(args []string) int {
 		return 2
 	}
 	name, rest := args[0], args[1:]
+	helpToStdout(args)
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {

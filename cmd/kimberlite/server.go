@@ -61,17 +61,21 @@ func runServer(args []string) int {
 	if clusterMode != nil {
 		clusterMode.RegisterFlags(fs)
 	}
+	metricsOpts := registerMetricsFlags(fs)
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage: kimberlite server --listen HOST:PORT --data DIR [--auth-token TOKEN=TENANT]...")
 		fmt.Fprintln(w, "                         [--max-conns N] [--idle-timeout DUR] [limit flags] [--log-level LEVEL]")
-		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N]")
+		fmt.Fprintln(w, "                         [--idempotency-window DUR] [--idempotency-keys N] [--metrics-listen HOST:PORT]")
 		fmt.Fprintln(w, "                         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--peer-ca FILE]]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Serves Kimberlite wire protocol v5 over TCP from a durable local database. An append is")
 		fmt.Fprintln(w, "acknowledged only once it is on disk. SIGTERM or Ctrl-C stops it cleanly: requests in")
 		fmt.Fprintln(w, "flight finish, then the database closes. Once listening it prints one line to stdout:")
 		fmt.Fprintln(w, "  kimberlite server listening on HOST:PORT")
+		fmt.Fprintln(w, "and, with --metrics-listen, a second one: kimberlite metrics listening on HOST:PORT")
+		fmt.Fprintln(w, "(/metrics for Prometheus, /healthz: the process runs, /readyz: a leader is known and")
+		fmt.Fprintln(w, "this node is caught up).")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "flags (-flag and --flag are the same):")
 		fs.PrintDefaults()
@@ -122,7 +126,16 @@ func runServer(args []string) int {
 		return 1
 	}
 
-	opts.Logger, opts.Version = log, version
+	metrics, endpoint, err := metricsOpts.start(backend, log)
+	if err != nil {
+		_ = l.Close()
+		_ = closer.Close()
+		log.Error("cannot serve metrics", "err", err)
+		return 1
+	}
+	defer endpoint.close()
+
+	opts.Logger, opts.Version, opts.Metrics = log, version, metrics
 	srv := server.New(backend, opts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -130,6 +143,9 @@ func runServer(args []string) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	fmt.Printf("kimberlite server listening on %s\n", addr)
+	if endpoint != nil {
+		fmt.Printf("kimberlite metrics listening on %s\n", endpoint.addr)
+	}
 	log.Info("server started", "addr", addr, "data", *dataDir, "auth", len(tokens) > 0, "max_conns", opts.MaxConns, "idle_timeout", opts.IdleTimeout)
 
 	// A replicated backend reports a storage failure that stopped it from following the log;

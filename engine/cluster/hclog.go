@@ -11,18 +11,19 @@ import (
 
 // slogAdapter routes raft's hclog output to a slog.Logger. Raft's Trace, Debug and Info
 // (state changes, elections) become Debug, so a server at the default level stays quiet;
-// Warn and Error keep their level.
+// Warn and Error keep their level. Records are rate-limited per message and peer (ratelimit.go).
 type slogAdapter struct {
 	l       *slog.Logger
 	name    string
 	implied []any
+	limit   *logLimiter // shared by every logger derived from this one
 }
 
 func newHCLogger(l *slog.Logger) hclog.Logger {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &slogAdapter{l: l, name: "raft"}
+	return &slogAdapter{l: l, name: "raft", limit: newLogLimiter()}
 }
 
 func toSlogLevel(level hclog.Level) slog.Level {
@@ -44,10 +45,17 @@ func (a *slogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if !a.l.Enabled(context.Background(), lv) {
 		return
 	}
-	all := make([]any, 0, len(a.implied)+len(args)+2)
+	ok, suppressed := a.limit.allow(limitKey(msg, append(append([]any(nil), a.implied...), args...)))
+	if !ok {
+		return
+	}
+	all := make([]any, 0, len(a.implied)+len(args)+4)
 	all = append(all, "component", a.name)
 	all = append(all, a.implied...)
 	all = append(all, args...)
+	if suppressed > 0 {
+		all = append(all, "suppressed", suppressed)
+	}
 	a.l.Log(context.Background(), lv, msg, all...)
 }
 

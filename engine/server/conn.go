@@ -57,6 +57,8 @@ type slot struct {
 
 	after  func() // run by the writer once the answer is written (a subscription may then push)
 	closes *push  // written right after the answer (Unsubscribe's SubscriptionClosed)
+	op      string    // for Options.Metrics: the operation's name
+	started time.Time // when the request was read
 }
 
 var closedChan = func() chan struct{} {
@@ -86,6 +88,8 @@ func newConn(s *Server, nc net.Conn, addr string) *conn {
 
 func (c *conn) serve() {
 	defer c.s.removeConn(c)
+	c.s.opts.Metrics.connOpened()
+	defer c.s.opts.Metrics.connClosed()
 	c.log.Debug("connection opened")
 	writerDone := make(chan struct{})
 	go func() {
@@ -134,7 +138,9 @@ func (c *conn) Read(p []byte) (int, error) {
 	if c.stopping.Load() {
 		return 0, errStopping
 	}
-	return c.nc.Read(p)
+	n, err := c.nc.Read(p)
+	c.s.opts.Metrics.received(n)
+	return n, err
 }
 
 func (c *conn) readLoop() {
@@ -376,6 +382,7 @@ func (c *conn) writeLoop() {
 			if _, err := bw.Write(frame); err != nil {
 				fail(err)
 			}
+			c.s.opts.Metrics.answered(s.op, s.started, resp.Payload, len(frame))
 			if cap(frame) > 1<<20 {
 				frame = nil
 			}

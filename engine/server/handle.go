@@ -33,6 +33,9 @@ func (c *conn) capabilities() (handshake, serverInfo []string) {
 // session state (auth) changes in that order, and writes reach the backend in that order.
 func (c *conn) handle(req *wire.Request, size int) *slot {
 	s := &slot{id: req.ID, size: size, done: closedChan}
+	if c.s.opts.Metrics != nil {
+		s.op, s.started = opName(req.Payload), time.Now()
+	}
 	if hs, ok := req.Payload.(wire.HandshakeRequest); ok {
 		s.resp = c.handshake(hs)
 		return s

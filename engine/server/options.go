@@ -36,6 +36,8 @@ const (
 //   - a negative duration disables what it bounds (the command line spells that 0);
 //   - Validate holds every bound and names the field; nothing else checks values.
 type Options struct {
+	// Metrics, when not nil, counts requests, latencies, bytes and connections (see Metrics).
+	Metrics *Metrics
 	// AuthTokens maps each accepted token to the tenant it may act for. Empty: no authentication
 	// (local development), every request acts for its own tenant id. Stream ids carry only the
 	// low 32 bits of a tenant, so tenants here should be below 2^32: tenants that agree on their

@@ -62,6 +62,28 @@ for t in "${tests[@]}"; do
   timeout 120 "$work/bin/$t" || fail "$t"
 done
 
+step "log and event callbacks through a leader kill (kimberlite dev --nodes 3)"
+if gcc "${cflags[@]}" -o "$work/bin/test_observe" tests/c/test_observe.c -L"$build" -lkimberlite -Wl,-rpath,"$build" -lpthread -lm; then
+  obs_port=$(python3 -c 'import socket,random
+for _ in range(200):
+    b=random.randint(20000,40000); ss=[]
+    try:
+        for p in range(b,b+3): s=socket.socket(); s.bind(("127.0.0.1",p)); ss.append(s)
+        print(b); break
+    except OSError: pass
+    finally:
+        [s.close() for s in ss]')
+  "$bin" dev --nodes 3 --port "$obs_port" --data "$work/observe-data" --heartbeat-timeout 100ms \
+    --election-timeout 200ms >"$work/observe-dev.log" 2>"$work/observe-dev.err" &
+  obs_pid=$!
+  for _ in $(seq 300); do grep -q '^leader=' "$work/observe-dev.log" && break; sleep 0.1; done
+  KMB_TEST_DEV_LOG=$work/observe-dev.log timeout 120 "$work/bin/test_observe" || fail test_observe
+  kill "$obs_pid" 2>/dev/null || true
+  wait "$obs_pid" 2>/dev/null || true
+else
+  fail "compile test_observe"
+fi
+
 step "valgrind"
 if command -v valgrind >/dev/null; then
   for t in "${tests[@]}"; do

@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	nodeLine   = regexp.MustCompile(`^node=(\d+) pid=(\d+) addr=(\S+)$`)
+	nodeLine   = regexp.MustCompile(`^node=(\d+) pid=(\d+) addr=(\S+) metrics=(\S+)$`)
 	leaderLine = regexp.MustCompile(`^leader=(\d+) addr=(\S+)$`)
 )
 

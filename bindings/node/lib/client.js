@@ -3,6 +3,7 @@
 const { load } = require('./binding');
 const { normaliseConnectOptions, bigintIn, describe } = require('./options');
 const { subscribe } = require('./subscription');
+const events = require('./events');
 
 const HANDLE = Symbol('kimberlite.handle');
 const CLOSING = Symbol('kimberlite.closing');
@@ -118,9 +119,17 @@ class Client {
   /** Connects to the first address that answers and finds the leader from there. */
   static async connect(options) {
     const args = normaliseConnectOptions(options);
-    const handle = await load().connect(...args);
+    const sink = events.sink();
+    let handle;
+    try {
+      handle = await load().connect(...args, sink.observer);
+    } catch (e) {
+      events.release(sink);
+      throw e;
+    }
     const client = new Client(CONSTRUCT, handle);
     Object.defineProperty(client, TENANT, { value: args[1] });
+    events.attach(sink, client);
     return client;
   }
 
@@ -227,9 +236,14 @@ class Client {
     return load().serverInfo(handleOf(this));
   }
 
-  /** A snapshot of the client's counters (no network traffic). */
+  /** A snapshot of the client's counters (no network traffic), keys in camelCase. */
   stats() {
-    return JSON.parse(load().stats(handleOf(this)));
+    return events.camelStats(JSON.parse(load().stats(handleOf(this))));
+  }
+
+  /** The client's metrics in the Prometheus text format (no network traffic). */
+  metricsText() {
+    return load().metricsText(handleOf(this));
   }
 
   /** The tenant every request is made for. */
@@ -270,7 +284,7 @@ class Client {
    */
   disconnect() {
     if (!(this instanceof Client)) return Promise.reject(new TypeError('disconnect must be called on a Client'));
-    if (this[CLOSING] === null) this[CLOSING] = load().close(this[HANDLE]);
+    if (this[CLOSING] === null) this[CLOSING] = load().close(this[HANDLE]).finally(() => events.releaseOf(this));
     return this[CLOSING];
   }
 
@@ -283,5 +297,7 @@ function handleOf(client) {
   if (!(client instanceof Client)) throw new TypeError('method called on an object that is not a Client');
   return client[HANDLE];
 }
+
+events.install(Client);
 
 module.exports = { Client, DataClass, Placement };

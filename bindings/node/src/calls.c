@@ -27,10 +27,10 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
     return v;
 }
 
-/* connect(addresses: string[], tenantId: bigint, authToken: string, options: object) */
+/* connect(addresses: string[], tenantId: bigint, authToken: string, options: object[, observer]) */
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-    size_t argc = 4;
-    napi_value argv[4];
+    size_t argc = 5;
+    napi_value argv[5];
     env_state *st = state_of(env, info, &argc, argv);
     if (st == NULL) return NULL;
     if (argc < 4) return throw_type(env, "connect expects (addresses, tenantId, authToken, options)");
@@ -83,6 +83,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
             if (vt != napi_undefined) s = apply_option(env, cfg, &OPTIONS[i], v);
         }
     }
+    if (s == KMB_OK && argc >= 5) s = attach_observer(env, cfg, argv[4]);
     if (s == -1) { /* a TypeError/RangeError is pending: let it propagate */
         napi_value exc;
         napi_get_and_clear_last_exception(env, &exc);

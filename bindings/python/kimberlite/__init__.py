@@ -13,6 +13,7 @@ Client.connect, so a pre-fork server may import the application in its master pr
 from __future__ import annotations
 
 from . import _ffi, errors
+from ._observe import ClusterEvent
 from .client import Client
 from .pool import Pool, PooledClient, PoolStats
 from .retry import DEFAULT_RETRY, RetryPolicy, with_retry
@@ -30,7 +31,7 @@ __version__ = "0.1.0"
 # --strict (no implicit re-export) only names listed here are importable from the package.
 __all__ = [
     "Client", "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult",
-    "ServerInfo", "ClientStats", "NodeStats", "library_version", "library_path", "__version__",
+    "ServerInfo", "ClientStats", "NodeStats", "ClusterEvent", "library_version", "library_path", "__version__",
     "StreamId", "Offset", "TenantId",
     "Pool", "PooledClient", "PoolStats", "RetryPolicy", "DEFAULT_RETRY", "with_retry",
     "Subscription", "SubscriptionEvent",

@@ -130,6 +130,11 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_subscription_node", _S, [SubscriptionP, POINTER(c_void_p)]),
     ("kmb_subscription_close", _S, [SubscriptionP]),
     ("kmb_subscription_free", None, [SubscriptionP]),
+    # Logs, events and metrics (see _observe.py for the callback types).
+    ("kmb_config_set_log_callback", _S, [ConfigP, c_int32, c_void_p, c_void_p]),
+    ("kmb_config_set_event_callback", _S, [ConfigP, c_void_p, c_void_p]),
+    ("kmb_client_metrics_text", _S, [ClientP, POINTER(c_void_p)]),
+    ("kmb_event_kind_name", c_char_p, [c_int32]),
 ]
 # The _async variants (kimberlite.aio): callbacks run on library threads.
 STATUS_CB = ctypes.CFUNCTYPE(None, c_void_p, c_int32)

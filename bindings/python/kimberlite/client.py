@@ -8,7 +8,7 @@ import os
 from ctypes import byref, c_char_p, c_size_t, c_uint64, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _ffi, _wait
+from . import _ffi, _observe, _wait
 from ._convert import U32_MAX, c_string, millis, uint
 from .errors import (
     ClientClosed, ForkedProcess, InvalidArgument, InvalidDataClassError, InvalidHandle, KimberliteError,
@@ -60,7 +60,7 @@ class Client:
     method raises :class:`~kimberlite.ForkedProcess` without touching the library.
     """
 
-    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "_reconnects", "__weakref__")
+    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "_reconnects", "_observer", "__weakref__")
     _handle: Optional[Any]  # a ctypes POINTER(ClientHandle); None once disconnected
     _pid: int  # the process that connected; the handle is meaningless in any other
     _addresses: Tuple[str, ...]
@@ -101,6 +101,7 @@ class Client:
         append_batch_max_events: Optional[int] = 1024,
         append_batch_max_bytes: Optional[int] = 4194304,
         tls: Union[bool, TLS, None] = None,
+        on_event: Optional[Callable[[_observe.ClusterEvent], Any]] = None,
     ) -> "Client":
         """Connect to the first seed address that answers and find the cluster's leader.
 
@@ -137,6 +138,10 @@ class Client:
                 concurrent appends to one stream are coalesced into (default 1024 / 4 MiB).
             tls: True for TLS verified against the system roots, or a kimberlite.TLS with a CA,
                 a client certificate or a server name (default None: plain TCP).
+            on_event: called with a :class:`~kimberlite.ClusterEvent` for every leader change,
+                node down or up, connection opened or closed, on a library thread (keep it
+                short; it must not disconnect this client). Log records always go to
+                ``logging.getLogger("kimberlite")``.
 
         Raises:
             TypeError, InvalidArgument: a malformed argument or option (nothing is sent).
@@ -208,8 +213,13 @@ class Client:
                 _ffi.check(lib.kmb_config_set_auth_token(cfg, token))
             for setter, value in settings:
                 _ffi.check(getattr(lib, setter)(cfg, value))
+            observer = _observe.configure(lib, cfg, on_event)
             handle = _ffi.ClientP()
-            _ffi.check(lib.kmb_client_connect(cfg, byref(handle)))
+            try:
+                _ffi.check(lib.kmb_client_connect(cfg, byref(handle)))
+            except BaseException:
+                _observe.release(observer)
+                raise
         finally:
             lib.kmb_config_free(cfg)
         client: Client = object.__new__(cls)
@@ -218,6 +228,7 @@ class Client:
         client._addresses = tuple(addrs)
         client._tenant_id = tenant
         client._reconnects = 0
+        client._observer = observer
         return client
 
     # --- state ---------------------------------------------------------------------------
@@ -260,6 +271,7 @@ class Client:
         if self._pid != os.getpid():
             return
         status = _ffi.lib().kmb_client_close(h)
+        _observe.release(self._observer)
         if status not in (_ffi.KMB_OK, _ffi.KMB_ERR_TIMEOUT, _ffi.KMB_ERR_INVALID_HANDLE):
             # Timeout: calls in flight outlived the request timeout, closed all the same.
             # Invalid handle: another thread closed it first.
@@ -282,6 +294,7 @@ class Client:
                 return
             self._handle = None
             _ffi.lib().kmb_client_close(h)
+            _observe.release(self._observer)
         except Exception:
             pass
 
@@ -510,6 +523,22 @@ class Client:
             lib.kmb_string_free(ptr)
         result: ClientStats = json.loads(text)
         return result
+
+    def metrics_text(self) -> str:
+        """The client's metrics in the Prometheus text format (no network traffic).
+
+        Counters, per-node gauges and per-operation latency histograms, named
+        ``kimberlite_client_*``: serve it on your own ``/metrics``, e.g. in Flask
+        ``return client.metrics_text(), 200, {"Content-Type": "text/plain; version=0.0.4"}``.
+        """
+        h = self._h()
+        lib = _ffi.lib()
+        ptr = c_void_p()
+        _ffi.check(lib.kmb_client_metrics_text(h, byref(ptr)))
+        try:
+            return ctypes.string_at(ptr).decode("utf-8")
+        finally:
+            lib.kmb_string_free(ptr)
 
 
 def _stream_class_arg(data_class: Any, placement: Any, custom_region: Any) -> int:

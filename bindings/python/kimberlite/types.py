@@ -144,7 +144,7 @@ class NodeStats(TypedDict):
     """One node in :class:`ClientStats`."""
 
     address: str
-    role: str  #: "leader", "follower" or "unknown"
+    role: str  #: "leader", "follower", "unknown", or "down" (failed its last check or dial)
     healthy: bool
     open_conns: int
     idle_conns: int

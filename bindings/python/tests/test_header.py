@@ -38,7 +38,8 @@ def test_every_synchronous_function_is_declared() -> None:
     declared = {name: (res, args) for name, res, args in _ffi._SIGNATURES + _wait._SIGNATURES
                 if not name.endswith("_async")}
     # The waiter callbacks are passed by address, never called from Python.
-    wanted = {n for n in protos if not n.endswith("_async") and not n.endswith("_callback")}
+    wanted = {n for n in protos if not n.endswith("_async")
+              and (not n.endswith("_callback") or n.startswith("kmb_config_set_"))}
     assert wanted == set(declared), (wanted ^ set(declared))
     # The _async functions kimberlite.aio uses: in the header, with as many parameters.
     for name, _res, args in _ffi._SIGNATURES:
@@ -56,7 +57,9 @@ def test_every_synchronous_function_is_declared() -> None:
             assert "*" in ret and res is (ctypes.c_void_p if ret.startswith("void") else ctypes.c_char_p), name
         for param, arg in zip(params, args):
             ctype = c_type_of(param)
-            if "*" not in ctype:
+            if ctype.endswith("_callback_t"):  # a function pointer, passed as a CFUNCTYPE object
+                assert arg is ctypes.c_void_p, (name, param)
+            elif "*" not in ctype:
                 assert arg is SCALARS[ctype.replace("const ", "")], (name, param)
             elif ctype.replace(" ", "") == "constchar*":
                 assert arg is ctypes.c_char_p, (name, param)
@@ -74,7 +77,9 @@ def test_every_config_setter_is_an_option() -> None:
             option = {"insecure_skip_verify": "verify"}.get(option[4:], option[4:])
             assert option in tls_keywords, f"{setter} has no kimberlite.TLS option"
             continue
-        option = {"tenant": "tenant_id"}.get(option, option)
+        option = {"tenant": "tenant_id", "event_callback": "on_event"}.get(option, option)
+        if option == "log_callback":  # records always go to logging.getLogger("kimberlite")
+            continue
         assert option in keywords, f"{setter} has no Client.connect option"
 
 
