@@ -110,15 +110,19 @@ def run(
         _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
         assert out.value is not None  # KMB_OK always gives a waiter
         w = out.value
-    status = start(lib, _callback(lib, kind), w)
-    if status != _ffi.KMB_OK:
-        _spare = w
-        _ffi.check(status)
+    # A signal handler may raise as soon as the start call returns, before its status is
+    # stored: then the call may be running, so it is handed over all the same.
+    status: Optional[int] = None
     try:
+        status = start(lib, _callback(lib, kind), w)
+        if status != _ffi.KMB_OK:
+            _spare = w
+            _ffi.check(status)
         while not lib.kmb_waiter_wait(w, SLICE_MS):
             pass
     except BaseException as exc:
-        _hand_over(lib, w, finish, exc)
+        if status is None or status == _ffi.KMB_OK:
+            _hand_over(lib, w, finish, exc, surely_started=status is not None)
         raise
     try:
         return _complete(lib, w, finish)
@@ -136,14 +140,29 @@ def _complete(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T
     return finish(value.value, result.value)
 
 
-def _hand_over(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T], exc: BaseException) -> None:
+#: How long an interrupted call whose start is not known to have succeeded is waited for; a
+#: started call always completes within its request timeout and the client's close.
+UNSURE_START_WAIT = 3600.0
+
+
+def _hand_over(
+    lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T], exc: BaseException,
+    surely_started: bool = True,
+) -> None:
     """Let the interrupted call finish on a thread of its own, its outcome in a Future."""
     future: "concurrent.futures.Future[T]" = concurrent.futures.Future()
 
     def resolve() -> None:
+        waited = 0.0
+        while not lib.kmb_waiter_wait(w, 1000):
+            waited += 1.0
+            if not surely_started and waited >= UNSURE_START_WAIT:
+                # Interrupted as the call was being started, and it never completed: it did
+                # not start. The waiter is left allocated, in case a late callback comes.
+                future.set_exception(_ffi.KimberliteError(
+                    "kimberlite: the call was interrupted while it was being started and did not run"))
+                return
         try:
-            while not lib.kmb_waiter_wait(w, 1000):
-                pass
             try:
                 future.set_result(_complete(lib, w, finish))
             except BaseException as err:  # the call's own error is its outcome

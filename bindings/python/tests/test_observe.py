@@ -16,14 +16,14 @@ class _Capture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.records: List[logging.LogRecord] = []
-        self.lock = threading.Lock()
+        self.records_lock = threading.Lock()  # Handler.lock is the handler's own
 
     def emit(self, record: logging.LogRecord) -> None:
-        with self.lock:
+        with self.records_lock:
             self.records.append(record)
 
     def messages(self) -> List[str]:
-        with self.lock:
+        with self.records_lock:
             return [r.getMessage() for r in self.records]
 
 
