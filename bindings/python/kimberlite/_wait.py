@@ -23,6 +23,7 @@ from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint
 from typing import Callable, Optional, TypeVar
 
 from . import _ffi
+from .errors import KimberliteError
 
 #: Longest wait without looking at pending signals, in milliseconds.
 SLICE_MS = 100
@@ -159,7 +160,7 @@ def _hand_over(
             if not surely_started and waited >= UNSURE_START_WAIT:
                 # Interrupted as the call was being started, and it never completed: it did
                 # not start. The waiter is left allocated, in case a late callback comes.
-                future.set_exception(_ffi.KimberliteError(
+                future.set_exception(KimberliteError(
                     "kimberlite: the call was interrupted while it was being started and did not run"))
                 return
         try:

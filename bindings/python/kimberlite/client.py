@@ -66,6 +66,7 @@ class Client:
     _addresses: Tuple[str, ...]
     _tenant_id: int
     _reconnects: int
+    _observer: Optional[int]  # the key of this client's on_event callback (kimberlite._observe)
 
     def __init__(self) -> None:
         raise TypeError("use Client.connect(...) to create a Client")
