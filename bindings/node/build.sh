@@ -8,12 +8,12 @@
 # of the addon (a close or connect still running) and of the Go runtime outlive it, and a Go
 # runtime cannot be unloaded (pitfall 3): the addon, and so the library, stay mapped.
 # OUT names another output folder (npm pack puts the build in prebuilds/linux-x64). The C header
-# is the package's copy (include/, written by npm pack) or the repository's.
+# is the repository's in a checkout (a copy left by npm pack may be stale), else the package's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 libdir=$(cd "${1:-${BUILD:-$here/../../build}}" && pwd)
-include=$here/include
-[ -f "$include/kimberlite.h" ] || include=$here/../../include
+include=$here/../../include
+[ -f "$include/kimberlite.h" ] && [ -d "$here/../../ffi" ] || include=$here/include
 [ -f "$libdir/libkimberlite.so" ] || { echo "build.sh: $libdir/libkimberlite.so not found (run make lib)" >&2; exit 1; }
 headers=$here/node_modules/node-api-headers/include
 [ -f "$headers/node_api.h" ] || headers=/usr/include/node

@@ -92,32 +92,20 @@ function install(Client) {
   }
 }
 
-// The library's stats JSON (snake_case) in the camelCase of the rest of the Node API. The keys of
+// The library's stats JSON (snake_case) in the camelCase of the rest of the Node API, every key
+// converted (so a counter the library adds shows up without a change here). The keys of
 // "operations" and "errors" are names (operations, error codes) and stay as they are.
+const camel = (k) => k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+const KEEP_KEYS = new Set(['operations', 'errors']);
 function camelStats(raw) {
-  return {
-    nodes: raw.nodes.map((n) => ({
-      address: n.address,
-      role: n.role,
-      healthy: n.healthy,
-      openConns: n.open_conns,
-      idleConns: n.idle_conns,
-      inFlight: n.in_flight,
-      dials: n.dials,
-      dialFailures: n.dial_failures,
-    })),
-    leader: raw.leader,
-    leaderView: raw.leader_view,
-    operations: raw.operations,
-    errors: raw.errors,
-    retries: raw.retries,
-    redirects: raw.redirects,
-    leaderChanges: raw.leader_changes,
-    latencyP50Ns: raw.latency_p50_ns,
-    latencyP90Ns: raw.latency_p90_ns,
-    latencyP99Ns: raw.latency_p99_ns,
-    latencyMaxNs: raw.latency_max_ns,
+  const convert = (v) => {
+    if (Array.isArray(v)) return v.map(convert);
+    if (v === null || typeof v !== 'object') return v;
+    const out = {};
+    for (const [k, x] of Object.entries(v)) out[camel(k)] = KEEP_KEYS.has(k) ? x : convert(x);
+    return out;
   };
+  return convert(raw);
 }
 
 module.exports = { sink, attach, release, releaseOf, install, camelStats };
