@@ -68,7 +68,7 @@ func errOrNil(err error) *callError {
 }
 
 // uint64Async runs an operation that yields one number.
-func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud unsafe.Pointer, op func(*pool.Client) (uint64, error)) C.kmb_status_t {
+func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, op func(*pool.Client) (uint64, error)) C.kmb_status_t {
 	var v uint64
 	return startAsync(p, func(c *pool.Client) *callError {
 		var err error
@@ -85,7 +85,7 @@ func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud unsafe.Pointer
 }
 
 // statusAsync runs an operation with no result.
-func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Pointer, op func(*pool.Client) error) C.kmb_status_t {
+func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, op func(*pool.Client) error) C.kmb_status_t {
 	return startAsync(p, func(c *pool.Client) *callError {
 		return errOrNil(op(c))
 	}, func(cerr *callError) {
@@ -100,7 +100,7 @@ func nullCallback() C.kmb_status_t {
 }
 
 //export kmbgo_create_stream_async
-func kmbgo_create_stream_async(p unsafe.Pointer, name *C.char, dc C.int32_t, cb C.kmb_uint64_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_create_stream_async(p unsafe.Pointer, name *C.char, dc C.int32_t, cb C.kmb_uint64_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -119,7 +119,7 @@ func kmbgo_create_stream_async(p unsafe.Pointer, name *C.char, dc C.int32_t, cb 
 }
 
 //export kmbgo_append_async
-func kmbgo_append_async(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_t, lengths *C.size_t, count C.size_t, expected *C.uint64_t, cb C.kmb_uint64_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_append_async(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_t, lengths *C.size_t, count C.size_t, expected *C.uint64_t, cb C.kmb_uint64_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -135,7 +135,7 @@ func kmbgo_append_async(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_
 }
 
 //export kmbgo_read_async
-func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb C.kmb_events_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb C.kmb_events_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -161,7 +161,7 @@ func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb 
 }
 
 //export kmbgo_stream_length_async
-func kmbgo_stream_length_async(p unsafe.Pointer, streamID C.uint64_t, cb C.kmb_uint64_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_stream_length_async(p unsafe.Pointer, streamID C.uint64_t, cb C.kmb_uint64_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -172,7 +172,7 @@ func kmbgo_stream_length_async(p unsafe.Pointer, streamID C.uint64_t, cb C.kmb_u
 }
 
 //export kmbgo_sync_async
-func kmbgo_sync_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_sync_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -181,7 +181,7 @@ func kmbgo_sync_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Po
 }
 
 //export kmbgo_ping_async
-func kmbgo_ping_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_ping_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -190,7 +190,7 @@ func kmbgo_ping_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud unsafe.Po
 }
 
 //export kmbgo_server_info_async
-func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()

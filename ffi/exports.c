@@ -110,7 +110,7 @@ kmb_status_t kmb_client_stats_json(kmb_client_t *client, char **json_out) {
 kmb_status_t kmb_create_stream_async(kmb_client_t *client, const char *name, int32_t data_class,
                                      kmb_uint64_callback_t cb, void *user_data) {
     GUARD();
-    return kmbgo_create_stream_async(client, (char *)name, data_class, cb, user_data);
+    return kmbgo_create_stream_async(client, (char *)name, data_class, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_append_async(kmb_client_t *client, uint64_t stream_id,
@@ -119,33 +119,33 @@ kmb_status_t kmb_append_async(kmb_client_t *client, uint64_t stream_id,
                               void *user_data) {
     GUARD();
     return kmbgo_append_async(client, stream_id, (uint8_t **)events, (size_t *)lengths, count,
-                              (uint64_t *)expected_offset, cb, user_data);
+                              (uint64_t *)expected_offset, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_read_async(kmb_client_t *client, uint64_t stream_id, uint64_t from_offset,
                             uint64_t max_bytes, kmb_events_callback_t cb, void *user_data) {
     GUARD();
-    return kmbgo_read_async(client, stream_id, from_offset, max_bytes, cb, user_data);
+    return kmbgo_read_async(client, stream_id, from_offset, max_bytes, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_stream_length_async(kmb_client_t *client, uint64_t stream_id,
                                      kmb_uint64_callback_t cb, void *user_data) {
     GUARD();
-    return kmbgo_stream_length_async(client, stream_id, cb, user_data);
+    return kmbgo_stream_length_async(client, stream_id, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_sync_async(kmb_client_t *client, kmb_status_callback_t cb, void *user_data) {
     GUARD();
-    return kmbgo_sync_async(client, cb, user_data);
+    return kmbgo_sync_async(client, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_ping_async(kmb_client_t *client, kmb_status_callback_t cb, void *user_data) {
     GUARD();
-    return kmbgo_ping_async(client, cb, user_data);
+    return kmbgo_ping_async(client, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_info_callback_t cb,
                                    void *user_data) {
     GUARD();
-    return kmbgo_server_info_async(client, cb, user_data);
+    return kmbgo_server_info_async(client, cb, (uintptr_t)user_data);
 }

@@ -34,24 +34,24 @@ KMB_INTERNAL kmb_status_t kmb__close_in_callback_error(void);
 
 /* Callback trampolines: record the error for this (library) thread, note which client's callback
  * runs, then call cb. */
-KMB_INTERNAL void kmb__call_status_cb(const void *client, kmb_status_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_status_cb(const void *client, kmb_status_callback_t cb, uintptr_t user_data, kmb_status_t status,
                          const char *msg, size_t msg_len, int32_t server_code, uint64_t request_id);
-KMB_INTERNAL void kmb__call_uint64_cb(const void *client, kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_uint64_cb(const void *client, kmb_uint64_callback_t cb, uintptr_t user_data, kmb_status_t status,
                          uint64_t value, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id);
-KMB_INTERNAL void kmb__call_events_cb(const void *client, kmb_events_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_events_cb(const void *client, kmb_events_callback_t cb, uintptr_t user_data, kmb_status_t status,
                          kmb_events_t *events, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id);
-KMB_INTERNAL void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
+KMB_INTERNAL void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, uintptr_t user_data, kmb_status_t status,
                               kmb_server_info_t *info, const char *msg, size_t msg_len,
                               int32_t server_code, uint64_t request_id);
-KMB_INTERNAL void kmb__call_subscription_cb(const void *client, kmb_subscription_callback_t cb, void *user_data,
+KMB_INTERNAL void kmb__call_subscription_cb(const void *client, kmb_subscription_callback_t cb, uintptr_t user_data,
                                kmb_status_t status, kmb_subscription_t *sub, const char *msg,
                                size_t msg_len, int32_t server_code, uint64_t request_id);
 
 /* Log and event callbacks (observe.c): the trampolines, and whether this thread runs one. */
-KMB_INTERNAL void kmb__call_log_cb(kmb_log_callback_t cb, void *user_data, int32_t level, const char *message);
-KMB_INTERNAL void kmb__call_event_cb(kmb_event_callback_t cb, void *user_data, int32_t kind, const char *node,
+KMB_INTERNAL void kmb__call_log_cb(kmb_log_callback_t cb, uintptr_t user_data, int32_t level, const char *message);
+KMB_INTERNAL void kmb__call_event_cb(kmb_event_callback_t cb, uintptr_t user_data, int32_t kind, const char *node,
                         const char *previous, uint64_t view, const char *reason);
 KMB_INTERNAL int kmb__in_observer_callback(void);
 

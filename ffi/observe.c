@@ -9,16 +9,16 @@ static _Thread_local int kmb__in_observer = 0;
 
 int kmb__in_observer_callback(void) { return kmb__in_observer; }
 
-void kmb__call_log_cb(kmb_log_callback_t cb, void *user_data, int32_t level, const char *message) {
+void kmb__call_log_cb(kmb_log_callback_t cb, uintptr_t user_data, int32_t level, const char *message) {
     kmb__in_observer = 1;
-    cb(user_data, level, message);
+    cb((void *)user_data, level, message);
     kmb__in_observer = 0;
 }
 
-void kmb__call_event_cb(kmb_event_callback_t cb, void *user_data, int32_t kind, const char *node,
+void kmb__call_event_cb(kmb_event_callback_t cb, uintptr_t user_data, int32_t kind, const char *node,
                         const char *previous, uint64_t view, const char *reason) {
     kmb__in_observer = 1;
-    cb(user_data, kind, node, previous, view, reason);
+    cb((void *)user_data, kind, node, previous, view, reason);
     kmb__in_observer = 0;
 }
 
@@ -36,12 +36,12 @@ const char *kmb_event_kind_name(int32_t kind) {
 kmb_status_t kmb_config_set_log_callback(kmb_config_t *cfg, int32_t min_level, kmb_log_callback_t cb,
                                          void *user_data) {
     if (kmb__forked) return kmb__forked_error();
-    return kmbgo_config_set_log_callback(cfg, min_level, cb, user_data);
+    return kmbgo_config_set_log_callback(cfg, min_level, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_config_set_event_callback(kmb_config_t *cfg, kmb_event_callback_t cb, void *user_data) {
     if (kmb__forked) return kmb__forked_error();
-    return kmbgo_config_set_event_callback(cfg, cb, user_data);
+    return kmbgo_config_set_event_callback(cfg, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_client_metrics_text(kmb_client_t *client, char **text_out) {

@@ -22,7 +22,7 @@ import (
 // time.
 type cLogHandler struct {
 	cb       C.kmb_log_callback_t
-	userData unsafe.Pointer
+	userData C.uintptr_t
 	min      slog.Level
 	attrs    []slog.Attr
 }
@@ -66,7 +66,7 @@ var eventKinds = map[pool.EventKind]C.int32_t{
 }
 
 //export kmbgo_config_set_log_callback
-func kmbgo_config_set_log_callback(p unsafe.Pointer, minLevel C.int32_t, cb C.kmb_log_callback_t, ud unsafe.Pointer) C.kmb_status_t {
+func kmbgo_config_set_log_callback(p unsafe.Pointer, minLevel C.int32_t, cb C.kmb_log_callback_t, ud C.uintptr_t) C.kmb_status_t {
 	return withConfig(p, "kmb_config_set_log_callback", func(c *pool.Config) *callError {
 		if cb == nil {
 			c.Logger = nil
@@ -78,7 +78,7 @@ func kmbgo_config_set_log_callback(p unsafe.Pointer, minLevel C.int32_t, cb C.km
 }
 
 //export kmbgo_config_set_event_callback
-func kmbgo_config_set_event_callback(p unsafe.Pointer, cb C.kmb_event_callback_t, ud unsafe.Pointer) C.kmb_status_t {
+func kmbgo_config_set_event_callback(p unsafe.Pointer, cb C.kmb_event_callback_t, ud C.uintptr_t) C.kmb_status_t {
 	return withConfig(p, "kmb_config_set_event_callback", func(c *pool.Config) *callError {
 		if cb == nil {
 			c.OnEvent = nil

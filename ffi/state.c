@@ -85,36 +85,36 @@ kmb_status_t kmb__close_in_callback_error(void) {
         kmb__callback_client = outer;                 \
     } while (0)
 
-void kmb__call_status_cb(const void *client, kmb_status_callback_t cb, void *user_data, kmb_status_t status,
+void kmb__call_status_cb(const void *client, kmb_status_callback_t cb, uintptr_t user_data, kmb_status_t status,
                          const char *msg, size_t msg_len, int32_t server_code, uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    CALL(cb(user_data, status));
+    CALL(cb((void *)user_data, status));
 }
 
-void kmb__call_uint64_cb(const void *client, kmb_uint64_callback_t cb, void *user_data, kmb_status_t status,
+void kmb__call_uint64_cb(const void *client, kmb_uint64_callback_t cb, uintptr_t user_data, kmb_status_t status,
                          uint64_t value, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    CALL(cb(user_data, status, value));
+    CALL(cb((void *)user_data, status, value));
 }
 
-void kmb__call_events_cb(const void *client, kmb_events_callback_t cb, void *user_data, kmb_status_t status,
+void kmb__call_events_cb(const void *client, kmb_events_callback_t cb, uintptr_t user_data, kmb_status_t status,
                          kmb_events_t *events, const char *msg, size_t msg_len, int32_t server_code,
                          uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    CALL(cb(user_data, status, events));
+    CALL(cb((void *)user_data, status, events));
 }
 
-void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, void *user_data, kmb_status_t status,
+void kmb__call_server_info_cb(const void *client, kmb_server_info_callback_t cb, uintptr_t user_data, kmb_status_t status,
                               kmb_server_info_t *info, const char *msg, size_t msg_len,
                               int32_t server_code, uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    CALL(cb(user_data, status, info));
+    CALL(cb((void *)user_data, status, info));
 }
 
-void kmb__call_subscription_cb(const void *client, kmb_subscription_callback_t cb, void *user_data,
+void kmb__call_subscription_cb(const void *client, kmb_subscription_callback_t cb, uintptr_t user_data,
                                kmb_status_t status, kmb_subscription_t *sub, const char *msg,
                                size_t msg_len, int32_t server_code, uint64_t request_id) {
     if (status != KMB_OK) kmb__set_error(status, msg, msg_len, server_code, request_id);
-    CALL(cb(user_data, status, sub));
+    CALL(cb((void *)user_data, status, sub));
 }

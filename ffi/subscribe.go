@@ -111,7 +111,7 @@ func kmbgo_subscribe(p unsafe.Pointer, streamID, from C.uint64_t, credits, lowWa
 }
 
 //export kmbgo_subscribe_async
-func kmbgo_subscribe_async(p unsafe.Pointer, streamID, from C.uint64_t, credits, lowWater, refill C.uint32_t, cb C.kmb_subscription_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_subscribe_async(p unsafe.Pointer, streamID, from C.uint64_t, credits, lowWater, refill C.uint32_t, cb C.kmb_subscription_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()
@@ -169,7 +169,7 @@ func kmbgo_subscription_next(sp unsafe.Pointer, timeoutMs C.uint64_t, out **C.km
 }
 
 //export kmbgo_subscription_next_async
-func kmbgo_subscription_next_async(sp unsafe.Pointer, timeoutMs C.uint64_t, cb C.kmb_events_callback_t, ud unsafe.Pointer) (st C.kmb_status_t) {
+func kmbgo_subscription_next_async(sp unsafe.Pointer, timeoutMs C.uint64_t, cb C.kmb_events_callback_t, ud C.uintptr_t) (st C.kmb_status_t) {
 	defer recoverPanic(&st)
 	if cb == nil {
 		return nullCallback()

@@ -21,7 +21,7 @@ kmb_status_t kmb_subscribe_async(kmb_client_t *client, uint64_t stream_id, uint6
                                  kmb_subscription_callback_t cb, void *user_data) {
     GUARD();
     return kmbgo_subscribe_async(client, stream_id, from_offset, credits, low_water, refill, cb,
-                                 user_data);
+                                 (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_subscription_next(kmb_subscription_t *sub, uint64_t timeout_ms, kmb_events_t **out) {
@@ -32,7 +32,7 @@ kmb_status_t kmb_subscription_next(kmb_subscription_t *sub, uint64_t timeout_ms,
 kmb_status_t kmb_subscription_next_async(kmb_subscription_t *sub, uint64_t timeout_ms,
                                          kmb_events_callback_t cb, void *user_data) {
     GUARD();
-    return kmbgo_subscription_next_async(sub, timeout_ms, cb, user_data);
+    return kmbgo_subscription_next_async(sub, timeout_ms, cb, (uintptr_t)user_data);
 }
 
 kmb_status_t kmb_subscription_grant_credits(kmb_subscription_t *sub, uint32_t credits) {

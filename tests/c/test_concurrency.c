@@ -358,6 +358,41 @@ static void test_waiter(void) {
     CHECK_OK(kmb_client_close(c));
 }
 
+/* user_data is opaque: small integers cast to void * (a common C idiom, and what the bindings
+ * pass) come back unchanged, and never reach the Go runtime as pointers (which would abort it
+ * when a goroutine's stack is copied) */
+#define INT_UD_CALLS 2000
+static int int_ud_seen[INT_UD_CALLS + 1];
+static pthread_mutex_t int_ud_mu = PTHREAD_MUTEX_INITIALIZER;
+static int int_ud_done = 0;
+
+static void on_int_ud(void *ud, kmb_status_t st) {
+    uintptr_t k = (uintptr_t)ud;
+    pthread_mutex_lock(&int_ud_mu);
+    if (st == KMB_OK && k >= 1 && k <= INT_UD_CALLS) int_ud_seen[k]++;
+    int_ud_done++;
+    pthread_mutex_unlock(&int_ud_mu);
+}
+
+static void test_integer_user_data(void) {
+    kmb_client_t *c = t_connect(t_addr());
+    uintptr_t i;
+    int ok = 1, done = 0;
+    double deadline = t_now() + 60;
+    for (i = 1; i <= INT_UD_CALLS; i++) CHECK_OK(kmb_ping_async(c, on_int_ud, (void *)i));
+    while (t_now() < deadline) {
+        pthread_mutex_lock(&int_ud_mu);
+        done = int_ud_done;
+        pthread_mutex_unlock(&int_ud_mu);
+        if (done >= INT_UD_CALLS) break;
+        usleep(1000);
+    }
+    CHECK(done == INT_UD_CALLS);
+    for (i = 1; i <= INT_UD_CALLS; i++) ok &= int_ud_seen[i] == 1;
+    CHECK(ok);
+    CHECK_OK(kmb_client_close(c));
+}
+
 /* threads keep using a client while another closes it: each call answers OK, KMB_ERR_CLOSED or
  * KMB_ERR_INVALID_HANDLE (never a crash or a hang), and every thread sees the handle die */
 typedef struct {
@@ -426,6 +461,7 @@ int main(void) {
     test_close_from_callback();
     test_cross_close_from_callbacks();
     test_waiter();
+    test_integer_user_data();
     test_close_while_in_use();
     return t_done("test_concurrency");
 }
