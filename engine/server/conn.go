@@ -55,8 +55,8 @@ type slot struct {
 	write uint32 // for a write: wire.ReqCreateStream or wire.ReqAppendEvents
 	count uint32 // for an append: number of events
 
-	after  func() // run by the writer once the answer is written (a subscription may then push)
-	closes *push  // written right after the answer (Unsubscribe's SubscriptionClosed)
+	after   func()    // run by the writer once the answer is written (a subscription may then push)
+	closes  *push     // written right after the answer (Unsubscribe's SubscriptionClosed)
 	op      string    // for Options.Metrics: the operation's name
 	started time.Time // when the request was read
 }
