@@ -88,6 +88,9 @@ type Config struct {
 	// PeerTLS, when set, carries raft traffic over mutual TLS: each node presents its
 	// certificate and accepts only peers whose certificates chain to the peer CA. nil: plain TCP.
 	PeerTLS PeerTLS
+
+	// segmentBytes overrides the raft log's segment size (tests); 0 means the default.
+	segmentBytes int64
 }
 
 // DefaultConfig returns a Config with every tunable set to its default.

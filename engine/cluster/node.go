@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -27,7 +26,8 @@ type Node struct {
 	fsm        *fsm
 	raft       *raft.Raft
 	transport  *raft.NetworkTransport
-	logStore   *raftboltdb.BoltStore
+	logStore   *logStore
+	stable     *stableStore
 	clientAddr map[raft.ServerID]string
 	raftAddrs  peerAddrs
 
@@ -90,9 +90,10 @@ func open(cfg Config, db store) (*Node, error) {
 	var err error
 	started := make(chan struct{}) // closed once n.raft is set (or open failed)
 	defer close(started)
-	n.fsm, err = newFSM(db, log, func(failure error) {
-		// A storage failure: stop taking part, so the node cannot diverge from the others, and
-		// tell the process (Failed) so that it can exit instead of serving stale reads.
+	// A storage failure (applying committed entries, or writing the raft log): stop taking
+	// part, so the node cannot diverge from the others, and tell the process (Failed) so that
+	// it can exit instead of serving stale reads.
+	stop := func(failure error) {
 		<-started
 		if n.raft != nil {
 			_ = n.raft.Shutdown()
@@ -101,7 +102,8 @@ func open(cfg Config, db store) (*Node, error) {
 		case n.failed <- failure:
 		default:
 		}
-	})
+	}
+	n.fsm, err = newFSM(db, log, stop)
 	if err != nil {
 		return nil, fmt.Errorf("reading the applied index: %w", err)
 	}
@@ -113,7 +115,7 @@ func open(cfg Config, db store) (*Node, error) {
 		return nil, err
 	}
 
-	n.logStore, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	n.logStore, n.stable, err = openRaftState(raftDir, cfg.segmentBytes, log, stop)
 	if err != nil {
 		return nil, fmt.Errorf("opening the raft log: %w", err)
 	}
@@ -159,17 +161,17 @@ func open(cfg Config, db store) (*Node, error) {
 		return nil, err
 	}
 
-	has, err := raft.HasExistingState(logs, n.logStore, snaps)
+	has, err := raft.HasExistingState(logs, n.stable, snaps)
 	if err != nil {
 		return nil, err
 	}
 	if !has {
-		err := raft.BootstrapCluster(rc, logs, n.logStore, snaps, n.transport, raft.Configuration{Servers: servers})
+		err := raft.BootstrapCluster(rc, logs, n.stable, snaps, n.transport, raft.Configuration{Servers: servers})
 		if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return nil, fmt.Errorf("bootstrapping the cluster: %w", err)
 		}
 	}
-	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.logStore, snaps, n.transport)
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.stable, snaps, n.transport)
 	if err != nil {
 		return nil, err
 	}
