@@ -284,16 +284,27 @@ func (n *Node) Submit(op engine.Op) *engine.Pending {
 		return p
 	}
 	f := n.raft.Apply(engine.EncodeOp(op), n.cfg.ApplyTimeout)
+	// One goroutine waits for raft and completes p itself (no hand-off to another waiter on
+	// the answer's path); a timer completes it first when no majority commits in time.
+	var completed atomic.Bool
+	complete := func(r engine.Result) {
+		if completed.CompareAndSwap(false, true) {
+			p.Complete(r)
+		}
+	}
+	timeout := time.AfterFunc(n.cfg.ApplyTimeout, func() { complete(engine.Result{Err: noQuorumError(n.cfg.ApplyTimeout)}) })
 	go func() {
-		if err := n.wait(context.Background(), f); err != nil {
-			p.Complete(engine.Result{Err: err})
+		err := f.Error()
+		timeout.Stop()
+		if err != nil {
+			complete(engine.Result{Err: n.mapError(err)})
 			return
 		}
 		res, ok := f.Response().(engine.Result)
 		if !ok {
 			res = engine.Result{Err: engine.Errorf(wire.ErrInternalError, "no result for log entry %d", f.Index())}
 		}
-		p.Complete(res)
+		complete(res)
 	}()
 	return p
 }
