@@ -141,8 +141,8 @@ func throughput(single, cl *procs, duration time.Duration) error {
 		fmt.Printf("%-26s %14.0f %14.0f %7.2fx\n", w.String(), s, c, c/s)
 		fmt.Printf("RATIO cluster/append.%dconns.batch%d.vs-single %.3f >=0.7 # 3-node cluster / single node, events/s\n", w.conns, w.batch, c/s)
 	}
-	fmt.Println("(a cluster write waits for two raft log writes in turn, the leader's then a follower's, each a")
-	fmt.Println(" bbolt commit with two fsyncs; a single node waits for one fdatasync. All nodes share one disk and the cores.)")
+	fmt.Println("(a cluster write waits for two raft log appends in turn, the leader's then a follower's, each one")
+	fmt.Println(" fdatasync, and for two more process hand-offs; a single node waits for one fdatasync. All nodes share one disk and the cores.)")
 	leader, err = cl.waitLeader(20 * time.Second)
 	if err != nil {
 		return err

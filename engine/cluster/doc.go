@@ -7,6 +7,7 @@
 // leader that lost its leadership, refuses writes with NotLeader and names the leader's client
 // address, so a client can follow the hint.
 //
-// Layout of a node's data folder: the engine database as for a single node, and raft's own
-// state (log, stable store and snapshots) under raft/.
+// Layout of a node's data folder: the engine database as for a single node (not fsynced: the
+// raft log is the durable record), and raft's own state under raft/: the log and the stable
+// store (term, vote) in raft/log (see logStore, stableStore), snapshots in raft/snapshots.
 package cluster
