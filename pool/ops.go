@@ -23,11 +23,17 @@ type ReadResult struct {
 }
 
 // callCtx gives a call its single deadline: the caller's, or RequestTimeout from now.
+// The first run of a Detach notes it for the second.
 func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+	cctx, cancel := ctx, context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		cctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	}
-	return context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	if d := firstRun(ctx); d != nil {
+		dl, _ := cctx.Deadline()
+		d.noteDeadline(dl)
+	}
+	return cctx, cancel
 }
 
 // run executes one retryable request for operation op and records it.
@@ -45,7 +51,9 @@ func (c *Client) run(ctx context.Context, op opKind, body []byte, rt route) (wir
 	c.budget.deposit()
 	st := callState{}
 	p, err := c.exec(cctx, body, rt, &st)
-	c.stats.record(op, time.Since(start), err)
+	if !leaving(ctx, err) { // a run that leaves its thread is not the call's outcome
+		c.stats.record(op, time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}

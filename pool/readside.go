@@ -106,6 +106,10 @@ func (c *conn) readFailed(err error) {
 // fails; the caller holds the read side and gives it up here.
 func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
 	c.soloDeadline, _ = ctx.Deadline()
+	c.soloDetach = firstRun(ctx)
+	if d := c.soloDetach; d != nil && (c.soloDeadline.IsZero() || d.until.Before(c.soloDeadline)) {
+		c.soloDeadline = d.until // its poll ends when the patience does
+	}
 	for {
 		payload, err := c.fr.next(c.soloFill)
 		if err == nil {
@@ -122,6 +126,9 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.Response
 		if err != errSlice {
 			c.readFailed(err)
 			break
+		}
+		if d := c.soloDetach; d != nil && !time.Now().Before(d.until) {
+			d.Interrupt() // the patience is over (its timer may not have run yet)
 		}
 		if ctx.Err() != nil {
 			c.mu.Lock()
@@ -196,6 +203,12 @@ func (c *conn) soloIO(fd uintptr) {
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	n, err := unix.Ppoll(fds[:], &ts, nil)
 	switch {
+	case err == unix.EINTR && c.soloDetach != nil:
+		// A signal for this thread (Ctrl-C on Python's main thread): a call that may leave
+		// its thread leaves now, so that its caller can run the signal's handler.
+		c.soloDetach.Interrupt()
+		c.ioErr = errSlice
+		return
 	case err == unix.EINTR:
 		return // nothing read; the frame reader asks again
 	case err != nil:
@@ -338,4 +351,8 @@ func OnForeignThread(ctx context.Context) context.Context {
 	return context.WithValue(ctx, foreignThreadKey{}, true)
 }
 
-func onForeignThread(ctx context.Context) bool { return ctx.Value(foreignThreadKey{}) != nil }
+// onForeignThread: ctx is marked, and is not the second run of a Detach (which runs on a
+// goroutine whatever its parent context says).
+func onForeignThread(ctx context.Context) bool {
+	return ctx.Value(foreignThreadKey{}) != nil && resumedRun(ctx) == nil
+}
