@@ -54,7 +54,6 @@ func startAsync(p unsafe.Pointer, patience time.Duration, work func(ctx context.
 	if patience > 0 {
 		d := pool.NewDetach(context.Background(), patience)
 		err, done := runGuarded(func() error { return work(d.Context(), c) }, deliver, d.Left)
-		d.Stop()
 		if done {
 			h.endAsync()
 			return C.KMB_OK

@@ -25,26 +25,27 @@ import (
 // serves one call: make a new one for the next.
 type Detach struct {
 	parent context.Context
-	ctx    context.Context // the first run's: cancelled with errDetached when it must leave
+	ctx    context.Context // the first run's; Interrupt cancels it with errDetached
 	cancel context.CancelCauseFunc
-	timer  *time.Timer
 	until  time.Time // when the patience ends
 
 	mu       sync.Mutex
-	deadline time.Time     // the call's own deadline, as its first run set it
-	append   *appendResume // what an append's first run left to finish
+	deadline time.Time       // the call's own deadline, as its first run set it
+	callCtx  context.Context // the first run's call context, which ends with the patience
+	append   *appendResume   // what an append's first run left to finish
 }
 
 // errDetached is the cause of a first run's context when it must leave its thread.
 var errDetached = errors.New("the call left its thread to go on in the background")
 
 // NewDetach prepares a call under ctx whose first run may keep its thread for patience.
+// The patience needs no timer of its own: the first run's call deadline is the patience's end
+// when that comes first (Client.callCtx), with errDetached as its cause.
 func NewDetach(ctx context.Context, patience time.Duration) *Detach {
 	d := &Detach{parent: ctx, until: time.Now().Add(patience)}
 	first, cancel := context.WithCancelCause(ctx)
 	d.ctx = OnForeignThread(context.WithValue(first, detachKey{}, &detachRun{d: d, first: true}))
 	d.cancel = cancel
-	d.timer = time.AfterFunc(patience, func() { cancel(errDetached) })
 	return d
 }
 
@@ -55,14 +56,20 @@ func (d *Detach) Context() context.Context { return d.ctx }
 // Interrupt makes the first run leave now (a signal arrived for its thread).
 func (d *Detach) Interrupt() { d.cancel(errDetached) }
 
-// Stop ends the patience timer once the first run has returned.
-func (d *Detach) Stop() { d.timer.Stop() }
-
 // Left reports whether err, from the first run, means that the run left its thread before the
 // call was done, so the call must be made again with Resume. Any other outcome, a success
 // included, is the call's own.
 func (d *Detach) Left(err error) bool {
-	if err == nil || !errors.Is(context.Cause(d.ctx), errDetached) {
+	if err == nil {
+		return false
+	}
+	d.mu.Lock()
+	ctx := d.callCtx
+	d.mu.Unlock()
+	if ctx == nil {
+		ctx = d.ctx
+	}
+	if !errors.Is(context.Cause(ctx), errDetached) {
 		return false
 	}
 	var e *Error
@@ -114,13 +121,22 @@ func leaving(ctx context.Context, err error) bool {
 	return d != nil && d.Left(err)
 }
 
-// noteDeadline records the call's deadline, once, for the second run.
-func (d *Detach) noteDeadline(dl time.Time) {
+// firstCallCtx is the call context of the first run: it ends at the call's deadline dl or at
+// the end of the patience, whichever comes first; dl is kept for the second run.
+func (d *Detach) firstCallCtx(ctx context.Context, dl time.Time) (context.Context, context.CancelFunc) {
+	var cctx context.Context
+	var cancel context.CancelFunc
+	if d.until.Before(dl) {
+		cctx, cancel = context.WithDeadlineCause(ctx, d.until, errDetached)
+	} else {
+		cctx, cancel = context.WithDeadline(ctx, dl)
+	}
 	d.mu.Lock()
 	if d.deadline.IsZero() {
-		d.deadline = dl
+		d.deadline, d.callCtx = dl, cctx
 	}
 	d.mu.Unlock()
+	return cctx, cancel
 }
 
 // appendResume is what an append's first run leaves for its second: the request's base (its

@@ -34,7 +34,6 @@ func TestDetachFastCallEndsOnItsThread(t *testing.T) {
 	_, c, id := detachSetup(t)
 	d := pool.NewDetach(context.Background(), 10*time.Second)
 	off, err := c.Append(d.Context(), id, [][]byte{[]byte("quick")}, pool.AppendOptions{})
-	d.Stop()
 	if err != nil || off != 0 || d.Left(err) {
 		t.Fatalf("append: %d %v (left %v)", off, err, d.Left(err))
 	}
@@ -67,7 +66,6 @@ func TestDetachedAppendsLandExactlyOnce(t *testing.T) {
 			ev := [][]byte{[]byte(fmt.Sprintf("detached-%d", i))}
 			d := pool.NewDetach(context.Background(), 50*time.Millisecond)
 			off, err := c.Append(d.Context(), id, ev, pool.AppendOptions{})
-			d.Stop()
 			if d.Left(err) {
 				mu.Lock()
 				left++
@@ -111,7 +109,6 @@ func TestDetachedConditionalAppend(t *testing.T) {
 	d := pool.NewDetach(context.Background(), 30*time.Millisecond)
 	ev := [][]byte{[]byte("conditional")}
 	_, err := c.Append(d.Context(), id, ev, pool.AppendOptions{ExpectedOffset: &exp})
-	d.Stop()
 	if !d.Left(err) {
 		t.Fatalf("the first run did not leave: %v", err)
 	}
@@ -152,7 +149,6 @@ func TestDetachInterrupt(t *testing.T) {
 		d.Interrupt()
 	}()
 	_, err := c.Read(d.Context(), id, 0, 1<<10)
-	d.Stop()
 	if !d.Left(err) {
 		t.Fatalf("the interrupted read did not leave: %v", err)
 	}

@@ -23,17 +23,19 @@ type ReadResult struct {
 }
 
 // callCtx gives a call its single deadline: the caller's, or RequestTimeout from now.
-// The first run of a Detach notes it for the second.
+// The first run of a Detach also ends when its patience does (detach.go).
 func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	cctx, cancel := ctx, context.CancelFunc(func() {})
-	if _, ok := ctx.Deadline(); !ok {
-		cctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
-	}
+	dl, ok := ctx.Deadline()
 	if d := firstRun(ctx); d != nil {
-		dl, _ := cctx.Deadline()
-		d.noteDeadline(dl)
+		if !ok {
+			dl = time.Now().Add(c.cfg.RequestTimeout)
+		}
+		return d.firstCallCtx(ctx, dl)
 	}
-	return cctx, cancel
+	if ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.cfg.RequestTimeout)
 }
 
 // run executes one retryable request for operation op and records it.

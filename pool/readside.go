@@ -105,11 +105,8 @@ func (c *conn) readFailed(err error) {
 // readSolo reads frames until the answer to id arrives, the context ends or the connection
 // fails; the caller holds the read side and gives it up here.
 func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
-	c.soloDeadline, _ = ctx.Deadline()
+	c.soloDeadline, _ = ctx.Deadline() // for a Detach's first run, the patience's end at most
 	c.soloDetach = firstRun(ctx)
-	if d := c.soloDetach; d != nil && (c.soloDeadline.IsZero() || d.until.Before(c.soloDeadline)) {
-		c.soloDeadline = d.until // its poll ends when the patience does
-	}
 	for {
 		payload, err := c.fr.next(c.soloFill)
 		if err == nil {
@@ -126,9 +123,6 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.Response
 		if err != errSlice {
 			c.readFailed(err)
 			break
-		}
-		if d := c.soloDetach; d != nil && !time.Now().Before(d.until) {
-			d.Interrupt() // the patience is over (its timer may not have run yet)
 		}
 		if ctx.Err() != nil {
 			c.mu.Lock()
