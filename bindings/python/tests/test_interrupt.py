@@ -8,6 +8,7 @@ in the stream exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Iterator, Tuple
 
 import pytest
 
@@ -61,10 +63,13 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_path: Path, stream_name: str) -> None:
+@contextlib.contextmanager
+def _paused_child(tmp_path: Path, source: str, stream_name: str) -> Iterator[Tuple[Server, "subprocess.Popen[bytes]", _Lines]]:
+    """A child running source against a fresh server, which is paused (SIGSTOP) once the child
+    said "ready" and was told to go on; everything is resumed and stopped afterwards."""
     srv = Server(tmp_path / "data")
     script = tmp_path / "child.py"
-    script.write_text(CHILD)
+    script.write_text(source)
     env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"))
     child = subprocess.Popen(
         [sys.executable, str(script), srv.addr, stream_name],
@@ -75,8 +80,28 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
     try:
         out.expect("^ready$", 30)
         os.kill(srv.pid, signal.SIGSTOP)
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
+        _tell(child)
+        yield srv, child, out
+    finally:
+        try:
+            os.kill(srv.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        srv.stop()
+
+
+def _tell(child: "subprocess.Popen[bytes]") -> None:
+    """Let the child go on to its next step."""
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    child.stdin.flush()
+
+
+def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_path: Path, stream_name: str) -> None:
+    with _paused_child(tmp_path, CHILD, stream_name) as (srv, child, out):
         out.expect("^calling$", 10)
         out.expect("^waiting$", 10)
         sent = time.monotonic()
@@ -84,8 +109,7 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
         out.expect("^interrupted$", 5)
         latency = time.monotonic() - sent
         os.kill(srv.pid, signal.SIGCONT)
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
+        _tell(child)
         try:
             line = out.expect(r"^\{", 60).string
         except AssertionError:
@@ -99,15 +123,6 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
         assert result["copies"] == 1 and result["events"] == 1
         assert any("kimberlite_pending" in n for n in result["notes"])
         assert child.wait(30) == 0, child.stderr.read() if child.stderr else ""
-    finally:
-        try:
-            os.kill(srv.pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        srv.stop()
 
 
 CHILD_IN_POLL = textwrap.dedent(
@@ -152,21 +167,7 @@ PPOLL = {"x86_64": 271, "aarch64": 73}.get(os.uname().machine)
 def test_ctrl_c_ends_the_wait_of_a_call_running_on_the_main_thread(tmp_path: Path, stream_name: str) -> None:
     """A main-thread call waits on its own thread (the waiter's patience); SIGINT interrupts that
     wait at once rather than at the end of the patience, and the call goes on to its end."""
-    srv = Server(tmp_path / "data")
-    script = tmp_path / "child.py"
-    script.write_text(CHILD_IN_POLL)
-    env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"))
-    child = subprocess.Popen(
-        [sys.executable, str(script), srv.addr, stream_name],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-    )
-    assert child.stdin is not None
-    out = _Lines(child.stdout)
-    try:
-        out.expect("^ready$", 30)
-        os.kill(srv.pid, signal.SIGSTOP)
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
+    with _paused_child(tmp_path, CHILD_IN_POLL, stream_name) as (srv, child, out):
         # Wait until the child's main thread sits in ppoll: the append is waiting for its answer.
         deadline = time.monotonic() + 20
         while True:
@@ -180,8 +181,7 @@ def test_ctrl_c_ends_the_wait_of_a_call_running_on_the_main_thread(tmp_path: Pat
         out.expect("^interrupted$", 8)
         latency = time.monotonic() - sent
         os.kill(srv.pid, signal.SIGCONT)
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
+        _tell(child)
         line = out.expect(r"^\{", 60).string
         result = json.loads(line)
         print(f"SIGINT to KeyboardInterrupt, in ppoll: {latency * 1000:.0f} ms (seen by the parent)")
@@ -190,15 +190,6 @@ def test_ctrl_c_ends_the_wait_of_a_call_running_on_the_main_thread(tmp_path: Pat
         assert result["offset"] == 0
         assert result["copies"] == 1 and result["events"] == 1
         assert child.wait(30) == 0, child.stderr.read() if child.stderr else ""
-    finally:
-        try:
-            os.kill(srv.pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        srv.stop()
 
 
 def test_other_threads_keep_the_direct_call(server: Server) -> None:
