@@ -86,6 +86,9 @@ const (
 	recHeaderLen  = 8  // len(4) crc(4)
 	recFixedLen   = 8 + 8 + 1 + 8 + 4
 	maxRecordBody = 1 << 30
+	// preallocBytes: how far past its last record a segment's file is allocated (a few
+	// allocations per segment, and little space held by a small node or a test).
+	preallocBytes = 4 << 20
 	// defaultSegmentBytes: large enough that starting a segment (a file create and three
 	// syncs) is rare, small enough that compaction frees space soon after a snapshot.
 	defaultSegmentBytes = 64 << 20
@@ -461,9 +464,9 @@ func (s *logStore) write(seg *segment, logs []*raft.Log) ([]int64, int64, error)
 		}
 	}
 	if pos > seg.allocated {
-		// Whole segments at once: one allocation per segment, and the fdatasync of a write
-		// inside the file's size does not wait for a size change to be journaled.
-		want := max(pos, s.segBytes)
+		// Ahead of the writes, so that most fdatasyncs are of writes inside the file's size and
+		// do not wait for a size change to be journaled.
+		want := pos + preallocBytes
 		if err := fallocate(seg.f, seg.allocated, want-seg.allocated); err == nil {
 			seg.allocated = want
 		}
@@ -548,8 +551,8 @@ func (s *logStore) newSegment(base uint64) (*segment, error) {
 		return nil, err
 	}
 	seg := &segment{base: base, first: base, f: f, path: path, size: segHeaderLen}
-	if err := fallocate(f, 0, s.segBytes); err == nil {
-		seg.allocated = s.segBytes
+	if err := fallocate(f, 0, preallocBytes); err == nil {
+		seg.allocated = preallocBytes
 	}
 	if _, err := f.WriteAt(segHeader(base), 0); err != nil {
 		_ = f.Close()
