@@ -177,16 +177,30 @@ func (r *cluster) lost(n *node) {
 	n.role.Store(roleUnknown)
 }
 
-// connLost is called when n lost its last connection to a failure. If n led, it is forgotten
-// and one discovery round starts at once, so the next call finds the new leader (or waits for
-// it) instead of redialing n first. One round, not a search: every idle client of a cluster
-// sees its leader's connection break at the same moment.
+// connLost is called when n lost its last connection to a failure. If n led, it is dialed again
+// at once: when it cannot be reached (it died, and followers will name it until their election
+// timeout), it is forgotten as leader and one discovery round starts, so the next call looks
+// for the new leader instead of redialing n with backoff. A node that answers the dial (say, a
+// server that closed an idle connection) stays the leader, and one that refuses the handshake
+// (TLS, authentication) is left for the calls to report. One round, not a search: every idle
+// client of a cluster sees its leader's connection break at the same moment.
 func (r *cluster) connLost(n *node) {
 	if l, _ := r.currentLeader(); l != n {
 		return
 	}
-	r.lost(n)
-	r.startDiscovery()
+	r.c.spawn(func() {
+		ctx, cancel := context.WithTimeout(r.c.life, r.c.cfg.ConnectTimeout)
+		defer cancel()
+		cn, err := n.acquireForProbe(ctx)
+		if err == nil {
+			n.release(cn)
+			return
+		}
+		if e, ok := err.(*Error); ok && e.Kind == KindConnection {
+			r.lost(n)
+			r.startDiscovery()
+		}
+	})
 }
 
 // sawTerm records a term a node reported, returning the highest one seen.
