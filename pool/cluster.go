@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kimberlite/libkimberlite/wire"
@@ -16,7 +15,7 @@ import (
 //
 // After a leader is lost, the followers go on naming it until their own election timeout
 // fires, so their hints for it in the view it led in are not followed while it is unreachable:
-// the client asks every node again instead, and waits for the election (see search).
+// the client asks every node again instead, and waits for the election (see leaderNode).
 type cluster struct {
 	c *Client
 
@@ -27,8 +26,8 @@ type cluster struct {
 	// lastLeader is the last node known to lead, kept while the leader is unknown, so that
 	// finding another one counts as a change and drops connections to the old one.
 	lastLeader *node
-	// gone is the leader lost in view goneView (its connections broke or it refused a dial),
-	// until a leader is known again.
+	// gone is the leader lost in view goneView (it stopped answering), until a leader is
+	// known again.
 	gone      *node
 	goneView  uint64
 	termSeen  uint64     // the highest term any node reported, to notice an election moving on
@@ -40,9 +39,8 @@ type cluster struct {
 // repeats rounds while nodes answer but none leads. done is closed when it found a leader, no
 // node answered, or its time ran out.
 type discovery struct {
-	done     chan struct{}
-	search   bool
-	answered atomic.Bool // some node answered; set before done is closed
+	done   chan struct{}
+	search bool
 }
 
 // Pacing of a search: the pause between rounds starts at searchPauseMin, grows by half up to
@@ -203,7 +201,7 @@ func (r *cluster) connLost(n *node) {
 	})
 }
 
-// sawTerm records a term a node reported, returning the highest one seen.
+// sawTerm records a term a node reported.
 func (r *cluster) sawTerm(t uint64) {
 	r.mu.Lock()
 	if t > r.termSeen {
@@ -293,9 +291,6 @@ func (r *cluster) run(d *discovery) {
 	term := r.highestTerm()
 	for {
 		answered, pending := r.probeRound()
-		if answered {
-			d.answered.Store(true)
-		}
 		if l, _ := r.currentLeader(); l != nil || !d.search || (!answered && !pending) || time.Now().After(until) {
 			return
 		}
