@@ -194,8 +194,8 @@ func (t *tracer) dump() {
 }
 
 func (t *tracer) Enabled(context.Context, slog.Level) bool { return true }
-func (t *tracer) WithAttrs([]slog.Attr) slog.Handler      { return t }
-func (t *tracer) WithGroup(string) slog.Handler           { return t }
+func (t *tracer) WithAttrs([]slog.Attr) slog.Handler       { return t }
+func (t *tracer) WithGroup(string) slog.Handler            { return t }
 func (t *tracer) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
