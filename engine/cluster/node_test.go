@@ -263,6 +263,10 @@ func TestLaggingFollowerCatchesUpFromSnapshot(t *testing.T) {
 	c := newTestCluster(t, 3, func(cfg *Config) {
 		cfg.SnapshotThreshold = 16
 		cfg.TrailingLogs = 8
+		// The appends go to one leader throughout; a starved 2-core machine must not hold a
+		// heartbeat back long enough for an election between the two nodes left.
+		cfg.HeartbeatTimeout = time.Second
+		cfg.ElectionTimeout = time.Second
 	})
 	lead := c.leader()
 	sid := c.submit(lead, createOp("s")).StreamID
