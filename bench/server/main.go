@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -28,7 +29,9 @@ const eventSize = 100
 
 var (
 	runFor = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
-	rounds = flag.Int("rounds", 3, "rounds of the ratio measurements")
+	rounds  = flag.Int("rounds", 3, "rounds of the ratio measurements")
+	only    = flag.Bool("ratios-only", false, "run only the ratio rounds")
+	profile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 )
 
 func main() {
@@ -40,6 +43,17 @@ func main() {
 }
 
 func run() error {
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	dir, err := os.MkdirTemp("", "kimberlite-bench-")
 	if err != nil {
 		return err
@@ -55,18 +69,8 @@ func run() error {
 	fmt.Printf("server bench: in-process server on %s, data in %s, %v per measurement, %d-byte events\n",
 		b.addr, dir, *runFor, eventSize)
 
-	for _, batch := range []int{1, 100} {
-		for _, conns := range []int{1, 16, 64} {
-			if _, err := b.appends(conns, batch, 1); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := b.appends(1, 1, 64); err != nil {
-		return err
-	}
-	for _, conns := range []int{1, 16} {
-		if err := b.reads(conns, 100); err != nil {
+	if !*only {
+		if err := b.table(); err != nil {
 			return err
 		}
 	}
@@ -90,6 +94,26 @@ func run() error {
 			many.perSec/6943, many.perSec)
 		fmt.Printf("RATIO server/append-64conns.per-fdatasync %.3f # %.0f appends/s x bare fdatasync p50 %v: appends per bare sync time\n",
 			many.perSec*bare.Seconds(), many.perSec, bare)
+	}
+	return nil
+}
+
+// table measures appends and reads at several concurrencies and batch sizes.
+func (b *bench) table() error {
+	for _, batch := range []int{1, 100} {
+		for _, conns := range []int{1, 16, 64} {
+			if _, err := b.appends(conns, batch, 1); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := b.appends(1, 1, 64); err != nil {
+		return err
+	}
+	for _, conns := range []int{1, 16} {
+		if err := b.reads(conns, 100); err != nil {
+			return err
+		}
 	}
 	return nil
 }
