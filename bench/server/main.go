@@ -28,7 +28,7 @@ import (
 const eventSize = 100
 
 var (
-	runFor = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
+	runFor  = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
 	rounds  = flag.Int("rounds", 3, "rounds of the ratio measurements")
 	only    = flag.Bool("ratios-only", false, "run only the ratio rounds")
 	profile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
