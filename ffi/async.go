@@ -8,6 +8,8 @@ import "C"
 
 import (
 	"context"
+	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/kimberlite/libkimberlite/pool"
@@ -33,10 +35,15 @@ func errorParts(cerr *callError) (C.kmb_status_t, *C.char, C.size_t, C.int32_t, 
 	return cerr.status, msg, C.size_t(len(cerr.message)), C.int32_t(cerr.serverCode), C.uint64_t(cerr.requestID)
 }
 
-// startAsync runs work on a new goroutine for an open client. work returns the result's error
-// (nil on success); deliver invokes the C callback with it. On a panic inside work, deliver gets
-// KMB_ERR_INTERNAL, unless it already ran.
-func startAsync(p unsafe.Pointer, work func(c *pool.Client) *callError, deliver func(*callError)) C.kmb_status_t {
+// startAsync runs work for an open client on a new goroutine, and deliver then invokes the C
+// callback with work's error (nil on success). On a panic inside work, deliver gets an internal
+// error, unless it already ran.
+//
+// With patience (a waiter's callback, kmb_waiter_set_patience), work runs first on the calling
+// thread: a call that ends within the patience is delivered before the _async function returns,
+// at the cost of one wake-up instead of the hand-offs between threads. One that does not leaves
+// the thread (pool.Detach) and goes on on a goroutine from where it left.
+func startAsync(p unsafe.Pointer, patience time.Duration, work func(ctx context.Context, c *pool.Client) error, deliver func(error)) C.kmb_status_t {
 	h, c, cerr := lookupClient(p)
 	if cerr != nil {
 		return cerr.record()
@@ -44,20 +51,46 @@ func startAsync(p unsafe.Pointer, work func(c *pool.Client) *callError, deliver 
 	if cerr := h.beginAsync(); cerr != nil {
 		return cerr.record()
 	}
+	if patience > 0 {
+		d := pool.NewDetach(context.Background(), patience)
+		err, done := runGuarded(func() error { return work(d.Context(), c) }, deliver, d.Left)
+		if done {
+			h.endAsync()
+			return C.KMB_OK
+		}
+		_ = err // the first run left its thread: its error is not the call's outcome
+		go func() {
+			defer h.endAsync()
+			ctx, cancel := d.Resume()
+			defer cancel()
+			runGuarded(func() error { return work(ctx, c) }, deliver, nil)
+		}()
+		return C.KMB_OK
+	}
 	go func() {
 		defer h.endAsync()
-		delivered := false
-		defer func() {
-			if r := recover(); r != nil && !delivered {
-				delivered = true
-				deliver(errorf(C.KMB_ERR_INTERNAL, "internal error (recovered panic): %v", r))
-			}
-		}()
-		res := work(c)
-		delivered = true
-		deliver(res)
+		runGuarded(func() error { return work(context.Background(), c) }, deliver, nil)
 	}()
 	return C.KMB_OK
+}
+
+// runGuarded runs work and delivers its outcome exactly once, a panic included, unless left
+// says that work's error means the call is not done yet (done is then false).
+func runGuarded(work func() error, deliver func(error), left func(error) bool) (err error, done bool) {
+	delivered := false
+	defer func() {
+		if r := recover(); r != nil && !delivered {
+			delivered, done = true, true
+			deliver(fmt.Errorf("recovered panic: %v", r))
+		}
+	}()
+	err = work()
+	if left != nil && left(err) {
+		return err, false
+	}
+	delivered = true
+	deliver(err)
+	return err, true
 }
 
 func errOrNil(err error) *callError {
@@ -68,13 +101,14 @@ func errOrNil(err error) *callError {
 }
 
 // uint64Async runs an operation that yields one number.
-func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, op func(*pool.Client) (uint64, error)) C.kmb_status_t {
+func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, op func(context.Context, *pool.Client) (uint64, error)) C.kmb_status_t {
 	var v uint64
-	return startAsync(p, func(c *pool.Client) *callError {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), func(ctx context.Context, c *pool.Client) error {
 		var err error
-		v, err = op(c)
-		return errOrNil(err)
-	}, func(cerr *callError) {
+		v, err = op(ctx, c)
+		return err
+	}, func(err error) {
+		cerr := errOrNil(err)
 		st, msg, n, sc, rid := errorParts(cerr)
 		defer C.free(unsafe.Pointer(msg))
 		if cerr != nil {
@@ -85,14 +119,18 @@ func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, o
 }
 
 // statusAsync runs an operation with no result.
-func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, op func(*pool.Client) error) C.kmb_status_t {
-	return startAsync(p, func(c *pool.Client) *callError {
-		return errOrNil(op(c))
-	}, func(cerr *callError) {
-		st, msg, n, sc, rid := errorParts(cerr)
+func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, op func(context.Context, *pool.Client) error) C.kmb_status_t {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), op, func(err error) {
+		st, msg, n, sc, rid := errorParts(errOrNil(err))
 		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_status_cb(p, cb, ud, st, msg, n, sc, rid)
 	})
+}
+
+// waiterPatience is how long an _async call may run on the calling thread: the patience of the
+// waiter when cb is a waiter's callback and ud a waiter, else 0.
+func waiterPatience(cb unsafe.Pointer, ud C.uintptr_t) time.Duration {
+	return time.Duration(C.kmb__waiter_patience(cb, ud)) * time.Millisecond
 }
 
 func nullCallback() C.kmb_status_t {
@@ -113,8 +151,8 @@ func kmbgo_create_stream_async(p unsafe.Pointer, name *C.char, dc C.int32_t, cb 
 	if cerr != nil {
 		return cerr.record()
 	}
-	return uint64Async(p, cb, ud, func(c *pool.Client) (uint64, error) {
-		return c.CreateStream(context.Background(), s, class, wire.PlacementGlobal)
+	return uint64Async(p, cb, ud, func(ctx context.Context, c *pool.Client) (uint64, error) {
+		return c.CreateStream(ctx, s, class, wire.PlacementGlobal)
 	})
 }
 
@@ -129,8 +167,8 @@ func kmbgo_append_async(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_
 		return cerr.record()
 	}
 	opts := expectedOffset(expected)
-	return uint64Async(p, cb, ud, func(c *pool.Client) (uint64, error) {
-		return c.Append(context.Background(), uint64(streamID), evs, opts)
+	return uint64Async(p, cb, ud, func(ctx context.Context, c *pool.Client) (uint64, error) {
+		return c.Append(ctx, uint64(streamID), evs, opts)
 	})
 }
 
@@ -140,19 +178,16 @@ func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb 
 	if cb == nil {
 		return nullCallback()
 	}
-	var ev *C.kmb_events_t
-	return startAsync(p, func(c *pool.Client) *callError {
-		res, err := c.Read(context.Background(), uint64(streamID), uint64(from), readMaxBytes(maxBytes))
-		if err != nil {
-			return classify(err)
-		}
-		var cerr *callError
-		ev, cerr = newEvents(res)
-		return cerr
-	}, func(cerr *callError) {
-		if cerr != nil && ev != nil {
-			C.kmb_events_free(ev)
-			ev = nil
+	var res pool.ReadResult
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), func(ctx context.Context, c *pool.Client) error {
+		var err error
+		res, err = c.Read(ctx, uint64(streamID), uint64(from), readMaxBytes(maxBytes))
+		return err
+	}, func(err error) {
+		var ev *C.kmb_events_t
+		cerr := errOrNil(err)
+		if cerr == nil {
+			ev, cerr = newEvents(res)
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
 		defer C.free(unsafe.Pointer(msg))
@@ -166,8 +201,8 @@ func kmbgo_stream_length_async(p unsafe.Pointer, streamID C.uint64_t, cb C.kmb_u
 	if cb == nil {
 		return nullCallback()
 	}
-	return uint64Async(p, cb, ud, func(c *pool.Client) (uint64, error) {
-		return c.StreamLength(context.Background(), uint64(streamID))
+	return uint64Async(p, cb, ud, func(ctx context.Context, c *pool.Client) (uint64, error) {
+		return c.StreamLength(ctx, uint64(streamID))
 	})
 }
 
@@ -177,7 +212,7 @@ func kmbgo_sync_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr
 	if cb == nil {
 		return nullCallback()
 	}
-	return statusAsync(p, cb, ud, func(c *pool.Client) error { return c.Sync(context.Background()) })
+	return statusAsync(p, cb, ud, func(ctx context.Context, c *pool.Client) error { return c.Sync(ctx) })
 }
 
 //export kmbgo_ping_async
@@ -186,7 +221,7 @@ func kmbgo_ping_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr
 	if cb == nil {
 		return nullCallback()
 	}
-	return statusAsync(p, cb, ud, func(c *pool.Client) error { return c.Ping(context.Background()) })
+	return statusAsync(p, cb, ud, func(ctx context.Context, c *pool.Client) error { return c.Ping(ctx) })
 }
 
 //export kmbgo_server_info_async
@@ -195,19 +230,16 @@ func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, 
 	if cb == nil {
 		return nullCallback()
 	}
-	var info *C.kmb_server_info_t
-	return startAsync(p, func(c *pool.Client) *callError {
-		si, err := c.ServerInfo(context.Background())
-		if err != nil {
-			return classify(err)
-		}
-		var cerr *callError
-		info, cerr = newServerInfo(si)
-		return cerr
-	}, func(cerr *callError) {
-		if cerr != nil && info != nil {
-			C.kmb_server_info_free(info)
-			info = nil
+	var si pool.ServerInfo
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), func(ctx context.Context, c *pool.Client) error {
+		var err error
+		si, err = c.ServerInfo(ctx)
+		return err
+	}, func(err error) {
+		var info *C.kmb_server_info_t
+		cerr := errOrNil(err)
+		if cerr == nil {
+			info, cerr = newServerInfo(si)
 		}
 		st, msg, n, sc, rid := errorParts(cerr)
 		defer C.free(unsafe.Pointer(msg))

@@ -122,11 +122,12 @@ func kmbgo_subscribe_async(p unsafe.Pointer, streamID, from C.uint64_t, credits,
 	}
 	opts := subscribeOptions(from, credits, lowWater, refill)
 	var s *pool.Subscription
-	return startAsync(p, func(c *pool.Client) *callError {
+	return startAsync(p, 0, func(ctx context.Context, c *pool.Client) error {
 		var err error
-		s, err = c.Subscribe(context.Background(), uint64(streamID), opts)
-		return errOrNil(err)
-	}, func(cerr *callError) {
+		s, err = c.Subscribe(ctx, uint64(streamID), opts)
+		return err
+	}, func(err error) {
+		cerr := errOrNil(err)
 		var sp unsafe.Pointer
 		if cerr == nil {
 			sp = newSubscriptionHandle(h, p, s)
@@ -181,21 +182,18 @@ func kmbgo_subscription_next_async(sp unsafe.Pointer, timeoutMs C.uint64_t, cb C
 	if cerr := sh.beginNext(); cerr != nil {
 		return cerr.record()
 	}
-	var ev *C.kmb_events_t
-	st = startAsync(sh.clientPtr, func(*pool.Client) *callError {
+	var evs []pool.Event
+	st = startAsync(sh.clientPtr, 0, func(context.Context, *pool.Client) error {
 		ctx, cancel := nextContext(timeoutMs)
 		defer cancel()
-		evs, err := s.Next(ctx)
-		if err != nil {
-			return classify(err)
-		}
-		var cerr *callError
-		ev, cerr = newBatch(evs)
-		return cerr
-	}, func(cerr *callError) {
-		if cerr != nil && ev != nil {
-			C.kmb_events_free(ev)
-			ev = nil
+		var err error
+		evs, err = s.Next(ctx)
+		return err
+	}, func(err error) {
+		var ev *C.kmb_events_t
+		cerr := errOrNil(err)
+		if cerr == nil {
+			ev, cerr = newBatch(evs)
 		}
 		// Released before the callback runs, so the callback may ask for the next batch at once.
 		sh.waiting.Store(false)

@@ -15,6 +15,7 @@ struct kmb_waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int done;
+    uint32_t patience_ms; /* see kmb_waiter_set_patience; kept across calls */
     kmb_status_t status;
     uint64_t value;
     void *result; /* kmb_events_t * or kmb_server_info_t *, owned by the waiter until taken */
@@ -58,6 +59,27 @@ void kmb_waiter_reset(kmb_waiter_t *w) {
     w->request_id = 0;
     w->message[0] = '\0';
     pthread_mutex_unlock(&w->mu);
+}
+
+void kmb_waiter_set_patience(kmb_waiter_t *w, uint32_t patience_ms) {
+    if (w == NULL) return;
+    pthread_mutex_lock(&w->mu);
+    w->patience_ms = patience_ms > KMB_WAITER_MAX_PATIENCE_MS ? KMB_WAITER_MAX_PATIENCE_MS : patience_ms;
+    pthread_mutex_unlock(&w->mu);
+}
+
+uint32_t kmb__waiter_patience(const void *cb, uintptr_t user_data) {
+    kmb_waiter_t *w = (kmb_waiter_t *)user_data;
+    uint32_t ms;
+    if (w == NULL) return 0;
+    /* Only the waiter's own callbacks say that user_data is a waiter. */
+    if (cb != (const void *)kmb_waiter_status_callback && cb != (const void *)kmb_waiter_uint64_callback &&
+        cb != (const void *)kmb_waiter_events_callback && cb != (const void *)kmb_waiter_server_info_callback)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    ms = w->patience_ms;
+    pthread_mutex_unlock(&w->mu);
+    return ms;
 }
 
 int kmb_waiter_wait(kmb_waiter_t *w, uint32_t timeout_ms) {

@@ -33,7 +33,8 @@
  *             build it on one thread (or lock around it); kmb_client_connect only reads it.
  * Async.      Each network operation has an _async variant. It returns at once. If it returns KMB_OK,
  *             its callback is called exactly once, later, on a library thread (never the caller's),
- *             with the status and the result; if it returns anything else the callback is never
+ *             with the status and the result (the one exception: a waiter's own callbacks with a
+ *             patience, kmb_waiter_set_patience); if it returns anything else the callback is never
  *             called. user_data is passed through untouched and must stay valid until the callback
  *             runs. A callback must not block (hand the result to your own thread or event loop);
  *             kmb_client_close() on its own client is refused there (KMB_ERR_INVALID_ARGUMENT), as
@@ -830,6 +831,11 @@ KMB_EXTERN void kmb_subscription_free(kmb_subscription_t *sub);
  *
  * A waiter serves one call at a time. After an interrupted wait the call goes on; wait again
  * later (from any thread) for its result. Not for concurrent waits from several threads.
+ *
+ * With a patience (kmb_waiter_set_patience), the _async call first runs on the calling thread,
+ * as the blocking call does: most calls have completed when it returns (kmb_waiter_wait(w, 0)
+ * is then 1), at the cost of one wake-up when the answer arrives instead of the hand-offs
+ * between threads of a call run in the background.
  * ------------------------------------------------------------------------------------------- */
 
 /* kmb_waiter_t: an opaque completion slot (kmb_waiter_new). */
@@ -845,6 +851,18 @@ KMB_EXTERN void kmb_waiter_free(kmb_waiter_t *w);
 /* kmb_waiter_reset: make a waiter ready for the next call, releasing any result nobody took.
  * Only when no call is pending on it. NULL is a no-op. */
 KMB_EXTERN void kmb_waiter_reset(kmb_waiter_t *w);
+
+/* kmb_waiter_set_patience: let _async calls given this waiter run on the calling thread for up
+ * to patience_ms (at most KMB_WAITER_MAX_PATIENCE_MS) before they return. A call that completes
+ * within it has completed when the _async function returns; one that does not (or whose wait is
+ * interrupted by a signal delivered to the calling thread, such as SIGINT) returns then and goes
+ * on in the background from where it was, exactly as if it had been started there: an append
+ * keeps its idempotency key, so it is never written twice. 0 (the default): return at once.
+ * Applies to kmb_create_stream_async, kmb_append_async, kmb_read_async,
+ * kmb_stream_length_async, kmb_sync_async, kmb_ping_async and kmb_server_info_async with a
+ * kmb_waiter_*_callback; kept across calls and resets. NULL is a no-op. */
+#define KMB_WAITER_MAX_PATIENCE_MS 10000u
+KMB_EXTERN void kmb_waiter_set_patience(kmb_waiter_t *w, uint32_t patience_ms);
 
 /* kmb_waiter_wait: wait up to timeout_ms for the call to complete; 1 when it has, 0 when the
  * time passed first (the call goes on). NULL returns 1. */

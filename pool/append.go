@@ -54,8 +54,9 @@ func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, o
 	if !bodyFits(size) {
 		return 0, invalidArg(fmt.Sprintf("events encode to %d bytes, over the %d-byte frame limit", size+maxIDPrefix, wire.MaxPayloadSize))
 	}
+	resume := resumedRun(ctx).appendLeft()
 	if err := c.begin(); err != nil {
-		return 0, err
+		return 0, resume.closedError(err)
 	}
 	defer c.end()
 	start := time.Now()
@@ -65,15 +66,26 @@ func (c *Client) Append(ctx context.Context, streamID uint64, events [][]byte, o
 	ss := c.stream(streamID)
 	var first uint64
 	var err error
-	if opts.ExpectedOffset != nil {
+	switch {
+	case resume != nil && resume.waiter != nil: // its batch is being sent: wait for it
+		first, err = c.awaitQueued(cctx, ss, resume.waiter)
+	case opts.ExpectedOffset != nil || resume != nil:
+		// Resumed, it goes on with its own key, outside the stream's queue (whose batches
+		// have keys of their own).
 		st := callState{}
-		exp := *opts.ExpectedOffset
-		first, err = c.appendEvents(cctx, ss, events, &exp, &st)
-	} else {
+		var exp *uint64
+		if opts.ExpectedOffset != nil {
+			v := *opts.ExpectedOffset
+			exp = &v
+		}
+		first, err = c.appendEvents(cctx, ss, events, exp, &st)
+	default:
 		first, err = c.appendQueued(cctx, ss, events, size)
 	}
-	c.stats.record(opAppend, time.Since(start), err)
-	c.logAppendResult(streamID, err)
+	if !leaving(ctx, err) { // a run that leaves its thread is not the call's outcome
+		c.stats.record(opAppend, time.Since(start), err)
+		c.logAppendResult(streamID, err)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -160,6 +172,19 @@ func (c *Client) appendQueued(ctx context.Context, ss *streamState, events [][]b
 	if start && !c.spawn(func() { c.flush(ss) }) {
 		c.failQueue(ss, errClosed())
 	}
+	first, err := c.awaitQueued(ctx, ss, w)
+	if d := firstRun(ctx); d != nil && d.Left(err) {
+		var e *Error
+		if errors.As(err, &e) && e.OutcomeUnknown { // taken into a batch: the second run waits for it
+			d.leaveAppend(&appendResume{waiter: w})
+		}
+	}
+	return first, err
+}
+
+// awaitQueued waits for the outcome of w, queued on ss, until ctx ends; then it withdraws w
+// unless a batch took it.
+func (c *Client) awaitQueued(ctx context.Context, ss *streamState, w *appendWaiter) (uint64, error) {
 	select {
 	case r := <-w.done:
 		return r.first, r.err
@@ -303,11 +328,26 @@ func definiteRefusal(code wire.ErrorCode) bool {
 // offset makes sure that only one of the sends can ever be applied. Against a server without
 // the feature, the stream is read back at that offset and compared instead (which cannot tell
 // our events from identical bytes written by another writer).
-func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]byte, expected *uint64, st *callState) (uint64, error) {
-	base := encodeAppendBase(c.cfg.TenantID, c.nextIdempotencyKey(), ss.id, events)
+//
+// A first run of a Detach that leaves its thread leaves its state to the second run, which
+// goes on from it (detach.go).
+func (c *Client) appendEvents(ctx context.Context, ss *streamState, events [][]byte, expected *uint64, st *callState) (first uint64, err error) {
+	var base []byte
+	maybe, maybeAt := false, uint64(0) // a send at maybeAt may have been applied
+	if r := resumedRun(ctx).takeAppend(); r != nil && r.base != nil {
+		base, maybe, maybeAt, *st = r.base, r.maybe, r.maybeAt, r.st
+	} else {
+		base = encodeAppendBase(c.cfg.TenantID, c.nextIdempotencyKey(), ss.id, events)
+	}
+	if d := firstRun(ctx); d != nil {
+		defer func() {
+			if d.Left(err) {
+				d.leaveAppend(&appendResume{base: base, maybe: maybe, maybeAt: maybeAt, st: *st})
+			}
+		}()
+	}
 	var body []byte
 	var bodyExp uint64
-	maybe, maybeAt := false, uint64(0) // a send at maybeAt may have been applied
 	for {
 		var exp uint64
 		switch {

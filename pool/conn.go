@@ -68,6 +68,7 @@ type conn struct {
 	soloIOFn     func(uintptr)
 	watchFn      func(uintptr) bool
 	soloDeadline time.Time
+	soloDetach   *Detach // the solo reader's, when its call may leave its thread (detach.go)
 	ioBuf        []byte
 	ioN          int
 	ioErr        error

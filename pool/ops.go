@@ -23,8 +23,16 @@ type ReadResult struct {
 }
 
 // callCtx gives a call its single deadline: the caller's, or RequestTimeout from now.
+// The first run of a Detach also ends when its patience does (detach.go).
 func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
+	dl, ok := ctx.Deadline()
+	if d := firstRun(ctx); d != nil {
+		if !ok {
+			dl = time.Now().Add(c.cfg.RequestTimeout)
+		}
+		return d.firstCallCtx(ctx, dl)
+	}
+	if ok {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, c.cfg.RequestTimeout)
@@ -45,7 +53,9 @@ func (c *Client) run(ctx context.Context, op opKind, body []byte, rt route) (wir
 	c.budget.deposit()
 	st := callState{}
 	p, err := c.exec(cctx, body, rt, &st)
-	c.stats.record(op, time.Since(start), err)
+	if !leaving(ctx, err) { // a run that leaves its thread is not the call's outcome
+		c.stats.record(op, time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}

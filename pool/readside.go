@@ -105,7 +105,8 @@ func (c *conn) readFailed(err error) {
 // readSolo reads frames until the answer to id arrives, the context ends or the connection
 // fails; the caller holds the read side and gives it up here.
 func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
-	c.soloDeadline, _ = ctx.Deadline()
+	c.soloDeadline, _ = ctx.Deadline() // for a Detach's first run, the patience's end at most
+	c.soloDetach = firstRun(ctx)
 	for {
 		payload, err := c.fr.next(c.soloFill)
 		if err == nil {
@@ -196,6 +197,12 @@ func (c *conn) soloIO(fd uintptr) {
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	n, err := unix.Ppoll(fds[:], &ts, nil)
 	switch {
+	case err == unix.EINTR && c.soloDetach != nil:
+		// A signal for this thread (Ctrl-C on Python's main thread): a call that may leave
+		// its thread leaves now, so that its caller can run the signal's handler.
+		c.soloDetach.Interrupt()
+		c.ioErr = errSlice
+		return
 	case err == unix.EINTR:
 		return // nothing read; the frame reader asks again
 	case err != nil:
@@ -338,4 +345,8 @@ func OnForeignThread(ctx context.Context) context.Context {
 	return context.WithValue(ctx, foreignThreadKey{}, true)
 }
 
-func onForeignThread(ctx context.Context) bool { return ctx.Value(foreignThreadKey{}) != nil }
+// onForeignThread: ctx is marked, and is not the second run of a Detach (which runs on a
+// goroutine whatever its parent context says).
+func onForeignThread(ctx context.Context) bool {
+	return ctx.Value(foreignThreadKey{}) != nil && resumedRun(ctx) == nil
+}

@@ -166,7 +166,7 @@ func (s *Subscription) connect(ctx context.Context, st *callState) error {
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Kind == KindConnection {
-			n.healthy.Store(false)
+			n.setHealthy(false, e.Error()) // as a call's failure does: logged, and a node_down event
 			c.cluster.lost(n)
 		}
 		return err
@@ -420,7 +420,7 @@ func (s *Subscription) run() {
 			l.conn.subs.forget(l)
 			l.end("ConnectionLost", false)
 			if !s.c.isShutdown() && !l.conn.closedByPool() {
-				l.conn.node.healthy.Store(false)
+				l.conn.node.setHealthy(false, "the connection serving a subscription was lost")
 				s.c.cluster.lost(l.conn.node)
 			}
 			s.dropLink(l)

@@ -321,6 +321,55 @@ static void test_cross_close_from_callbacks(void) {
     }
 }
 
+/* with a patience, an _async call runs on the calling thread: it has completed, with the right
+ * result, when the start returns */
+static void test_waiter_patience(void) {
+    kmb_waiter_t *w = NULL;
+    kmb_client_t *c = t_connect(t_addr());
+    uint64_t sid = 0, value = 99;
+    void *result = NULL;
+    kmb_events_t *ev;
+    char payload[3][32], name[96];
+    int i;
+    snprintf(name, sizeof name, "ctest-patience-%d-%ld", (int)getpid(), (long)time(NULL));
+    REQUIRE(kmb_waiter_new(&w) == KMB_OK);
+    kmb_waiter_set_patience(NULL, 5); /* a no-op */
+    kmb_waiter_set_patience(w, KMB_WAITER_MAX_PATIENCE_MS);
+    CHECK_OK(kmb_create_stream_async(c, name, KMB_DATA_CLASS_PUBLIC, kmb_waiter_uint64_callback, w));
+    CHECK(kmb_waiter_wait(w, 0) == 1);
+    CHECK_OK(kmb_waiter_finish(w, &sid, NULL));
+    for (i = 0; i < 3; i++) {
+        const uint8_t *one;
+        size_t len;
+        snprintf(payload[i], sizeof payload[i], "patient-%d", i);
+        one = (const uint8_t *)payload[i];
+        len = strlen(payload[i]);
+        CHECK_OK(kmb_append_async(c, sid, &one, &len, 1, NULL, kmb_waiter_uint64_callback, w));
+        CHECK(kmb_waiter_wait(w, 0) == 1);
+        CHECK_OK(kmb_waiter_finish(w, &value, NULL));
+        CHECK(value == (uint64_t)i);
+    }
+    CHECK_OK(kmb_read_async(c, sid, 0, 0, kmb_waiter_events_callback, w));
+    CHECK(kmb_waiter_wait(w, 0) == 1);
+    CHECK_OK(kmb_waiter_finish(w, NULL, &result));
+    ev = result;
+    REQUIRE(ev != NULL);
+    CHECK(ev->count == 3);
+    for (i = 0; i < 3 && i < (int)ev->count; i++)
+        CHECK(ev->lengths[i] == strlen(payload[i]) && memcmp(ev->data[i], payload[i], ev->lengths[i]) == 0);
+    kmb_events_free(ev);
+    /* an error is delivered at once too, with its message */
+    CHECK_OK(kmb_stream_length_async(c, UINT64_C(0xdead0000beef), kmb_waiter_uint64_callback, w));
+    CHECK(kmb_waiter_wait(w, 0) == 1);
+    CHECK_ST(kmb_waiter_finish(w, &value, NULL), KMB_ERR_STREAM_NOT_FOUND);
+    CHECK(strstr(kmb_last_error_message(), "not found") != NULL);
+    CHECK_OK(kmb_ping_async(c, kmb_waiter_status_callback, w));
+    CHECK(kmb_waiter_wait(w, 0) == 1);
+    CHECK_OK(kmb_waiter_finish(w, NULL, NULL));
+    kmb_waiter_free(w);
+    CHECK_OK(kmb_client_close(c));
+}
+
 /* a waiter completes an _async call into memory one thread waits on in slices */
 static void test_waiter(void) {
     kmb_waiter_t *w = NULL;
@@ -461,6 +510,7 @@ int main(void) {
     test_close_from_callback();
     test_cross_close_from_callbacks();
     test_waiter();
+    test_waiter_patience();
     test_integer_user_data();
     test_close_while_in_use();
     return t_done("test_concurrency");

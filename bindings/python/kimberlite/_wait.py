@@ -3,9 +3,12 @@
 Python runs signal handlers (KeyboardInterrupt) only between bytecodes of the main thread, so a
 call blocked inside the library for its whole request timeout would hold Ctrl-C back for up to
 that long. On the main thread, a call therefore starts the library's _async variant with a C
-waiter (kimberlite.h "Waiters") and waits for it in slices of SLICE_MS, with the GIL released;
-between slices Python runs pending signal handlers. Other threads never receive KeyboardInterrupt
-and keep the direct blocking call, which is one thread hand-off cheaper.
+waiter (kimberlite.h "Waiters") whose patience is SLICE_MS: the call runs on this thread, as the
+blocking call does, and most calls have completed when the start returns. One that takes longer,
+or whose wait a signal interrupts (SIGINT goes to the main thread), goes on in the library's
+background, and this thread waits for it in slices of SLICE_MS with the GIL released; between
+slices Python runs pending signal handlers. Other threads never receive KeyboardInterrupt and
+keep the direct blocking call.
 
 When a signal handler raises (KeyboardInterrupt, or anything else) during the wait, the call is
 not abandoned: it goes on in the library to its normal end (an append keeps its idempotency key
@@ -65,6 +68,7 @@ _SIGNATURES = [
     ("kmb_ping_async", c_int32, [_ffi.ClientP, _P, _P]),
     ("kmb_server_info_async", c_int32, [_ffi.ClientP, _P, _P]),
     ("kmb_waiter_new", c_int32, [POINTER(c_void_p)]),
+    ("kmb_waiter_set_patience", None, [_P, c_uint32]),
     ("kmb_waiter_free", None, [_P]),
     ("kmb_waiter_reset", None, [_P]),
     ("kmb_waiter_wait", c_int, [_P, c_uint32]),
@@ -111,6 +115,9 @@ def run(
         _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
         assert out.value is not None  # KMB_OK always gives a waiter
         w = out.value
+        # The call runs on this thread for up to a slice (or until a signal arrives for it),
+        # so most calls have completed when the start call returns.
+        lib.kmb_waiter_set_patience(w, SLICE_MS)
     # A signal handler may raise as soon as the start call returns, before its status is
     # stored: then the call may be running, so it is handed over all the same.
     status: Optional[int] = None

@@ -8,6 +8,7 @@ in the stream exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,9 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
 
 from procs import REPO, Server, _Lines
 
@@ -59,10 +63,13 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_path: Path, stream_name: str) -> None:
+@contextlib.contextmanager
+def _paused_child(tmp_path: Path, source: str, stream_name: str) -> Iterator[Tuple[Server, "subprocess.Popen[bytes]", _Lines]]:
+    """A child running source against a fresh server, which is paused (SIGSTOP) once the child
+    said "ready" and was told to go on; everything is resumed and stopped afterwards."""
     srv = Server(tmp_path / "data")
     script = tmp_path / "child.py"
-    script.write_text(CHILD)
+    script.write_text(source)
     env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"))
     child = subprocess.Popen(
         [sys.executable, str(script), srv.addr, stream_name],
@@ -73,8 +80,28 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
     try:
         out.expect("^ready$", 30)
         os.kill(srv.pid, signal.SIGSTOP)
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
+        _tell(child)
+        yield srv, child, out
+    finally:
+        try:
+            os.kill(srv.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        srv.stop()
+
+
+def _tell(child: "subprocess.Popen[bytes]") -> None:
+    """Let the child go on to its next step."""
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    child.stdin.flush()
+
+
+def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_path: Path, stream_name: str) -> None:
+    with _paused_child(tmp_path, CHILD, stream_name) as (srv, child, out):
         out.expect("^calling$", 10)
         out.expect("^waiting$", 10)
         sent = time.monotonic()
@@ -82,8 +109,7 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
         out.expect("^interrupted$", 5)
         latency = time.monotonic() - sent
         os.kill(srv.pid, signal.SIGCONT)
-        child.stdin.write(b"go\n")
-        child.stdin.flush()
+        _tell(child)
         try:
             line = out.expect(r"^\{", 60).string
         except AssertionError:
@@ -97,15 +123,73 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
         assert result["copies"] == 1 and result["events"] == 1
         assert any("kimberlite_pending" in n for n in result["notes"])
         assert child.wait(30) == 0, child.stderr.read() if child.stderr else ""
-    finally:
-        try:
-            os.kill(srv.pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        srv.stop()
+
+
+CHILD_IN_POLL = textwrap.dedent(
+    """
+    import json, sys, time
+    from kimberlite import _wait
+    _wait.SLICE_MS = 10000  # a patience far longer than the test: only the signal ends the wait
+    from kimberlite import Client, DataClass
+    # One connection, no background pings: after the first calls the append reads its own
+    # answer on this thread (ppoll), where the signal interrupts it.
+    c = Client.connect(addresses=[sys.argv[1]], tenant_id=1, request_timeout=30,
+                       max_conns_per_node=1, health_check_period=0)
+    sid = c.create_stream(sys.argv[2], DataClass.NON_PHI)
+    for _ in range(3):
+        c.stream_length(sid)
+    payload = b"in-poll-" + sys.argv[2].encode()
+    print("ready", flush=True)
+    sys.stdin.readline()  # the server is paused now
+    start = time.monotonic()
+    try:
+        c.append(sid, [payload])
+        print(json.dumps({"error": "append returned without an interrupt"}), flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt as exc:
+        took = time.monotonic() - start
+        print("interrupted", flush=True)
+        sys.stdin.readline()  # the server runs again
+        offset = exc.kimberlite_pending.result(timeout=45)
+        events = [e.data for e in c.read_all(sid)]
+        print(json.dumps({"took": took, "offset": offset, "copies": events.count(payload),
+                          "events": len(events)}), flush=True)
+    c.disconnect()
+    """
+)
+
+# ppoll's system call number, as /proc/PID/syscall shows it.
+PPOLL = {"x86_64": 271, "aarch64": 73}.get(os.uname().machine)
+
+
+@pytest.mark.skipif(PPOLL is None or not Path("/proc/self/syscall").exists(),
+                    reason="needs /proc/PID/syscall and a known ppoll number")
+def test_ctrl_c_ends_the_wait_of_a_call_running_on_the_main_thread(tmp_path: Path, stream_name: str) -> None:
+    """A main-thread call waits on its own thread (the waiter's patience); SIGINT interrupts that
+    wait at once rather than at the end of the patience, and the call goes on to its end."""
+    with _paused_child(tmp_path, CHILD_IN_POLL, stream_name) as (srv, child, out):
+        # Wait until the child's main thread sits in ppoll: the append is waiting for its answer.
+        deadline = time.monotonic() + 20
+        while True:
+            fields = Path(f"/proc/{child.pid}/syscall").read_text().split()
+            if fields and fields[0] == str(PPOLL):
+                break
+            assert time.monotonic() < deadline, f"the main thread never waited in ppoll (syscall {fields[:1]})"
+            time.sleep(0.005)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out.expect("^interrupted$", 8)
+        latency = time.monotonic() - sent
+        os.kill(srv.pid, signal.SIGCONT)
+        _tell(child)
+        line = out.expect(r"^\{", 60).string
+        result = json.loads(line)
+        print(f"SIGINT to KeyboardInterrupt, in ppoll: {latency * 1000:.0f} ms (seen by the parent)")
+        # The patience is 10 s: an interrupt that only the patience ended would come far later.
+        assert latency < 5
+        assert result["offset"] == 0
+        assert result["copies"] == 1 and result["events"] == 1
+        assert child.wait(30) == 0, child.stderr.read() if child.stderr else ""
 
 
 def test_other_threads_keep_the_direct_call(server: Server) -> None:
