@@ -5,7 +5,8 @@
 // numbers the disk bounds against a bare 100-byte write+fdatasync on the same disk in the same
 // run: a single writer's append latency, and 64 connections' appends per second, each printed
 // as a `RATIO name value goal # what` line. Run it with `go run ./bench/server`; it takes about
-// 40 seconds.
+// 40 seconds. -ratios-only skips the table (for interleaved A/B rounds against another build),
+// -cpuprofile writes a CPU profile of the run.
 package main
 
 import (
