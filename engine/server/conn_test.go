@@ -393,12 +393,12 @@ func TestPipelinedReadsAndWritesAnsweredInOrder(t *testing.T) {
 // A connection that keeps sending is never closed as idle, however many times its idle
 // timeout would have passed since it was opened.
 func TestIdleTimeoutCountsFromTheLastRequest(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	const idle = 500 * time.Millisecond
 	ts := start(t, server.Options{IdleTimeout: idle}, nil)
 	c := dial(t, ts.addr)
-	for end := time.Now().Add(4 * idle); time.Now().Before(end); {
+	for end := time.Now().Add(3 * idle); time.Now().Before(end); {
 		call(t, c, 1, wire.GetServerInfoRequest{})
-		time.Sleep(idle / 3) // pacing the client, not waiting for the server
+		time.Sleep(idle / 10) // pacing the client, not waiting for the server
 	}
 	call(t, c, 1, wire.GetServerInfoRequest{})
 	wantClosed(t, c) // and once it is silent, it is closed
