@@ -56,27 +56,6 @@ func (db *DB) AppliedIndex() (uint64, error) {
 func (db *DB) commit(ops []Op, index *uint64, seq uint64) ([]Result, error) {
 	db.rw.RLock()
 	defer db.rw.RUnlock()
-	g, err := db.apply(ops, index, seq)
-	if err != nil {
-		return nil, err
-	}
-	return g.results, g.commit()
-}
-
-// appliedGroup is a write transaction with a group applied, not yet committed.
-type appliedGroup struct {
-	db      *DB
-	tx      *bolt.Tx
-	a       *applier
-	ops     []Op
-	results []Result
-	start   time.Time
-	applied time.Time
-}
-
-// apply applies ops in a new write transaction (see commit). The caller holds db.rw for
-// reading until the group is committed.
-func (db *DB) apply(ops []Op, index *uint64, seq uint64) (*appliedGroup, error) {
 	if db.store == nil {
 		return nil, ErrClosed
 	}
@@ -101,27 +80,21 @@ func (db *DB) apply(ops []Op, index *uint64, seq uint64) (*appliedGroup, error) 
 		_ = tx.Rollback()
 		return nil, err
 	}
+	applied := time.Now()
 	if seq != 0 {
 		db.written.Store(seq)
 	}
-	return &appliedGroup{db: db, tx: tx, a: a, ops: ops, results: results, start: start, applied: time.Now()}, nil
-}
-
-// commit writes the group's transaction to the file (not fsynced) and makes it visible.
-func (g *appliedGroup) commit() error {
-	db := g.db
-	if err := g.tx.Commit(); err != nil {
-		return err
+	if err := tx.Commit(); err != nil {
+		return nil, err
 	}
-	db.tenants.Add(g.a.newTenants)
-	db.notifyCommitted(g.ops, g.results)
+	db.tenants.Add(a.newTenants)
+	db.notifyCommitted(ops, results)
 	db.commitCount.Add(1)
-	db.opCount.Add(int64(len(g.ops)))
-	applyTime, commitTime := g.applied.Sub(g.start), time.Since(g.applied)
-	db.applyNanos.Add(int64(applyTime))
-	db.commitNanos.Add(int64(commitTime))
-	db.noteCommit(len(g.ops), applyTime, commitTime)
-	return nil
+	db.opCount.Add(int64(len(ops)))
+	db.applyNanos.Add(int64(applied.Sub(start)))
+	db.commitNanos.Add(int64(time.Since(applied)))
+	db.noteCommit(len(ops), applied.Sub(start), time.Since(applied))
+	return results, nil
 }
 
 type queuedOp struct {
@@ -173,9 +146,9 @@ func (c *committer) stop() {
 
 func (c *committer) run() {
 	defer close(c.done)
-	var syncs chan *syncedGroup
+	var syncs chan syncedGroup
 	if c.db.wal != nil {
-		syncs = make(chan *syncedGroup, 256)
+		syncs = make(chan syncedGroup, 256)
 		synced := make(chan struct{})
 		go c.db.syncer(syncs, synced)
 		defer func() { close(syncs); <-synced }()
@@ -196,35 +169,31 @@ func (c *committer) run() {
 		for _, q := range batch {
 			ops = append(ops, q.op)
 		}
-		if syncs != nil {
-			// The group's record is in the log before its transaction is committed, so that
-			// the sync and the commit run side by side; the next group forms and is written
-			// while this one syncs.
-			if err := c.db.logGroup(ops, batch, syncs); err != nil {
-				completeAll(batch, err)
+		var results []Result
+		var err error
+		if syncs == nil {
+			results, err = c.db.commit(ops, nil, 0)
+		} else {
+			results, err = c.db.logGroup(ops)
+		}
+		clear(ops) // drop references to event bytes between batches
+		if err != nil {
+			if err != ErrClosed {
+				err = Errorf(wire.ErrStorageError, "storage error: %v", err)
 			}
-			clear(ops) // drop references to event bytes between batches
-			c.db.checkpointIfDue()
+			for _, q := range batch {
+				q.p.Complete(Result{Err: err})
+			}
 			continue
 		}
-		results, err := c.db.commit(ops, nil, 0)
-		clear(ops)
-		if err != nil {
-			completeAll(batch, err)
+		if syncs != nil {
+			// The next group forms and is written while this one syncs.
+			syncs <- syncedGroup{seq: c.db.written.Load(), batch: batch, results: results}
+			c.db.checkpointIfDue()
 			continue
 		}
 		for i, q := range batch {
 			q.p.Complete(results[i])
 		}
-	}
-}
-
-// completeAll fails every write of a group that could not be written.
-func completeAll(batch []queuedOp, err error) {
-	if err != ErrClosed {
-		err = Errorf(wire.ErrStorageError, "storage error: %v", err)
-	}
-	for _, q := range batch {
-		q.p.Complete(Result{Err: err})
 	}
 }

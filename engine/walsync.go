@@ -11,55 +11,35 @@ import (
 )
 
 // syncedGroup is a group commit written to the write-ahead log and waiting for its sync.
-// committed is closed once its transaction is committed to the file (commitErr says how), so
-// that no write is answered before a read can see it.
 type syncedGroup struct {
-	seq       uint64
-	batch     []queuedOp
-	results   []Result
-	committed chan struct{}
-	commitErr error
+	seq     uint64
+	batch   []queuedOp
+	results []Result
 }
 
-// logGroup applies one group in a transaction, appends it to the write-ahead log (unsynced),
-// hands it to the syncer and then commits the transaction while the log syncs. A failure here
-// is sticky: the file and the log may disagree, so no later group is accepted. An error
-// returned means the group was not handed over (nothing of it is in the log).
-func (db *DB) logGroup(ops []Op, batch []queuedOp, syncs chan<- *syncedGroup) error {
+// logGroup applies one group to the file and appends it to the write-ahead log, unsynced. A
+// failure here is sticky: the file and the log may disagree, so no later group is accepted.
+func (db *DB) logGroup(ops []Op) ([]Result, error) {
 	if err := db.walFailure(); err != nil {
-		return err
+		return nil, err
 	}
-	db.rw.RLock()
-	defer db.rw.RUnlock()
 	seq := db.written.Load() + 1
-	g, err := db.apply(ops, nil, seq)
+	results, err := db.commit(ops, nil, seq)
+	if err == nil {
+		err = db.wal.append(seq, ops)
+	}
 	if err != nil {
 		db.failWAL(err)
-		return err
+		return nil, err
 	}
-	if err := db.wal.append(seq, ops); err != nil {
-		_ = g.tx.Rollback()
-		db.written.Store(seq - 1)
-		db.failWAL(err)
-		return err
-	}
-	sg := &syncedGroup{seq: seq, batch: batch, results: g.results, committed: make(chan struct{})}
-	syncs <- sg
-	if err := g.commit(); err != nil {
-		// The record may be synced already: it is applied again when the database is
-		// opened next, but this process can no longer serve it, so it stops taking writes.
-		db.failWAL(err)
-		sg.commitErr = err
-	}
-	close(sg.committed)
-	return nil
+	return results, nil
 }
 
 // syncer fsyncs the write-ahead log for every group the committer hands over, taking all the
 // groups waiting at once, and completes them. It ends when groups is closed.
-func (db *DB) syncer(groups <-chan *syncedGroup, done chan<- struct{}) {
+func (db *DB) syncer(groups <-chan syncedGroup, done chan<- struct{}) {
 	defer close(done)
-	var pending []*syncedGroup
+	var pending []syncedGroup
 	for g := range groups {
 		pending = append(pending[:0], g)
 	more:
@@ -88,14 +68,9 @@ func (db *DB) syncer(groups <-chan *syncedGroup, done chan<- struct{}) {
 			db.markSynced(last)
 		}
 		for _, g := range pending {
-			<-g.committed
-			gerr := err
-			if gerr == nil {
-				gerr = g.commitErr
-			}
 			for i, q := range g.batch {
-				if gerr != nil {
-					q.p.Complete(Result{Err: Errorf(wire.ErrStorageError, "storage error: %v", gerr)})
+				if err != nil {
+					q.p.Complete(Result{Err: Errorf(wire.ErrStorageError, "storage error: %v", err)})
 				} else {
 					q.p.Complete(g.results[i])
 				}
