@@ -3,13 +3,19 @@ package pool
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
 // cluster knows the nodes and which one leads. The leader comes from NotLeader hints, tracked
 // with their view (raft term) so that an older hint never overrides a newer one, and from probing
-// every node (its role in ServerInfo, or Sync) when no hint names it. A leader hint outside the seed list adds a node.
+// every node (its role in ServerInfo, or Sync) when no hint names it. A leader hint outside the
+// seed list adds a node.
+//
+// After a leader is lost, the followers go on naming it until their own election timeout
+// fires, so their hints for it in the view it led in are not followed while it is unreachable:
+// the client asks every node again instead, and waits for the election (see leaderNode).
 type cluster struct {
 	c *Client
 
@@ -20,15 +26,33 @@ type cluster struct {
 	// lastLeader is the last node known to lead, kept while the leader is unknown, so that
 	// finding another one counts as a change and drops connections to the old one.
 	lastLeader *node
-	discovery  *discovery // the discovery in progress, if any
-	dialErr    error
+	// gone is the leader lost in view goneView (it stopped answering), until a leader is
+	// known again.
+	gone      *node
+	goneView  uint64
+	termSeen  uint64     // the highest term any node reported, to notice an election moving on
+	discovery *discovery // the discovery in progress, if any
+	dialErr   error
 }
 
-// discovery is one round of probing every node; done is closed when it found a leader or every
-// probe ended.
+// discovery is one discovery in progress: one round of probing every node, or a search that
+// repeats rounds while nodes answer but none leads. done is closed when it found a leader, no
+// node answered, or its time ran out.
 type discovery struct {
-	done chan struct{}
+	done   chan struct{}
+	search bool
 }
+
+// Pacing of a search: the pause between rounds starts at searchPauseMin, grows by half up to
+// searchPauseMax, and starts over when a node reports a newer term (an election is under way,
+// its winner is about to be known). A round waits for slow probes at most roundSlack once some
+// node answered. A search gives up after searchWindow: longer than a few election rounds.
+const (
+	searchPauseMin = 5 * time.Millisecond
+	searchPauseMax = 50 * time.Millisecond
+	roundSlack     = 50 * time.Millisecond
+	searchWindow   = 2 * time.Second
+)
 
 func newCluster(c *Client) *cluster { return &cluster{c: c} }
 
@@ -122,7 +146,9 @@ func (r *cluster) notLeader(from *node, view uint64, hint string) *node {
 	}
 	if hint != "" && view >= r.view {
 		target := r.addLocked(hint)
-		if target != from && (view > r.view || r.leader == nil) {
+		// The leader we lost, named by a follower that has not noticed yet, is not followed.
+		stale := target == r.gone && view <= r.goneView && !target.healthy.Load()
+		if target != from && !stale && (view > r.view || r.leader == nil) {
 			r.leader = target
 			r.view = view
 		}
@@ -144,8 +170,50 @@ func (r *cluster) lost(n *node) {
 		return
 	}
 	r.leader = nil
+	r.gone, r.goneView = n, r.view
 	r.mu.Unlock()
 	n.role.Store(roleUnknown)
+}
+
+// connLost is called when n lost its last connection to a failure. If n led, it is dialed again
+// at once: when it cannot be reached (it died, and followers will name it until their election
+// timeout), it is forgotten as leader and one discovery round starts, so the next call looks
+// for the new leader instead of redialing n with backoff. A node that answers the dial (say, a
+// server that closed an idle connection) stays the leader, and one that refuses the handshake
+// (TLS, authentication) is left for the calls to report. One round, not a search: every idle
+// client of a cluster sees its leader's connection break at the same moment.
+func (r *cluster) connLost(n *node) {
+	if l, _ := r.currentLeader(); l != n {
+		return
+	}
+	r.c.spawn(func() {
+		ctx, cancel := context.WithTimeout(r.c.life, r.c.cfg.ConnectTimeout)
+		defer cancel()
+		cn, err := n.acquireForProbe(ctx)
+		if err == nil {
+			n.release(cn)
+			return
+		}
+		if e, ok := err.(*Error); ok && e.Kind == KindConnection {
+			r.lost(n)
+			r.startDiscovery()
+		}
+	})
+}
+
+// sawTerm records a term a node reported.
+func (r *cluster) sawTerm(t uint64) {
+	r.mu.Lock()
+	if t > r.termSeen {
+		r.termSeen = t
+	}
+	r.mu.Unlock()
+}
+
+func (r *cluster) highestTerm() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.termSeen
 }
 
 // changed applies a leader change: roles, the counter, and dropping the deposed leader's
@@ -166,6 +234,7 @@ func (r *cluster) changed(old, now *node) {
 		return
 	}
 	r.mu.Lock()
+	r.gone = nil
 	prev := r.lastLeader
 	r.lastLeader = now
 	view := r.view
@@ -186,64 +255,128 @@ func (r *cluster) changed(old, now *node) {
 	}
 }
 
-// startDiscovery probes every node, unless a round is already running, and returns
-// the round. The probes run on their own, bounded by ConnectTimeout, so a caller may stop waiting.
-func (r *cluster) startDiscovery() *discovery {
+// startDiscovery probes every node once, unless a discovery is already running, and returns
+// the one running. The probes run on their own, bounded by ConnectTimeout, so a caller may stop
+// waiting.
+func (r *cluster) startDiscovery() *discovery { return r.discover(false) }
+
+// discover returns the discovery in progress or starts one: a search when search is set.
+func (r *cluster) discover(search bool) *discovery {
 	r.mu.Lock()
 	if d := r.discovery; d != nil {
 		r.mu.Unlock()
 		return d
 	}
-	d := &discovery{done: make(chan struct{})}
+	d := &discovery{done: make(chan struct{}), search: search}
 	r.discovery = d
-	nodes := append([]*node(nil), r.nodes...)
 	r.mu.Unlock()
-
-	results := make(chan struct{}, len(nodes))
-	started := 0
-	for _, n := range nodes {
-		if r.c.spawn(func() { r.c.probe(n); results <- struct{}{} }) {
-			started++
-		}
-	}
 	finish := func() {
 		r.mu.Lock()
 		r.discovery = nil
 		r.mu.Unlock()
 		close(d.done)
 	}
-	if started == 0 || !r.c.spawn(func() {
-		for i := 0; i < started; i++ {
-			<-results
-			if l, _ := r.currentLeader(); l != nil {
-				break
-			}
-		}
-		finish()
-	}) {
+	if !r.c.spawn(func() { defer finish(); r.run(d) }) {
 		finish()
 	}
 	return d
 }
 
-// leaderNode returns the leader, discovering it when unknown. It fails with
-// KindClusterUnavailable when no node names a leader.
+// run performs d: rounds of probes until a leader is known, a round in which no node answered,
+// or (a search) searchWindow. Between rounds of a search it pauses, so that one client polls a
+// cluster in election at most once per searchPauseMin however many calls wait.
+func (r *cluster) run(d *discovery) {
+	until := time.Now().Add(searchWindow)
+	pause := searchPauseMin
+	term := r.highestTerm()
+	for {
+		answered, pending := r.probeRound()
+		if l, _ := r.currentLeader(); l != nil || !d.search || (!answered && !pending) || time.Now().After(until) {
+			return
+		}
+		if t := r.highestTerm(); t > term {
+			term, pause = t, searchPauseMin
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-r.c.shutdown:
+			t.Stop()
+			return
+		case <-r.c.life.Done():
+			t.Stop()
+			return
+		}
+		pause = min(pause*3/2, searchPauseMax)
+	}
+}
+
+// probeRound probes, in parallel, every node that no earlier round is still probing, and waits
+// until a leader is known, every probe ended, or roundSlack after the first answer (a hung node
+// does not hold up the others' news; its probe goes on and is not repeated until it ends). It
+// reports whether a node answered and whether a node was left out because its probe was still
+// running.
+func (r *cluster) probeRound() (answered, pending bool) {
+	nodes := r.all()
+	results := make(chan bool, len(nodes))
+	started := 0
+	for _, n := range nodes {
+		if !n.seeking.CompareAndSwap(false, true) {
+			pending = true
+			continue
+		}
+		if r.c.spawn(func() { defer n.seeking.Store(false); results <- r.c.probe(n) }) {
+			started++
+		} else {
+			n.seeking.Store(false)
+		}
+	}
+	var slack <-chan time.Time
+	for i := 0; i < started; i++ {
+		select {
+		case ok := <-results:
+			if ok && !answered {
+				answered = true
+				t := time.NewTimer(roundSlack)
+				defer t.Stop()
+				slack = t.C
+			}
+		case <-slack:
+			return answered, true
+		case <-r.c.shutdown:
+			return answered, false
+		}
+		if l, _ := r.currentLeader(); l != nil {
+			return true, false
+		}
+	}
+	return answered, pending
+}
+
+// leaderNode returns the leader, discovering it when unknown: while nodes answer but none leads
+// (an election), it waits for one, up to searchWindow. It fails with KindClusterUnavailable
+// when no node names a leader by then, or no node answers.
 func (r *cluster) leaderNode(ctx context.Context) (*node, error) {
-	for round := 0; ; round++ {
+	for joined := 0; ; joined++ {
 		if l, _ := r.currentLeader(); l != nil {
 			return l, nil
 		}
-		if round == 2 {
-			return nil, &Error{Kind: KindClusterUnavailable, Message: "no leader is known and no node claims to lead",
-				LastDialErr: r.lastDialErr()}
-		}
-		d := r.startDiscovery()
+		d := r.discover(true)
 		select {
 		case <-d.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-r.c.shutdown:
 			return nil, errClosed()
+		}
+		if l, _ := r.currentLeader(); l != nil {
+			return l, nil
+		}
+		// A single round that someone else started may have ended before the election did:
+		// then search once more.
+		if d.search || joined >= 1 {
+			return nil, &Error{Kind: KindClusterUnavailable, Message: "no leader is known and no node claims to lead",
+				LastDialErr: r.lastDialErr()}
 		}
 	}
 }

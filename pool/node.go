@@ -43,6 +43,7 @@ type node struct {
 	down         atomic.Bool // failed its last check or dial, or lost every connection: Stats says "down"
 	role         atomic.Int32
 	pinging      atomic.Bool
+	seeking      atomic.Bool  // a discovery round is probing it
 	lastPing     atomic.Int64 // unix nanoseconds of the last health check start
 	lastHeard    atomic.Int64 // unix nanoseconds of the last frame read from any of its connections
 	dials        atomic.Int64
@@ -285,6 +286,18 @@ func (n *node) removeConn(c *conn) {
 	n.notifyLocked()
 	n.mu.Unlock()
 	n.connRemoved(c, left)
+	if left == 0 && brokenByFailure(c) && !n.client.isShutdown() {
+		n.client.cluster.connLost(n)
+	}
+}
+
+// brokenByFailure reports whether c ended in a failure rather than being closed by the pool.
+func brokenByFailure(c *conn) bool {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	e, ok := err.(*Error)
+	return ok && e.Kind != KindClosed && e.Message != poolClosedMessage
 }
 
 // drain stops new calls on every connection of n and closes each once it is idle.

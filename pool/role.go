@@ -43,6 +43,7 @@ func parseRole(caps []string) nodeRole {
 // learnRole applies what n said about its role: a leader that just confirmed its leadership in
 // term T leads (unless a newer term is already known); a follower's answer is a NotLeader hint.
 func (r *cluster) learnRole(n *node, role nodeRole) {
+	r.sawTerm(role.term)
 	if !role.leads {
 		r.notLeader(n, role.term, role.leader)
 		return
