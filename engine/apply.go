@@ -112,6 +112,10 @@ func (a *applier) createStream(op *Op) (Result, error) {
 	return Result{StreamID: sid}, nil
 }
 
+func appendNotFound(streamID uint64) Result {
+	return Result{Err: Errorf(wire.ErrStreamNotFound, "stream with id %d not found", streamID)}
+}
+
 func (a *applier) appendEvents(op *Op) (Result, error) {
 	if len(op.Events) == 0 {
 		return Result{Err: Errorf(wire.ErrInvalidRequest, "append to stream %d carries no events", op.StreamID)}, nil
@@ -119,14 +123,13 @@ func (a *applier) appendEvents(op *Op) (Result, error) {
 	if uint64(len(op.Events)) > math.MaxUint32 {
 		return Result{Err: Errorf(wire.ErrInvalidRequest, "append carries %d events, more than a u32 count", len(op.Events))}, nil
 	}
-	notFound := Result{Err: Errorf(wire.ErrStreamNotFound, "stream with id %d not found", op.StreamID)}
 	if wire.StreamTenant(op.StreamID) != effectiveTenant(op.Tenant) {
-		return notFound, nil
+		return appendNotFound(op.StreamID), nil
 	}
 	sk := u64Key(op.StreamID)
 	v := a.streams.Get(sk)
 	if v == nil {
-		return notFound, nil
+		return appendNotFound(op.StreamID), nil
 	}
 	rec, err := decodeStreamRecord(v)
 	if err != nil {

@@ -229,20 +229,30 @@ func (db *DB) Close() error {
 	return db.closeErr
 }
 
-// view runs fn in a read transaction.
+// view runs fn in a read transaction and returns once what it saw is durable.
 func (db *DB) view(fn func(tx *bolt.Tx) error) error {
+	wait, err := db.viewNoWait(fn)
+	if err == nil && wait != nil {
+		err = wait()
+	}
+	return err
+}
+
+// viewNoWait runs fn in a read transaction; when the transaction may hold a group whose sync
+// has not finished, wait is not nil and what fn read may be used only once wait returns nil.
+func (db *DB) viewNoWait(fn func(tx *bolt.Tx) error) (wait func() error, err error) {
 	db.rw.RLock()
 	defer db.rw.RUnlock()
 	if db.store == nil {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	var seen uint64
-	err := db.store.View(func(tx *bolt.Tx) error {
+	err = db.store.View(func(tx *bolt.Tx) error {
 		seen = db.written.Load() // published before its group is visible: >= what tx sees
 		return fn(tx)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return db.waitSynced(seen)
+	return db.durableWait(seen), nil
 }

@@ -120,6 +120,21 @@ func (db *DB) waitSynced(seq uint64) error {
 	return Errorf(wire.ErrStorageError, "storage error: %v", db.walErr)
 }
 
+// durableWait returns nil when every group up to seq is durable, else a function that waits
+// for it (waitSynced).
+func (db *DB) durableWait(seq uint64) func() error {
+	if db.wal == nil {
+		return nil
+	}
+	db.syncMu.Lock()
+	done := db.synced >= seq
+	db.syncMu.Unlock()
+	if done {
+		return nil
+	}
+	return func() error { return db.waitSynced(seq) }
+}
+
 // checkpointIfDue empties the write-ahead log once it is large: it waits until every group
 // written is durable, fsyncs the database file, then truncates the log. It runs on the
 // committer, the log's only writer.

@@ -5,7 +5,8 @@
 // numbers the disk bounds against a bare 100-byte write+fdatasync on the same disk in the same
 // run: a single writer's append latency, and 64 connections' appends per second, each printed
 // as a `RATIO name value goal # what` line. Run it with `go run ./bench/server`; it takes about
-// 40 seconds.
+// 40 seconds. -ratios-only skips the table (for interleaved A/B rounds against another build),
+// -cpuprofile writes a CPU profile of the run.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -27,8 +29,10 @@ import (
 const eventSize = 100
 
 var (
-	runFor = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
-	rounds = flag.Int("rounds", 3, "rounds of the ratio measurements")
+	runFor  = flag.Duration("duration", 2*time.Second, "how long each measurement runs")
+	rounds  = flag.Int("rounds", 3, "rounds of the ratio measurements")
+	only    = flag.Bool("ratios-only", false, "run only the ratio rounds")
+	profile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 )
 
 func main() {
@@ -40,6 +44,17 @@ func main() {
 }
 
 func run() error {
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	dir, err := os.MkdirTemp("", "kimberlite-bench-")
 	if err != nil {
 		return err
@@ -55,18 +70,8 @@ func run() error {
 	fmt.Printf("server bench: in-process server on %s, data in %s, %v per measurement, %d-byte events\n",
 		b.addr, dir, *runFor, eventSize)
 
-	for _, batch := range []int{1, 100} {
-		for _, conns := range []int{1, 16, 64} {
-			if _, err := b.appends(conns, batch, 1); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := b.appends(1, 1, 64); err != nil {
-		return err
-	}
-	for _, conns := range []int{1, 16} {
-		if err := b.reads(conns, 100); err != nil {
+	if !*only {
+		if err := b.table(); err != nil {
 			return err
 		}
 	}
@@ -90,6 +95,26 @@ func run() error {
 			many.perSec/6943, many.perSec)
 		fmt.Printf("RATIO server/append-64conns.per-fdatasync %.3f # %.0f appends/s x bare fdatasync p50 %v: appends per bare sync time\n",
 			many.perSec*bare.Seconds(), many.perSec, bare)
+	}
+	return nil
+}
+
+// table measures appends and reads at several concurrencies and batch sizes.
+func (b *bench) table() error {
+	for _, batch := range []int{1, 100} {
+		for _, conns := range []int{1, 16, 64} {
+			if _, err := b.appends(conns, batch, 1); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := b.appends(1, 1, 64); err != nil {
+		return err
+	}
+	for _, conns := range []int{1, 16} {
+		if err := b.reads(conns, 100); err != nil {
+			return err
+		}
 	}
 	return nil
 }

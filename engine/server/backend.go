@@ -27,3 +27,17 @@ type Backend interface {
 	// TenantCount is the number of tenants that own at least one stream.
 	TenantCount() uint32
 }
+
+// NoWaitBackend is a Backend that can answer reads without blocking: each method does what its
+// namesake does, except that when the answer depends on a write that is not durable yet it
+// returns a non-nil wait, and the answer may be sent only once wait returns nil (an error from
+// wait is the answer instead). The server then answers most reads from the connection's reader
+// with one write. *engine.DB implements it; a wrapper that embeds it and changes Read,
+// StreamLength or Sync must change their NoWait forms alike.
+type NoWaitBackend interface {
+	ReadNoWait(ctx context.Context, tenant, streamID, from, maxBytes uint64) (events [][]byte, next *uint64, wait func() error, err error)
+	StreamLengthNoWait(ctx context.Context, tenant, streamID uint64) (length uint64, wait func() error, err error)
+	SyncNoWait(ctx context.Context) (wait func() error, err error)
+}
+
+var _ NoWaitBackend = (*engine.DB)(nil)

@@ -17,9 +17,13 @@ import (
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
-// conn is one client connection. Its reader goroutine decodes requests in arrival order, hands
-// writes to the backend at once and starts reads in their own goroutines; each request gets a
-// slot in a FIFO, and the writer goroutine sends the slots' answers in that order.
+// conn is one client connection. Its reader goroutine decodes requests in arrival order and
+// hands writes to the backend at once. A request whose answer is known at once (a read of
+// durable data, stream info, server info, a handshake) is answered by the reader itself, with
+// one write, when no earlier answer is still owed; every other request gets a slot in a FIFO,
+// reads that must wait run in goroutines of their own, and the writer goroutine sends the
+// slots' answers in that order. Either way answers leave in request order: the reader writes
+// only when the FIFO is empty, and both write under one lock.
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -28,10 +32,11 @@ type conn struct {
 	cancel context.CancelFunc
 
 	slots    chan *slot
-	inFlight int         // bytes this connection holds of the server's budget, under budget.mu
-	addr     string      // client IP, for the per-address limit
-	stopping atomic.Bool // no new requests: the server is shutting down
-	aborted  atomic.Bool // answers are no longer sent
+	owed     atomic.Int32 // slots handed to the writer whose answer is not yet written
+	inFlight int          // bytes this connection holds of the server's budget, under budget.mu
+	addr     string       // client IP, for the per-address limit
+	stopping atomic.Bool  // no new requests: the server is shutting down
+	aborted  atomic.Bool  // answers are no longer sent
 
 	// Owned by the reader goroutine.
 	authed       bool
@@ -40,8 +45,22 @@ type conn struct {
 	hsDeadline   time.Time // when an ungreeted connection is closed; zero: never
 	authFailures int
 	lastWrite    *engine.Pending // the latest write handed to the backend
+	readDL       time.Time       // the read deadline set on nc
+	idleDL       time.Time       // the idle part of it, renewed only when it gets near
+
+	out outbox // what goes to the client, shared by the reader and the writer
 
 	subs connSubs // subscriptions (subscribe.go)
+}
+
+// outbox is the sending side of a connection: answers and pushes are encoded and buffered
+// under mu, by the writer goroutine or by the reader answering at once.
+type outbox struct {
+	mu      sync.Mutex
+	bw      *bufio.Writer
+	frame   []byte
+	failed  bool
+	writeDL time.Time // the write deadline set on nc
 }
 
 // slot is one request's place in the answer order. done is closed when the answer is known:
@@ -83,6 +102,7 @@ func newConn(s *Server, nc net.Conn, addr string) *conn {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.subs.pushes = make(chan *push)
+	c.out.bw = bufio.NewWriterSize(nc, 64<<10)
 	return c
 }
 
@@ -123,18 +143,27 @@ var (
 	errPreAuthFrame = errors.New("server: frame too large")
 )
 
-// Read implements io.Reader for the frame reader: it renews the idle deadline before every read,
-// so the timeout counts from the last incoming data.
+// Read implements io.Reader for the frame reader. The idle timeout counts from the last
+// incoming data: before each read the idle deadline is at least IdleTimeout away, and at most
+// deadlineSlack more, so it is set again only about once per slack, not per request.
 func (c *conn) Read(p []byte) (int, error) {
 	var deadline time.Time
 	if t := c.s.opts.IdleTimeout; t > 0 && !c.holdsSubscriptions() {
-		deadline = time.Now().Add(t)
+		now := time.Now()
+		if c.idleDL.Sub(now) < t {
+			c.idleDL = now.Add(t + deadlineSlack(t))
+		}
+		deadline = c.idleDL
 	}
 	if !c.greeted && !c.hsDeadline.IsZero() && (deadline.IsZero() || c.hsDeadline.Before(deadline)) {
 		deadline = c.hsDeadline
 	}
-	_ = c.nc.SetReadDeadline(deadline)
-	// Checked after setting the deadline, so a concurrent stopReading is never overridden.
+	if !deadline.Equal(c.readDL) {
+		_ = c.nc.SetReadDeadline(deadline)
+		c.readDL = deadline
+	}
+	// Checked after setting the deadline, so a concurrent stopReading is never overridden (it
+	// stores stopping before it sets its own deadline).
 	if c.stopping.Load() {
 		return 0, errStopping
 	}
@@ -142,6 +171,10 @@ func (c *conn) Read(p []byte) (int, error) {
 	c.s.opts.Metrics.received(n)
 	return n, err
 }
+
+// deadlineSlack is how much later than its timeout an idle or write deadline may fire, so
+// that it need not be set again before every read and write.
+func deadlineSlack(t time.Duration) time.Duration { return min(t/8, time.Second) }
 
 func (c *conn) readLoop() {
 	br := bufio.NewReaderSize(c, 64<<10)
@@ -163,10 +196,10 @@ func (c *conn) readLoop() {
 			// The frame was sound: answer this request and keep the connection.
 			size := wire.HeaderSize + len(payload)
 			c.s.budget.acquire(c, size)
-			c.slots <- &slot{id: tooMany.RequestID, size: size, done: closedChan, resp: wire.ErrorResponse{
+			c.dispatch(&slot{id: tooMany.RequestID, size: size, done: closedChan, resp: wire.ErrorResponse{
 				Code: wire.ErrInvalidRequest,
 				Message: fmt.Sprintf("append carries %d events; the server accepts at most %d events per append (max-events-per-append)",
-					tooMany.Count, tooMany.Max)}}
+					tooMany.Count, tooMany.Max)}})
 			buf = nil
 			continue
 		}
@@ -192,7 +225,7 @@ func (c *conn) readLoop() {
 		}
 		size := wire.HeaderSize + len(payload) + answerCost(req.Payload)
 		c.s.budget.acquire(c, size)
-		c.slots <- c.handle(req, size)
+		c.dispatch(c.handle(req, size))
 		if c.authFailures >= c.s.opts.MaxAuthFailures {
 			c.log.Warn("closing connection: too many failed handshakes", "failures", c.authFailures)
 			return // answer what was read, then close
@@ -282,71 +315,146 @@ func (c *conn) readFailed(err error) {
 	}
 }
 
-func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
-	var frame []byte
-	failed := false
-	fail := func(err error) {
-		if !failed && !c.aborted.Load() {
-			c.log.Debug("connection write failed", "err", err)
-		}
-		failed = true
-		c.abort()
+// dispatch sends s's answer now, from the reader, when it is known and no earlier answer is
+// owed; otherwise it queues s for the writer goroutine. Only the reader adds to owed, so once
+// it reads zero every earlier answer is in the outbox and s's answer goes after them.
+func (c *conn) dispatch(s *slot) {
+	if s.done == closedChan && s.pend == nil && c.owed.Load() == 0 {
+		o := &c.out
+		o.mu.Lock()
+		c.writeAnswer(s)
+		c.flush()
+		o.mu.Unlock()
+		c.s.budget.release(c, s.size)
+		return
 	}
-	flush := func() {
-		if failed || c.aborted.Load() || bw.Buffered() == 0 {
-			return
-		}
+	c.owed.Add(1)
+	c.slots <- s
+}
+
+// sendable reports whether answers and pushes are still written (under out.mu).
+func (c *conn) sendable() bool { return !c.out.failed && !c.aborted.Load() }
+
+// writeFailed drops the connection after a failed write (under out.mu).
+func (c *conn) writeFailed(err error) {
+	if c.sendable() {
+		c.log.Debug("connection write failed", "err", err)
+	}
+	c.out.failed = true
+	c.abort()
+}
+
+// write buffers one frame (under out.mu).
+func (c *conn) write(frame []byte) {
+	o := &c.out
+	if o.bw.Available() < len(frame) {
 		c.setWriteDeadline()
-		if err := bw.Flush(); err != nil {
-			fail(err)
+	}
+	if _, err := o.bw.Write(frame); err != nil {
+		c.writeFailed(err)
+	}
+}
+
+// flush sends what is buffered (under out.mu).
+func (c *conn) flush() {
+	o := &c.out
+	if !c.sendable() || o.bw.Buffered() == 0 {
+		return
+	}
+	c.setWriteDeadline()
+	if err := o.bw.Flush(); err != nil {
+		c.writeFailed(err)
+	}
+}
+
+// writeAnswer buffers the answer of a completed slot, then what follows it (under out.mu).
+func (c *conn) writeAnswer(s *slot) {
+	if !c.sendable() {
+		return
+	}
+	o := &c.out
+	resp := &wire.Response{RequestID: s.id, Payload: c.answer(s)}
+	var err error
+	o.frame, err = wire.AppendFrame(o.frame[:0], resp)
+	if err != nil {
+		c.log.Error("response does not fit in a frame", "request_id", s.id, "err", err)
+		o.frame, _ = wire.AppendFrame(o.frame[:0], &wire.Response{RequestID: s.id,
+			Payload: wire.ErrorResponse{Code: wire.ErrInternalError, Message: "response exceeds the 16 MiB frame limit"}})
+	}
+	c.write(o.frame)
+	c.s.opts.Metrics.answered(s.op, s.started, resp.Payload, len(o.frame))
+	if cap(o.frame) > 1<<20 {
+		o.frame = nil
+	}
+	if s.after != nil {
+		s.after()
+	}
+	if s.closes != nil {
+		c.writePush(s.closes)
+	}
+}
+
+// writePush buffers one subscription push between answers (subscribe.go) and releases its
+// budget (under out.mu).
+func (c *conn) writePush(p *push) {
+	if c.sendable() {
+		o := &c.out
+		var ok bool
+		var err error
+		if o.frame, ok, err = encodePush(o.frame, p); ok {
+			c.write(o.frame)
+		} else if err != nil {
+			c.log.Error("push does not fit in a frame", "err", err)
 		}
 	}
-	// writePush sends one subscription push between answers (subscribe.go).
-	writePush := func(p *push) {
-		if !failed && !c.aborted.Load() {
-			var ok bool
-			var err error
-			if frame, ok, err = encodePush(frame, p); ok {
-				if bw.Available() < len(frame) {
-					c.setWriteDeadline()
-				}
-				if _, err := bw.Write(frame); err != nil {
-					fail(err)
-				}
-			} else if err != nil {
-				c.log.Error("push does not fit in a frame", "err", err)
-			}
-		}
-		c.s.budget.release(c, p.size)
+	c.s.budget.release(c, p.size)
+}
+
+func (c *conn) writeLoop() {
+	o := &c.out
+	locked := func(f func()) {
+		o.mu.Lock()
+		f()
+		o.mu.Unlock()
 	}
+	pushOne := func(p *push) { locked(func() { c.writePush(p) }) }
+	pushFlush := func(p *push) {
+		locked(func() {
+			c.writePush(p)
+			c.flush()
+		})
+	}
+	flush := func() { locked(c.flush) }
 	for {
 		var s *slot
 		var ok bool
 		select {
 		case s, ok = <-c.slots:
 		case p := <-c.subs.pushes:
-			writePush(p)
+			pushOne(p)
 			continue
 		default:
 			flush()
 			select {
 			case s, ok = <-c.slots:
 			case p := <-c.subs.pushes:
-				writePush(p)
+				pushOne(p)
 				continue
 			}
 		}
 		if !ok {
-			if c.stopping.Load() {
-				c.endSubscriptions(writePush)
-			} else {
-				c.endSubscriptions(nil)
-			}
-			flush()
+			locked(func() {
+				if c.stopping.Load() {
+					c.endSubscriptions(c.writePush)
+				} else {
+					c.endSubscriptions(nil)
+				}
+				c.flush()
+			})
 			return
 		}
-		if failed || c.aborted.Load() {
+		if c.aborted.Load() {
+			c.owed.Add(-1)
 			c.s.budget.release(c, s.size) // nothing more is sent: drop the slot without waiting
 			continue
 		}
@@ -362,45 +470,27 @@ func (c *conn) writeLoop() {
 				case <-c.ctx.Done(): // aborted while waiting
 					break wait
 				case p := <-c.subs.pushes:
-					writePush(p)
-					flush()
+					pushFlush(p)
 				}
 			}
 		}
-		if !failed && !c.aborted.Load() {
-			resp := &wire.Response{RequestID: s.id, Payload: c.answer(s)}
-			var err error
-			frame, err = wire.AppendFrame(frame[:0], resp)
-			if err != nil {
-				c.log.Error("response does not fit in a frame", "request_id", s.id, "err", err)
-				frame, _ = wire.AppendFrame(frame[:0], &wire.Response{RequestID: s.id,
-					Payload: wire.ErrorResponse{Code: wire.ErrInternalError, Message: "response exceeds the 16 MiB frame limit"}})
-			}
-			if bw.Available() < len(frame) {
-				c.setWriteDeadline()
-			}
-			if _, err := bw.Write(frame); err != nil {
-				fail(err)
-			}
-			c.s.opts.Metrics.answered(s.op, s.started, resp.Payload, len(frame))
-			if cap(frame) > 1<<20 {
-				frame = nil
-			}
-			if s.after != nil {
-				s.after()
-			}
-			if s.closes != nil {
-				writePush(s.closes)
-			}
-		}
+		locked(func() {
+			c.writeAnswer(s)
+			// Under the lock: the reader, seeing nothing owed, writes after this answer.
+			c.owed.Add(-1)
+		})
 		c.s.budget.release(c, s.size)
 	}
 }
 
-// setWriteDeadline bounds how long a client that stops reading can hold the connection.
+// setWriteDeadline bounds how long a client that stops reading can hold the connection: a
+// write gets at least IdleTimeout, and at most deadlineSlack more (under out.mu).
 func (c *conn) setWriteDeadline() {
 	if t := c.s.opts.IdleTimeout; t > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(t))
+		if now := time.Now(); c.out.writeDL.Sub(now) < t {
+			c.out.writeDL = now.Add(t + deadlineSlack(t))
+			_ = c.nc.SetWriteDeadline(c.out.writeDL)
+		}
 	}
 }
 

@@ -346,3 +346,60 @@ func TestShutdownPastItsDeadlineClosesConnections(t *testing.T) {
 	}
 	wantClosed(t, c)
 }
+
+// Reads answered at once by the connection's reader and writes answered by its writer
+// interleave in request order, and each read sees every earlier write of the connection (it
+// may see later ones too: those are submitted without waiting for it).
+func TestPipelinedReadsAndWritesAnsweredInOrder(t *testing.T) {
+	ts := start(t, server.Options{}, nil)
+	c := dial(t, ts.addr)
+	sid := createStream(t, c, 1, "mixed")
+	const n = 100
+	for i := range n {
+		c.Send(1, wire.AppendEventsRequest{StreamID: sid, Events: [][]byte{[]byte(fmt.Sprintf("e%d", i))}, ExpectedOffset: uint64(i)})
+		c.Send(1, wire.ReadEventsRequest{StreamID: sid, FromOffset: uint64(i), MaxBytes: 1}) // one event
+		c.Send(1, wire.StreamInfoRequest{StreamID: sid})
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		for k := range 3 {
+			resp, err := c.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := uint64(2 + 3*i + k); resp.RequestID != want {
+				t.Fatalf("answer to request %d, want %d", resp.RequestID, want)
+			}
+			var ok bool
+			switch k {
+			case 0:
+				ok = resp.Payload == wire.AppendEventsResponse{FirstOffset: uint64(i), Count: 1}
+			case 1:
+				r, isRead := resp.Payload.(wire.ReadEventsResponse)
+				ok = isRead && len(r.Events) == 1 && string(r.Events[0]) == fmt.Sprintf("e%d", i)
+			case 2:
+				r, isInfo := resp.Payload.(wire.StreamInfoResponse)
+				ok = isInfo && r.Length > uint64(i)
+			}
+			if !ok {
+				t.Fatalf("round %d answer %d: %#v", i, k, resp.Payload)
+			}
+		}
+	}
+}
+
+// A connection that keeps sending is never closed as idle, however many times its idle
+// timeout would have passed since it was opened.
+func TestIdleTimeoutCountsFromTheLastRequest(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	ts := start(t, server.Options{IdleTimeout: idle}, nil)
+	c := dial(t, ts.addr)
+	for end := time.Now().Add(3 * idle); time.Now().Before(end); {
+		call(t, c, 1, wire.GetServerInfoRequest{})
+		time.Sleep(idle / 10) // pacing the client, not waiting for the server
+	}
+	call(t, c, 1, wire.GetServerInfoRequest{})
+	wantClosed(t, c) // and once it is silent, it is closed
+}

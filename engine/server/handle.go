@@ -68,27 +68,33 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 		s.write = wire.ReqAppendEvents
 		s.count = uint32(len(p.Events))
 	case wire.ReadEventsRequest:
+		if nw, ok := c.noWait(); ok {
+			events, next, wait, err := nw.ReadNoWait(c.ctx, req.TenantID, p.StreamID, p.FromOffset, p.MaxBytes)
+			c.answerWhenDurable(s, readAnswer(c, events, next, err), wait)
+			return s
+		}
 		c.afterWrites(s, func(ctx context.Context) wire.ResponsePayload {
 			events, next, err := b.Read(ctx, req.TenantID, p.StreamID, p.FromOffset, p.MaxBytes)
-			if err != nil {
-				return c.errorResponse(err)
-			}
-			return wire.ReadEventsResponse{Events: events, NextOffset: next}
+			return readAnswer(c, events, next, err)
 		})
 	case wire.StreamInfoRequest:
+		if nw, ok := c.noWait(); ok {
+			n, wait, err := nw.StreamLengthNoWait(c.ctx, req.TenantID, p.StreamID)
+			c.answerWhenDurable(s, lengthAnswer(c, n, err), wait)
+			return s
+		}
 		c.afterWrites(s, func(ctx context.Context) wire.ResponsePayload {
 			n, err := b.StreamLength(ctx, req.TenantID, p.StreamID)
-			if err != nil {
-				return c.errorResponse(err)
-			}
-			return wire.StreamInfoResponse{Length: n}
+			return lengthAnswer(c, n, err)
 		})
 	case wire.SyncRequest:
+		if nw, ok := c.noWait(); ok {
+			wait, err := nw.SyncNoWait(c.ctx)
+			c.answerWhenDurable(s, syncAnswer(c, err), wait)
+			return s
+		}
 		c.afterWrites(s, func(ctx context.Context) wire.ResponsePayload {
-			if err := b.Sync(ctx); err != nil {
-				return c.errorResponse(err)
-			}
-			return wire.SyncResponse{Success: true}
+			return syncAnswer(c, b.Sync(ctx))
 		})
 	case wire.GetServerInfoRequest:
 		c.serverInfo(s)
@@ -106,6 +112,63 @@ func (c *conn) submit(s *slot, op engine.Op) {
 	c.lastWrite = p
 	s.pend = p
 	s.done = p.Done()
+}
+
+func readAnswer(c *conn, events [][]byte, next *uint64, err error) wire.ResponsePayload {
+	if err != nil {
+		return c.errorResponse(err)
+	}
+	return wire.ReadEventsResponse{Events: events, NextOffset: next}
+}
+
+func lengthAnswer(c *conn, n uint64, err error) wire.ResponsePayload {
+	if err != nil {
+		return c.errorResponse(err)
+	}
+	return wire.StreamInfoResponse{Length: n}
+}
+
+func syncAnswer(c *conn, err error) wire.ResponsePayload {
+	if err != nil {
+		return c.errorResponse(err)
+	}
+	return wire.SyncResponse{Success: true}
+}
+
+// noWait returns the backend's non-blocking reads when a read may run now, on the reader: every
+// earlier write of this connection has completed, so the read sees them.
+func (c *conn) noWait() (NoWaitBackend, bool) {
+	nw, ok := c.s.backend.(NoWaitBackend)
+	if !ok {
+		return nil, false
+	}
+	if c.lastWrite != nil {
+		select {
+		case <-c.lastWrite.Done():
+			c.lastWrite = nil
+		default:
+			return nil, false
+		}
+	}
+	return nw, true
+}
+
+// answerWhenDurable gives s the answer resp, at once when wait is nil, else in a goroutine of
+// its own once wait returns (an error from wait becomes the answer).
+func (c *conn) answerWhenDurable(s *slot, resp wire.ResponsePayload, wait func() error) {
+	if wait == nil {
+		s.resp = resp
+		return
+	}
+	done := make(chan struct{})
+	s.done = done
+	go func() {
+		defer close(done)
+		if err := wait(); err != nil {
+			resp = c.errorResponse(err)
+		}
+		s.resp = resp
+	}()
 }
 
 // afterWrites runs fn in its own goroutine once every earlier write of this connection has

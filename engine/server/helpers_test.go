@@ -26,7 +26,7 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // start runs a real server on 127.0.0.1:0 over a fresh database in a temp folder. wrap, when
 // not nil, puts something between the server and the database.
-func start(t *testing.T, opts server.Options, wrap func(*engine.DB) server.Backend) *testServer {
+func start(t testing.TB, opts server.Options, wrap func(*engine.DB) server.Backend) *testServer {
 	t.Helper()
 	db, err := engine.Open(t.TempDir())
 	if err != nil {

@@ -25,6 +25,21 @@ type gatedReads struct {
 }
 
 func (g *gatedReads) Read(ctx context.Context, tenant, sid, from, maxBytes uint64) ([][]byte, *uint64, error) {
+	if err := g.pass(ctx); err != nil {
+		return nil, nil, err
+	}
+	return g.DB.Read(ctx, tenant, sid, from, maxBytes)
+}
+
+// ReadNoWait is gated too: the server answers reads with it when it can (NoWaitBackend).
+func (g *gatedReads) ReadNoWait(ctx context.Context, tenant, sid, from, maxBytes uint64) ([][]byte, *uint64, func() error, error) {
+	if err := g.pass(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	return g.DB.ReadNoWait(ctx, tenant, sid, from, maxBytes)
+}
+
+func (g *gatedReads) pass(ctx context.Context) error {
 	g.mu.Lock()
 	g.active++
 	g.most = max(g.most, g.active)
@@ -36,10 +51,10 @@ func (g *gatedReads) Read(ctx context.Context, tenant, sid, from, maxBytes uint6
 	}()
 	select {
 	case <-g.gate:
+		return nil
 	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+		return ctx.Err()
 	}
-	return g.DB.Read(ctx, tenant, sid, from, maxBytes)
 }
 
 func (g *gatedReads) running() int {
