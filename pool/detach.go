@@ -31,7 +31,7 @@ type Detach struct {
 
 	mu       sync.Mutex
 	deadline time.Time       // the call's own deadline, as its first run set it
-	callCtx  context.Context // the first run's call context, which ends with the patience
+	callCtx  *patienceCtx    // the first run's call context, which ends with the patience
 	append   *appendResume   // what an append's first run left to finish
 }
 
@@ -64,10 +64,12 @@ func (d *Detach) Left(err error) bool {
 		return false
 	}
 	d.mu.Lock()
-	ctx := d.callCtx
+	pc := d.callCtx
 	d.mu.Unlock()
-	if ctx == nil {
-		ctx = d.ctx
+	var ctx context.Context = d.ctx
+	if pc != nil {
+		pc.Err() // notes a patience that ran out without a timer
+		ctx = pc
 	}
 	if !errors.Is(context.Cause(ctx), errDetached) {
 		return false
@@ -121,22 +123,65 @@ func leaving(ctx context.Context, err error) bool {
 	return d != nil && d.Left(err)
 }
 
-// firstCallCtx is the call context of the first run: it ends at the call's deadline dl or at
-// the end of the patience, whichever comes first; dl is kept for the second run.
+// firstCallCtx is the call context of the first run: it ends at the call's deadline dl, or
+// with errDetached once the patience is over (see patienceCtx); dl is kept for the second run.
 func (d *Detach) firstCallCtx(ctx context.Context, dl time.Time) (context.Context, context.CancelFunc) {
-	var cctx context.Context
-	var cancel context.CancelFunc
-	if d.until.Before(dl) {
-		cctx, cancel = context.WithDeadlineCause(ctx, d.until, errDetached)
-	} else {
-		cctx, cancel = context.WithDeadline(ctx, dl)
-	}
+	inner, stop := context.WithDeadline(ctx, dl)
+	pc := &patienceCtx{}
+	pc.Context, pc.cancel = context.WithCancelCause(inner)
+	pc.until = d.until
 	d.mu.Lock()
 	if d.deadline.IsZero() {
-		d.deadline, d.callCtx = dl, cctx
+		d.deadline, d.callCtx = dl, pc
 	}
 	d.mu.Unlock()
-	return cctx, cancel
+	return pc, func() {
+		pc.stopTimer()
+		pc.cancel(context.Canceled)
+		stop()
+	}
+}
+
+// patienceCtx is a first run's call context. The end of the patience needs no timer while the
+// call does not wait in a select: Err reports it (the solo read's poll ends then), and Done
+// arms a timer for it only when some wait asks for the channel. A timer that would fire before
+// every other one costs each call a wake-up of the thread in the network poller.
+type patienceCtx struct {
+	context.Context // the call's own deadline, and the cause of the end
+	cancel          context.CancelCauseFunc
+	until           time.Time
+
+	once  sync.Once
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func (p *patienceCtx) Done() <-chan struct{} {
+	p.once.Do(func() {
+		p.mu.Lock()
+		p.timer = time.AfterFunc(time.Until(p.until), func() { p.cancel(errDetached) })
+		p.mu.Unlock()
+	})
+	return p.Context.Done()
+}
+
+func (p *patienceCtx) Err() error {
+	if err := p.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(p.until) {
+		p.cancel(errDetached)
+		return p.Context.Err()
+	}
+	return nil
+}
+
+func (p *patienceCtx) stopTimer() {
+	p.mu.Lock()
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.mu.Unlock()
 }
 
 // appendResume is what an append's first run leaves for its second: the request's base (its

@@ -105,8 +105,11 @@ func (c *conn) readFailed(err error) {
 // readSolo reads frames until the answer to id arrives, the context ends or the connection
 // fails; the caller holds the read side and gives it up here.
 func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
-	c.soloDeadline, _ = ctx.Deadline() // for a Detach's first run, the patience's end at most
+	c.soloDeadline, _ = ctx.Deadline()
 	c.soloDetach = firstRun(ctx)
+	if d := c.soloDetach; d != nil && d.until.Before(c.soloDeadline) {
+		c.soloDeadline = d.until // its poll ends when the patience does; ctx.Err() then says so
+	}
 	for {
 		payload, err := c.fr.next(c.soloFill)
 		if err == nil {
