@@ -30,9 +30,9 @@ type Detach struct {
 	until  time.Time // when the patience ends
 
 	mu       sync.Mutex
-	deadline time.Time       // the call's own deadline, as its first run set it
-	callCtx  *patienceCtx    // the first run's call context, which ends with the patience
-	append   *appendResume   // what an append's first run left to finish
+	deadline time.Time     // the call's own deadline, as its first run set it
+	callCtx  *patienceCtx  // the first run's call context, which ends with the patience
+	append   *appendResume // what an append's first run left to finish
 }
 
 // errDetached is the cause of a first run's context when it must leave its thread.
