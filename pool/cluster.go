@@ -426,7 +426,13 @@ func (c *Client) probe(n *node) bool {
 			p, _, _, err = cn.roundTrip(ctx, c.syncBody)
 		}
 	}
+	unread := err != nil && ctx.Err() != nil && cn.bytesWaiting()
 	n.release(cn)
+	if unread {
+		// The node answered, but this process has not read it yet (its threads were starved:
+		// a stopped debugger, valgrind, a machine out of CPU): not a hung node.
+		return true
+	}
 	if err != nil && ctx.Err() != nil && c.life.Err() == nil && n.lastHeard.Load() > started {
 		// No answer to the probe in time, yet the node kept answering other requests: it is
 		// busy (the probe waits behind a backlog), not hung. Breaking its connections would

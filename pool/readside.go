@@ -305,6 +305,21 @@ func (c *conn) watch(fd uintptr) bool {
 	return !errors.Is(err, syscall.EAGAIN)
 }
 
+// bytesWaiting reports whether the socket holds bytes nobody has read yet (false without a raw
+// socket). It takes nothing: any holder of the read side may run meanwhile.
+func (c *conn) bytesWaiting() bool {
+	if c.rc == nil {
+		return false
+	}
+	waiting := false
+	_ = c.rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		waiting = err == nil && n > 0
+	})
+	return waiting
+}
+
 // readShared reads frames as the reader goroutine and hands them out. With release, it gives
 // the read side up once nothing is in flight, no whole frame is buffered and calls from
 // foreign threads want it. It reports false once the connection has failed.
