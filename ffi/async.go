@@ -53,12 +53,11 @@ func startAsync(p unsafe.Pointer, patience time.Duration, work func(ctx context.
 	}
 	if patience > 0 {
 		d := pool.NewDetach(context.Background(), patience)
-		err, done := runGuarded(func() error { return work(d.Context(), c) }, deliver, d.Left)
-		if done {
+		if runGuarded(func() error { return work(d.Context(), c) }, deliver, d.Left) {
 			h.endAsync()
 			return C.KMB_OK
 		}
-		_ = err // the first run left its thread: its error is not the call's outcome
+		// The first run left its thread: its error is not the call's outcome.
 		go func() {
 			defer h.endAsync()
 			ctx, cancel := d.Resume()
@@ -74,23 +73,23 @@ func startAsync(p unsafe.Pointer, patience time.Duration, work func(ctx context.
 	return C.KMB_OK
 }
 
-// runGuarded runs work and delivers its outcome exactly once, a panic included, unless left
-// says that work's error means the call is not done yet (done is then false).
-func runGuarded(work func() error, deliver func(error), left func(error) bool) (err error, done bool) {
-	delivered := false
+// runGuarded runs work and delivers its outcome exactly once, a panic (in work or in deliver)
+// included, unless left says that work's error means the call is not done yet: done is false
+// then, and nothing was delivered.
+func runGuarded(work func() error, deliver func(error), left func(error) bool) (done bool) {
 	defer func() {
-		if r := recover(); r != nil && !delivered {
-			delivered, done = true, true
+		if r := recover(); r != nil && !done {
+			done = true
 			deliver(fmt.Errorf("recovered panic: %v", r))
 		}
 	}()
-	err = work()
+	err := work()
 	if left != nil && left(err) {
-		return err, false
+		return false
 	}
-	delivered = true
+	done = true // before deliver: a panic in it must not lead to a second delivery
 	deliver(err)
-	return err, true
+	return true
 }
 
 func errOrNil(err error) *callError {

@@ -39,8 +39,8 @@ type Detach struct {
 var errDetached = errors.New("the call left its thread to go on in the background")
 
 // NewDetach prepares a call under ctx whose first run may keep its thread for patience.
-// The patience needs no timer of its own: the first run's call deadline is the patience's end
-// when that comes first (Client.callCtx), with errDetached as its cause.
+// The first run's call context (Client.callCtx, patienceCtx) ends with errDetached as its cause
+// when the patience is over.
 func NewDetach(ctx context.Context, patience time.Duration) *Detach {
 	d := &Detach{parent: ctx, until: time.Now().Add(patience)}
 	first, cancel := context.WithCancelCause(ctx)
