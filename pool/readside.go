@@ -143,17 +143,24 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.Response
 	return r.payload, r.err
 }
 
-// leaveReadSide gives up a solo reader's hold: to the reader goroutine when others wait for
-// answers (after handing them those already buffered), or free.
+// leaveReadSide gives up a solo reader's hold, after handing out every whole frame already
+// buffered (answers to others, and pushes: the server often sends a push in the same segment
+// as an answer, and the socket, which the reader goroutine watches, no longer has those
+// bytes): to the reader goroutine when others wait for answers, or free.
 func (c *conn) leaveReadSide() {
 	for {
 		c.mu.Lock()
-		if len(c.pending) == 0 || c.err != nil {
+		if c.err != nil {
 			c.reading = false
 			c.mu.Unlock()
 			return
 		}
 		if !c.fr.complete() {
+			if len(c.pending) == 0 {
+				c.reading = false
+				c.mu.Unlock()
+				return
+			}
 			c.bgOwns.Store(true)
 			c.mu.Unlock()
 			select {

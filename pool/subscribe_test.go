@@ -266,3 +266,37 @@ func TestClientCloseEndsSubscriptions(t *testing.T) {
 		t.Fatalf("Subscribe on a closed client: %v", err)
 	}
 }
+
+// A call that reads its own answer (a foreign thread alone on the connection) may read a push
+// for a subscription on the same connection together with its answer: the push must reach the
+// subscription then, not wait for the next bytes from the server.
+func TestPushReadWithASoloAnswerIsDelivered(t *testing.T) {
+	srv := startServer(t, "", "", server.Options{})
+	cfg := testConfig(srv.Addr)
+	cfg.MaxConnsPerNode = 1 // the subscription and the calls share one connection
+	cfg.HealthCheckPeriod = 0
+	c := connect(t, cfg)
+	ctx := pooltest.Ctx(t, 60*time.Second)
+	sid, err := c.CreateStream(ctx, "solo-push", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := subscribe(t, c, sid, pool.SubscribeOptions{Credits: 1024})
+	solo := pool.OnForeignThread(ctx)
+	for i := 0; i < 200; i++ {
+		ev := fmt.Sprintf("solo-%d", i)
+		if _, err := c.Append(solo, sid, [][]byte{[]byte(ev)}, pool.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// Nothing else is sent, so no later bytes would bring a push left in a buffer.
+		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, err := s.Next(wait)
+		cancel()
+		if err != nil {
+			t.Fatalf("event %d appended and acknowledged, but not pushed: %v", i, err)
+		}
+		if len(batch) != 1 || string(batch[0].Data) != ev {
+			t.Fatalf("event %d: got %d events, first %q", i, len(batch), batch[0].Data)
+		}
+	}
+}
