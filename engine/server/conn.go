@@ -287,6 +287,10 @@ func readFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
 }
 
 func (c *conn) readFailed(err error) {
+	var he *tlsHandshakeError
+	if errors.As(err, &he) && he.reason() != "" {
+		c.s.opts.Metrics.tlsHandshakeFailed(he.reason()) // logged where it failed (tls.go)
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, errStopping) || (c.stopping.Load() && errors.As(err, &ne) && ne.Timeout()):

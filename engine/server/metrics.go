@@ -21,6 +21,7 @@ type Metrics struct {
 	bytesOut   prometheus.Counter
 	conns      prometheus.Gauge
 	accepted   prometheus.Counter
+	tlsFailed  *prometheus.CounterVec
 }
 
 // latencyBuckets (seconds) cover a local fsync (~100µs) to a slow replicated commit.
@@ -45,8 +46,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Client connections open now."}),
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "kimberlite_connections_accepted_total",
 			Help: "Client connections served since start."}),
+		tlsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kimberlite_tls_handshake_failures_total",
+			Help: "Client connections closed because their TLS handshake failed, by reason: \"plaintext\" (no TLS hello), \"timeout\" (none in time) or \"refused\" (a certificate or protocol refused by either side)."},
+			[]string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.appendDur, m.appendEvts, m.bytesIn, m.bytesOut, m.conns, m.accepted)
+	reg.MustRegister(m.requests, m.duration, m.appendDur, m.appendEvts, m.bytesIn, m.bytesOut, m.conns, m.accepted, m.tlsFailed)
 	return m
 }
 
@@ -98,6 +102,12 @@ func (m *Metrics) connOpened() {
 	if m != nil {
 		m.conns.Inc()
 		m.accepted.Inc()
+	}
+}
+
+func (m *Metrics) tlsHandshakeFailed(reason string) {
+	if m != nil {
+		m.tlsFailed.WithLabelValues(reason).Inc()
 	}
 }
 

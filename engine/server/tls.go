@@ -116,6 +116,21 @@ func (c *tlsServerConn) handshake() {
 type tlsHandshakeError struct{ err error }
 
 func (e *tlsHandshakeError) Error() string { return "tls handshake: " + e.err.Error() }
+
+// reason names the failure for the metrics, or "" for a client that just went away.
+func (e *tlsHandshakeError) reason() string {
+	var rh tls.RecordHeaderError
+	var ne net.Error
+	switch {
+	case errors.As(e.err, &rh) && rh.Conn != nil:
+		return "plaintext"
+	case errors.Is(e.err, io.EOF):
+		return ""
+	case errors.As(e.err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "refused"
+}
 func (e *tlsHandshakeError) Unwrap() error { return io.EOF }
 
 // refusePlaintext reads the plain frame whose first bytes are start, and answers it with an

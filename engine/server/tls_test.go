@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kimberlite/libkimberlite/engine"
 	"github.com/kimberlite/libkimberlite/engine/server"
 	"github.com/kimberlite/libkimberlite/engine/server/rawconn"
@@ -105,4 +107,67 @@ func TestPlaintextClientIsToldTLSIsRequired(t *testing.T) {
 func TestStalledTLSHandshakeIsDropped(t *testing.T) {
 	addr, _ := startTLS(t, server.Options{HandshakeTimeout: 200 * time.Millisecond})
 	wantClosed(t, dial(t, addr))
+}
+
+// Each failed TLS handshake is counted by its reason in kimberlite_tls_handshake_failures_total:
+// a plaintext client, a client that refuses the server's certificate, one that never starts.
+func TestTLSHandshakeFailuresAreCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	addr, _ := startTLS(t, server.Options{HandshakeTimeout: 300 * time.Millisecond, Metrics: server.NewMetrics(reg)})
+	failures := func(reason string) float64 {
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() != "kimberlite_tls_handshake_failures_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "reason" && l.GetValue() == reason {
+						return m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		return 0
+	}
+	waitCount := func(reason string, want float64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for failures(reason) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s failures: %v, want %v", reason, failures(reason), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	plain := dial(t, addr)
+	frame, err := wire.AppendFrame(nil, &wire.Request{ID: 1, TenantID: 1, Payload: wire.HandshakeRequest{ClientVersion: wire.Version}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.WriteRaw(frame); err != nil || plain.Flush() != nil {
+		t.Fatalf("write: %v", err)
+	}
+	waitCount("plaintext", 1)
+
+	// A client trusting another CA refuses the server's certificate.
+	other, err := certs.NewCA("another CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: other.Pool(), ServerName: "localhost"}); err == nil {
+		t.Fatal("a client trusting another CA completed the handshake")
+	}
+	waitCount("refused", 1)
+
+	stalled := dial(t, addr) // never sends a hello
+	wantClosed(t, stalled)
+	waitCount("timeout", 1)
+	if failures("plaintext") != 1 || failures("refused") != 1 {
+		t.Fatalf("counts moved: plaintext %v, refused %v", failures("plaintext"), failures("refused"))
+	}
 }
