@@ -4,8 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
-	"sync"
 	"time"
+
+	"github.com/kimberlite/libkimberlite/internal/ratelimit"
 )
 
 // What the client logs, and at which level:
@@ -22,43 +23,10 @@ const (
 	logRefill = 10 * time.Second
 )
 
-// logLimiter is a token bucket per key ("dial 10.0.0.1:5432").
-type logLimiter struct {
-	mu   sync.Mutex
-	keys map[string]*logBucket
-}
+// maxLogKeys bounds the limiter's buckets; keys are kinds × nodes, so this only guards a leak.
+const maxLogKeys = 4096
 
-type logBucket struct {
-	tokens     float64
-	last       time.Time
-	suppressed int
-}
-
-func newLogLimiter() logLimiter { return logLimiter{keys: make(map[string]*logBucket)} }
-
-// allow reports whether a record with key may go out now, and how many were held back before.
-func (l *logLimiter) allow(key string, now time.Time) (ok bool, suppressed int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.keys[key]
-	if b == nil {
-		if len(l.keys) > 4096 { // keys are kinds × nodes; this only guards against a leak
-			clear(l.keys)
-		}
-		b = &logBucket{tokens: logBurst, last: now}
-		l.keys[key] = b
-	}
-	b.tokens = min(float64(logBurst), b.tokens+float64(now.Sub(b.last))/float64(logRefill))
-	b.last = now
-	if b.tokens < 1 {
-		b.suppressed++
-		return false, 0
-	}
-	b.tokens--
-	s := b.suppressed
-	b.suppressed = 0
-	return true, s
-}
+func newLogLimiter() *ratelimit.Limiter { return ratelimit.New(logBurst, logRefill, maxLogKeys) }
 
 // log queues one record for Config.Logger, rate-limited by key (kind and node).
 func (o *observer) log(level slog.Level, key, msg string, attrs ...slog.Attr) {
@@ -66,7 +34,7 @@ func (o *observer) log(level slog.Level, key, msg string, attrs ...slog.Attr) {
 		return
 	}
 	now := time.Now()
-	ok, suppressed := o.limiter.allow(key, now)
+	ok, suppressed := o.limiter.Allow(key, now)
 	if !ok {
 		return
 	}

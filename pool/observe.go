@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kimberlite/libkimberlite/internal/ratelimit"
 )
 
 // observer delivers log records and events to Config.Logger and Config.OnEvent on one goroutine
@@ -13,7 +15,7 @@ import (
 type observer struct {
 	logger  *slog.Logger
 	onEvent func(ClusterEvent)
-	limiter logLimiter
+	limiter *ratelimit.Limiter
 
 	mu      sync.Mutex
 	stopped bool

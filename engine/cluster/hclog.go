@@ -5,8 +5,11 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/kimberlite/libkimberlite/internal/ratelimit"
 )
 
 // slogAdapter routes raft's hclog output to a slog.Logger. Raft's Trace, Debug and Info
@@ -16,14 +19,15 @@ type slogAdapter struct {
 	l       *slog.Logger
 	name    string
 	implied []any
-	limit   *logLimiter // shared by every logger derived from this one
+	limit   *ratelimit.Limiter // shared by every logger derived from this one
+	now     func() time.Time   // the clock the limiter sees (a test sets it)
 }
 
 func newHCLogger(l *slog.Logger) hclog.Logger {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &slogAdapter{l: l, name: "raft", limit: newLogLimiter()}
+	return &slogAdapter{l: l, name: "raft", limit: newLogLimiter(), now: time.Now}
 }
 
 func toSlogLevel(level hclog.Level) slog.Level {
@@ -45,7 +49,7 @@ func (a *slogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if !a.l.Enabled(context.Background(), lv) {
 		return
 	}
-	ok, suppressed := a.limit.allow(limitKey(msg, append(append([]any(nil), a.implied...), args...)))
+	ok, suppressed := a.limit.Allow(limitKey(msg, append(append([]any(nil), a.implied...), args...)), a.now())
 	if !ok {
 		return
 	}

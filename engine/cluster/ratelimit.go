@@ -2,12 +2,13 @@ package cluster
 
 import (
 	"fmt"
-	"sync"
 	"time"
+
+	"github.com/kimberlite/libkimberlite/internal/ratelimit"
 )
 
 // Raft retries a dead peer many times a second and logs an error each time ("failed to
-// heartbeat to", "failed to appendEntries to"). logLimiter lets through, per message and peer, a
+// heartbeat to", "failed to appendEntries to"). The limiter lets through, per message and peer, a
 // burst of logBurst records and then one per logRefill; the next record let through says how
 // many were held back ("suppressed=N"). A peer that stays down costs a few lines a minute.
 const (
@@ -15,21 +16,10 @@ const (
 	logRefill = 30 * time.Second
 )
 
-type logLimiter struct {
-	mu   sync.Mutex
-	keys map[string]*logBucket
-	now  func() time.Time
-}
+// maxLogKeys bounds the limiter's buckets (messages × peers); it only guards against a leak.
+const maxLogKeys = 1024
 
-type logBucket struct {
-	tokens     float64
-	last       time.Time
-	suppressed int
-}
-
-func newLogLimiter() *logLimiter {
-	return &logLimiter{keys: make(map[string]*logBucket), now: time.Now}
-}
+func newLogLimiter() *ratelimit.Limiter { return ratelimit.New(logBurst, logRefill, maxLogKeys) }
 
 // limitKey is the message and the peer (or server id) a record is about.
 func limitKey(msg string, args []any) string {
@@ -39,29 +29,4 @@ func limitKey(msg string, args []any) string {
 		}
 	}
 	return msg
-}
-
-// allow reports whether the record may be logged, and how many before it were suppressed.
-func (l *logLimiter) allow(key string) (bool, int) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.keys[key]
-	if b == nil {
-		if len(l.keys) > 1024 {
-			clear(l.keys)
-		}
-		b = &logBucket{tokens: logBurst, last: now}
-		l.keys[key] = b
-	}
-	b.tokens = min(float64(logBurst), b.tokens+float64(now.Sub(b.last))/float64(logRefill))
-	b.last = now
-	if b.tokens < 1 {
-		b.suppressed++
-		return false, 0
-	}
-	b.tokens--
-	s := b.suppressed
-	b.suppressed = 0
-	return true, s
 }

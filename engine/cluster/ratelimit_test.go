@@ -15,7 +15,7 @@ func TestRaftErrorsAboutADeadPeerAreBoundedPerMinute(t *testing.T) {
 	l := newHCLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	a := l.(*slogAdapter)
 	now := time.Unix(1000, 0)
-	a.limit.now = func() time.Time { return now }
+	a.now = func() time.Time { return now }
 	for i := 0; i < 20*60; i++ {
 		l.Error("failed to heartbeat to", "peer", "127.0.0.1:6433", "error", "connection refused")
 		l.Named("replication").Error("failed to appendEntries to", "peer", "127.0.0.1:6433")
