@@ -126,10 +126,22 @@ func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, o
 	})
 }
 
+// waiterCallbacks are the waiter's own callbacks: only with one of them is user_data a waiter.
+var waiterCallbacks = [...]unsafe.Pointer{
+	unsafe.Pointer(C.kmb_waiter_status_callback), unsafe.Pointer(C.kmb_waiter_uint64_callback),
+	unsafe.Pointer(C.kmb_waiter_events_callback), unsafe.Pointer(C.kmb_waiter_server_info_callback),
+}
+
 // waiterPatience is how long an _async call may run on the calling thread: the patience of the
-// waiter when cb is a waiter's callback and ud a waiter, else 0.
+// waiter when cb is a waiter's callback and ud a waiter, else 0 (without a call into C, so
+// other callers, Node's among them, pay nothing for it).
 func waiterPatience(cb unsafe.Pointer, ud C.uintptr_t) time.Duration {
-	return time.Duration(C.kmb__waiter_patience(cb, ud)) * time.Millisecond
+	for _, w := range waiterCallbacks {
+		if cb == w {
+			return time.Duration(C.kmb__waiter_patience(ud)) * time.Millisecond
+		}
+	}
+	return 0
 }
 
 func nullCallback() C.kmb_status_t {

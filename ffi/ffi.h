@@ -49,9 +49,9 @@ KMB_INTERNAL void kmb__call_subscription_cb(const void *client, kmb_subscription
                                kmb_status_t status, kmb_subscription_t *sub, const char *msg,
                                size_t msg_len, int32_t server_code, uint64_t request_id);
 
-/* kmb__waiter_patience: how long an _async call may run on the calling thread (waiter.c): the
- * waiter's patience when cb is a kmb_waiter_*_callback and user_data a waiter, else 0. */
-KMB_INTERNAL uint32_t kmb__waiter_patience(const void *cb, uintptr_t user_data);
+/* kmb__waiter_patience: the patience of a waiter (waiter.c), 0 for NULL; the caller has checked
+ * that the callback is a kmb_waiter_*_callback, so user_data is a waiter. */
+KMB_INTERNAL uint32_t kmb__waiter_patience(uintptr_t waiter);
 
 /* Log and event callbacks (observe.c): the trampolines, and whether this thread runs one. */
 KMB_INTERNAL void kmb__call_log_cb(kmb_log_callback_t cb, uintptr_t user_data, int32_t level, const char *message);

@@ -68,14 +68,10 @@ void kmb_waiter_set_patience(kmb_waiter_t *w, uint32_t patience_ms) {
     pthread_mutex_unlock(&w->mu);
 }
 
-uint32_t kmb__waiter_patience(const void *cb, uintptr_t user_data) {
-    kmb_waiter_t *w = (kmb_waiter_t *)user_data;
+uint32_t kmb__waiter_patience(uintptr_t waiter) {
+    kmb_waiter_t *w = (kmb_waiter_t *)waiter;
     uint32_t ms;
     if (w == NULL) return 0;
-    /* Only the waiter's own callbacks say that user_data is a waiter. */
-    if (cb != (const void *)kmb_waiter_status_callback && cb != (const void *)kmb_waiter_uint64_callback &&
-        cb != (const void *)kmb_waiter_events_callback && cb != (const void *)kmb_waiter_server_info_callback)
-        return 0;
     pthread_mutex_lock(&w->mu);
     ms = w->patience_ms;
     pthread_mutex_unlock(&w->mu);
