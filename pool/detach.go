@@ -151,17 +151,16 @@ type patienceCtx struct {
 	cancel          context.CancelCauseFunc
 	until           time.Time
 
-	once  sync.Once
 	mu    sync.Mutex
-	timer *time.Timer
+	timer *time.Timer // armed by the first Done
 }
 
 func (p *patienceCtx) Done() <-chan struct{} {
-	p.once.Do(func() {
-		p.mu.Lock()
+	p.mu.Lock()
+	if p.timer == nil {
 		p.timer = time.AfterFunc(time.Until(p.until), func() { p.cancel(errDetached) })
-		p.mu.Unlock()
-	})
+	}
+	p.mu.Unlock()
 	return p.Context.Done()
 }
 
