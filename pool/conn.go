@@ -58,8 +58,11 @@ type conn struct {
 	// The read side (readside.go): reading is set, under mu, while someone holds it; bgOwns
 	// while that is the reader goroutine. The rest belongs to the holder.
 	reading      bool
-	soloWanted   bool // under mu: calls from foreign threads came; free the read side when idle
+	soloWanted   bool // under mu: calls that read their own answers came; free the read side when idle
+	watching     bool // under mu: the reader goroutine waits in the network poller on a free read side
+	soloSeen     bool // under mu: a solo read began since the reader goroutine last looked
 	bgOwns       atomic.Bool
+	handoffs     atomic.Int64 // answers handed to a waiting caller rather than read by it
 	fr           frameReader
 	rc           syscall.RawConn // nil: no solo reads
 	wake         chan struct{}   // hands the read side to the reader goroutine
@@ -69,6 +72,9 @@ type conn struct {
 	watchFn      func(uintptr) bool
 	soloDeadline time.Time
 	soloDetach   *Detach // the solo reader's, when its call may leave its thread (detach.go)
+	goFill       func([]byte) (int, error)
+	interruptFn  func()        // ends a goroutine solo reader's wait when its context ends
+	interrupted  chan struct{} // interruptFn has set the read deadline
 	ioBuf        []byte
 	ioN          int
 	ioErr        error
@@ -213,14 +219,17 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	id = c.nextID
 	c.nextID++
 	c.pending[id] = cl
-	// Alone on a free read side: a call from a foreign thread reads its own answer; any other
-	// hands the read side to the reader goroutine (readside.go).
+	// Alone on a free read side, a call reads its own answer (readside.go): from a foreign thread
+	// always, from a goroutine unless the reader goroutine is waiting in the network poller;
+	// otherwise it hands the read side to the reader goroutine.
 	solo, fromC := false, onForeignThread(ctx)
-	if c.reading && fromC && c.rc != nil {
+	if c.reading && c.rc != nil {
 		c.soloWanted = true // the reader goroutine lets go of the read side when idle
 	} else if !c.reading {
 		c.reading = true
-		if solo = fromC; !solo {
+		if solo = c.rc != nil && (fromC || !c.watching); solo {
+			c.soloSeen = true
+		} else {
 			c.bgOwns.Store(true)
 			select {
 			case c.wake <- struct{}{}:
@@ -266,7 +275,7 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	}
 
 	if solo {
-		p, err = c.readSolo(ctx, id, cl)
+		p, err = c.readSolo(ctx, id, cl, fromC)
 		callPool.Put(cl)
 		return p, id, true, err
 	}

@@ -35,4 +35,5 @@ func BenchmarkSerialRead(b *testing.B) {
 			}
 		})
 	}
+	b.Run("raw-wire", func(b *testing.B) { benchRawRead(b, s.Addr, testConfig(s.Addr).TenantID, id) })
 }

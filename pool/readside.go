@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -16,19 +17,23 @@ import (
 // The read side of a connection has one holder at a time, which owns the socket's read end and
 // the frameReader:
 //
-//   - a call made on a thread that entered from C (see OnForeignThread) whose request is the
-//     only one in flight reads its own answer (solo read): its thread waits in poll(2) on the
-//     socket and the kernel wakes it when the answer arrives. It then costs one wake-up, as a
-//     hand-written socket client does, instead of two hand-offs (network poller thread ->
-//     reader goroutine -> the caller's parked thread). A goroutine does not: blocking in a
-//     system call would hold its scheduler slot, and parking is cheap for it.
+//   - a call whose request is the only one in flight reads its own answer (solo read), so that
+//     the round trip costs what a hand-written socket client's does: one wake-up when the answer
+//     arrives, instead of two hand-offs (network poller -> reader goroutine -> the caller). The
+//     second is the costly one: handing a goroutine to another wakes an idle OS thread to run
+//     one of them, and a round trip then crosses CPUs.
+//     A call on a thread that entered from C (see OnForeignThread) waits in poll(2) on its own
+//     thread, which cannot run other goroutines anyway. A goroutine reads through the network
+//     poller, as net.Conn reads do, which only one goroutine can wait in at a time: it reads
+//     solo only while the reader goroutine is not waiting there.
 //   - otherwise the connection's reader goroutine, which hands each answer to its waiter.
 //
 // A solo reader that gets its answer while others are in flight hands the read side to the
 // reader goroutine; callers that arrive while it is held wait for their answer as before. With
-// nothing in flight the read side is free and the reader goroutine watches the socket, so a
-// connection the server closed leaves the pool at once and unsolicited frames are read.
-// Connections without a raw socket (TLS) keep the reader goroutine as the only holder.
+// nothing in flight the read side is free. While solo reads follow one another the reader
+// goroutine stands aside; once they stop, it watches the socket, so a connection the server
+// closed leaves the pool at once and unsolicited frames are read. Connections without a raw
+// socket (TLS) keep the reader goroutine as the only holder.
 
 // soloSlice bounds one poll(2) of a solo reader, so that a cancelled context (one without a
 // deadline) is noticed. A deadline wakes it on time, and a failing connection wakes it at once
@@ -54,10 +59,13 @@ func (c *conn) setupReadSide() {
 			c.soloIOFn = c.soloIO
 			c.watchFn = c.watch
 			c.wake = make(chan struct{}, 1)
+			c.goFill = c.fillGoroutine
+			c.interruptFn = c.interruptRead
+			c.interrupted = make(chan struct{}, 1)
 		}
 	}
-	// The reader goroutine holds the read side from the start, and keeps it, as the only reader,
-	// until a call from a foreign thread comes (soloWanted); always without a raw socket (TLS).
+	// The reader goroutine holds the read side from the start, and keeps it until the first call
+	// comes (soloWanted); always without a raw socket (TLS).
 	c.reading = true
 	c.bgOwns.Store(true)
 }
@@ -88,6 +96,7 @@ func (c *conn) handleFrame(payload []byte, own uint64) (r *wire.Response, ok boo
 	case own != 0 && resp.RequestID == own:
 		return resp, true
 	default:
+		c.handoffs.Add(1)
 		cl.ch <- result{payload: resp.Payload}
 	}
 	return nil, true
@@ -103,21 +112,38 @@ func (c *conn) readFailed(err error) {
 }
 
 // readSolo reads frames until the answer to id arrives, the context ends or the connection
-// fails; the caller holds the read side and gives it up here.
-func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
-	c.soloDeadline, _ = ctx.Deadline()
-	c.soloDetach = firstRun(ctx)
-	if d := c.soloDetach; d != nil && d.until.Before(c.soloDeadline) {
-		c.soloDeadline = d.until // its poll ends when the patience does; ctx.Err() then says so
+// fails; the caller holds the read side and gives it up here. onThread: it waits in poll(2) on
+// its own thread; otherwise in the network poller, until its context ends.
+func (c *conn) readSolo(ctx context.Context, id uint64, cl *call, onThread bool) (wire.ResponsePayload, error) {
+	fill := c.soloFill
+	var stopInterrupt func() bool
+	if onThread {
+		c.soloDeadline, _ = ctx.Deadline()
+		c.soloDetach = firstRun(ctx)
+		if d := c.soloDetach; d != nil && d.until.Before(c.soloDeadline) {
+			c.soloDeadline = d.until // its poll ends when the patience does; ctx.Err() then says so
+		}
+	} else {
+		fill = c.goFill
+		// No read deadline per call: the context's own timer ends the wait, through interruptFn.
+		stopInterrupt = context.AfterFunc(ctx, c.interruptFn)
+	}
+	// endWait undoes what interruptFn did, before the read side passes to anyone else.
+	endWait := func() {
+		if stopInterrupt != nil && !stopInterrupt() {
+			<-c.interrupted
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
 	}
 	for {
-		payload, err := c.fr.next(c.soloFill)
+		payload, err := c.fr.next(fill)
 		if err == nil {
 			resp, ok := c.handleFrame(payload, id)
 			if !ok {
 				break
 			}
 			if resp != nil {
+				endWait()
 				c.leaveReadSide()
 				return resp.Payload, nil
 			}
@@ -135,10 +161,12 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call) (wire.Response
 			if !waiting { // failed meanwhile: the result is in cl.ch
 				break
 			}
+			endWait()
 			c.leaveReadSide()
 			return nil, ctx.Err()
 		}
 	}
+	endWait()
 	r := <-cl.ch // the connection failed; fail delivered the error
 	return r.payload, r.err
 }
@@ -190,6 +218,24 @@ func (c *conn) fillSolo(p []byte) (int, error) {
 	}
 	c.ioBuf = nil
 	return c.ioN, c.ioErr
+}
+
+// fillGoroutine reads into p through the network poller; a wait that interruptFn ended reports
+// errSlice, so that the solo reader looks at its context.
+func (c *conn) fillGoroutine(p []byte) (int, error) {
+	n, err := c.nc.Read(p)
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, errSlice
+	}
+	return n, err
+}
+
+// interruptRead ends a goroutine solo reader's wait in the network poller (its context ended):
+// a read deadline in the past wakes it. The reader clears the deadline again (endWait in
+// readSolo) once it has seen interrupted.
+func (c *conn) interruptRead() {
+	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	c.interrupted <- struct{}{}
 }
 
 func (c *conn) soloIO(fd uintptr) {
@@ -260,9 +306,22 @@ func (c *conn) readLoop() {
 			}
 			continue
 		}
-		if !c.bgOwns.Load() { // free: watch the socket without taking anything
+		if !c.bgOwns.Load() && c.soloSeen { // free, and solo reads follow one another
+			c.soloSeen = false
 			c.mu.Unlock()
-			if err := c.rc.Read(c.watchFn); err != nil {
+			if !c.standDown(t) {
+				return
+			}
+			continue
+		}
+		if !c.bgOwns.Load() { // free: watch the socket without taking anything
+			c.watching = true
+			c.mu.Unlock()
+			err := c.rc.Read(c.watchFn)
+			c.mu.Lock()
+			c.watching = false
+			c.mu.Unlock()
+			if err != nil {
 				c.readFailed(err)
 				return
 			}
@@ -288,17 +347,23 @@ func (c *conn) readLoop() {
 }
 
 // standDown waits until a solo reader hands over, the standDownFor pause ends or the connection
-// closes (false).
+// closes (false). A wake-up left from a hand-over it already took (while it watched the socket)
+// is not one.
 func (c *conn) standDown(t *time.Timer) bool {
 	t.Reset(standDownFor)
 	defer t.Stop()
-	select {
-	case <-c.wake:
-	case <-t.C:
-	case <-c.closed:
-		return false
+	for {
+		select {
+		case <-c.wake:
+			if !c.bgOwns.Load() {
+				continue
+			}
+		case <-t.C:
+		case <-c.closed:
+			return false
+		}
+		return true
 	}
-	return true
 }
 
 // watch is the reader goroutine's readiness check on a free read side: done when the socket
@@ -351,6 +416,7 @@ func (c *conn) readShared(release bool) bool {
 		if c.soloWanted && len(c.pending) == 0 && !c.fr.complete() {
 			c.reading = false
 			c.bgOwns.Store(false)
+			c.soloSeen = true // stand aside, not watch, so that the next call can read solo
 			c.mu.Unlock()
 			return true
 		}

@@ -1,0 +1,58 @@
+package pool
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kimberlite/libkimberlite/engine/server"
+	"github.com/kimberlite/libkimberlite/wire"
+)
+
+// Calls made one after another, from a goroutine or from a foreign thread, read their own
+// answers: the reader goroutine hands over (almost) none of them. Only a call that finds the
+// reader goroutine watching an idle socket is handed its answer.
+func TestSerialCallsReadTheirOwnAnswers(t *testing.T) {
+	loc, err := server.StartLocal(t.TempDir(), server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = loc.Close() })
+	cfg := DefaultConfig()
+	cfg.Addresses = []string{loc.Addr}
+	cfg.MaxConnsPerNode, cfg.MinIdleConnsPerNode = 1, 1
+	cfg.HealthCheckPeriod = 0
+	c, err := Connect(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sid, err := c.CreateStream(ctx, "solo", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Append(ctx, sid, [][]byte{[]byte("e")}, AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := c.cluster.all()[0]
+	n.mu.Lock()
+	conn := n.conns[0]
+	n.mu.Unlock()
+	const calls = 400
+	for _, kind := range []struct {
+		name string
+		ctx  context.Context
+	}{{"goroutine", ctx}, {"foreign thread", OnForeignThread(ctx)}} {
+		before := conn.handoffs.Load()
+		for i := 0; i < calls; i++ {
+			if _, err := c.Read(kind.ctx, sid, 0, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if handed := conn.handoffs.Load() - before; handed > calls/10 {
+			t.Errorf("%s: %d of %d answers were handed over by the reader goroutine", kind.name, handed, calls)
+		}
+	}
+}
