@@ -428,10 +428,10 @@ type foreignThreadKey struct{}
 
 // OnForeignThread marks ctx for calls made on a thread that entered Go from C (through cgo, as
 // every call of the C ABI does). Such a thread cannot run other goroutines while its call waits,
-// so a call marked this way that is alone on its connection waits for its answer in the kernel,
-// on its own thread, and is woken once, when the answer arrives, instead of parking and being
-// handed the answer by the connection's reader goroutine. Go programs need not use it: for a
-// goroutine, parking is the cheaper wait.
+// and a goroutine locked to it that parks must be woken by another thread; so a call marked this
+// way that is alone on its connection waits for its answer in the kernel, on its own thread, and
+// is woken once, when the answer arrives. Go programs need not use it: a goroutine alone on its
+// connection waits in the network poller, which costs the same one wake-up.
 func OnForeignThread(ctx context.Context) context.Context {
 	return context.WithValue(ctx, foreignThreadKey{}, true)
 }
