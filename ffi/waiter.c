@@ -82,6 +82,12 @@ int kmb_waiter_wait(kmb_waiter_t *w, uint32_t timeout_ms) {
     struct timespec dl;
     int done;
     if (w == NULL) return 1;
+    if (timeout_ms == 0) { /* a poll: a timed wait for "now" would sleep for the timer slack */
+        pthread_mutex_lock(&w->mu);
+        done = w->done;
+        pthread_mutex_unlock(&w->mu);
+        return done;
+    }
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += timeout_ms / 1000;
     dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;

@@ -865,7 +865,8 @@ KMB_EXTERN void kmb_waiter_reset(kmb_waiter_t *w);
 KMB_EXTERN void kmb_waiter_set_patience(kmb_waiter_t *w, uint32_t patience_ms);
 
 /* kmb_waiter_wait: wait up to timeout_ms for the call to complete; 1 when it has, 0 when the
- * time passed first (the call goes on). NULL returns 1. */
+ * time passed first (the call goes on). A timeout_ms of 0 only looks, without waiting. NULL
+ * returns 1. */
 KMB_EXTERN int kmb_waiter_wait(kmb_waiter_t *w, uint32_t timeout_ms);
 
 /* kmb_waiter_status: the completed call's status. kmb_waiter_value: its number (the first

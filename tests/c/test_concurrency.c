@@ -333,6 +333,7 @@ static void test_waiter_patience(void) {
     int i;
     snprintf(name, sizeof name, "ctest-patience-%d-%ld", (int)getpid(), (long)time(NULL));
     REQUIRE(kmb_waiter_new(&w) == KMB_OK);
+    CHECK(kmb_waiter_wait(w, 0) == 0); /* a poll of a waiter with nothing completed */
     kmb_waiter_set_patience(NULL, 5); /* a no-op */
     kmb_waiter_set_patience(w, KMB_WAITER_MAX_PATIENCE_MS);
     CHECK_OK(kmb_create_stream_async(c, name, KMB_DATA_CLASS_PUBLIC, kmb_waiter_uint64_callback, w));

@@ -84,8 +84,20 @@ _SIGNATURES = [
 STATUS, UINT64, EVENTS, SERVER_INFO = "status", "uint64", "events", "server_info"
 
 
+_callbacks: "tuple[Optional[ctypes.CDLL], dict[str, int]]" = (None, {})
+
+
 def _callback(lib: ctypes.CDLL, kind: str) -> int:
-    return ctypes.cast(getattr(lib, f"kmb_waiter_{kind}_callback"), c_void_p).value or 0
+    """The address of the waiter callback for kind in lib (looked up once per library)."""
+    global _callbacks
+    owner, found = _callbacks
+    if owner is not lib:
+        owner, found = lib, {}
+        _callbacks = (owner, found)
+    addr = found.get(kind)
+    if addr is None:
+        addr = found[kind] = ctypes.cast(getattr(lib, f"kmb_waiter_{kind}_callback"), c_void_p).value or 0
+    return addr
 
 
 def interruptible() -> bool:
