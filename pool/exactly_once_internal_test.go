@@ -368,20 +368,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // deadline because the first released the slot just before it began to wait. (Under steady
 // load a later release hides a lost wake-up; with each round's calls ending, nothing would.)
 func TestAcquireNeverMissesAWakeUp(t *testing.T) {
-	loc, err := server.StartLocal(t.TempDir(), server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = loc.Close() })
-	cfg := DefaultConfig()
-	cfg.Addresses = []string{loc.Addr}
-	cfg.MaxConnsPerNode, cfg.MinIdleConnsPerNode, cfg.MaxInFlightPerConn = 1, 1, 1
-	cfg.HealthCheckPeriod = 0
-	c, err := Connect(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	c := connectLocal(t, startLocal(t), func(cfg *Config) {
+		cfg.MaxConnsPerNode, cfg.MinIdleConnsPerNode, cfg.MaxInFlightPerConn = 1, 1, 1
+	})
 	sid, err := c.CreateStream(context.Background(), "s", wire.DataClassPublic, wire.PlacementGlobal)
 	if err != nil {
 		t.Fatal(err)

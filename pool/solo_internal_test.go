@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kimberlite/libkimberlite/engine/server"
 	"github.com/kimberlite/libkimberlite/wire"
 )
 
@@ -13,20 +12,7 @@ import (
 // answers: the reader goroutine hands over (almost) none of them. Only a call that finds the
 // reader goroutine watching an idle socket is handed its answer.
 func TestSerialCallsReadTheirOwnAnswers(t *testing.T) {
-	loc, err := server.StartLocal(t.TempDir(), server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = loc.Close() })
-	cfg := DefaultConfig()
-	cfg.Addresses = []string{loc.Addr}
-	cfg.MaxConnsPerNode, cfg.MinIdleConnsPerNode = 1, 1
-	cfg.HealthCheckPeriod = 0
-	c, err := Connect(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	c := connectLocal(t, startLocal(t), func(cfg *Config) { cfg.MaxConnsPerNode, cfg.MinIdleConnsPerNode = 1, 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sid, err := c.CreateStream(ctx, "solo", wire.DataClassPublic, wire.PlacementGlobal)

@@ -6,27 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kimberlite/libkimberlite/engine/server"
 	"github.com/kimberlite/libkimberlite/tests/faultproxy"
 )
 
 // Calls that time out leave nothing behind: no waiter in any connection's table and no in-flight
 // slot held, before their answers arrive; the late answers are dropped.
 func TestTimeoutsLeaveNoWaiters(t *testing.T) {
-	loc, err := server.StartLocal(t.TempDir(), server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = loc.Close() })
-	p := faultproxy.New(t, loc.Addr)
-	cfg := DefaultConfig()
-	cfg.Addresses = []string{p.Addr()}
-	cfg.HealthCheckPeriod = 0
-	c, err := Connect(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	p := faultproxy.New(t, startLocal(t))
+	c := connectLocal(t, p.Addr(), nil)
 
 	p.Delay(500 * time.Millisecond)
 	var wg sync.WaitGroup
