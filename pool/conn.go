@@ -209,6 +209,7 @@ func handshake(ctx context.Context, nc net.Conn, cfg *Config) ([]string, error) 
 // was queued for the wire (so the server may have seen it). The caller holds an in-flight slot.
 func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePayload, id uint64, sent bool, err error) {
 	cl := callPool.Get().(*call)
+	pushes := c.subs.active() // the reader goroutine keeps watching such a connection
 	c.mu.Lock()
 	if c.err != nil {
 		err = c.err
@@ -220,14 +221,14 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	c.nextID++
 	c.pending[id] = cl
 	// Alone on a free read side, a call reads its own answer (readside.go): from a foreign thread
-	// always, from a goroutine unless the reader goroutine is waiting in the network poller;
-	// otherwise it hands the read side to the reader goroutine.
+	// always, from a goroutine unless the reader goroutine is waiting in the network poller or
+	// must watch for pushes; otherwise it hands the read side to the reader goroutine.
 	solo, fromC := false, onForeignThread(ctx)
 	if c.reading && c.rc != nil {
 		c.soloWanted = true // the reader goroutine lets go of the read side when idle
 	} else if !c.reading {
 		c.reading = true
-		if solo = c.rc != nil && (fromC || !c.watching); solo {
+		if solo = c.rc != nil && (fromC || !c.watching && !pushes); solo {
 			c.soloSeen = true
 		} else {
 			c.bgOwns.Store(true)

@@ -294,6 +294,9 @@ func (c *conn) readLoop() {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
+		// A connection carrying subscriptions is always watched: a push must not wait for the
+		// next call or the end of a stand-down.
+		pushes := c.subs.active()
 		c.mu.Lock()
 		if c.err != nil {
 			c.mu.Unlock()
@@ -306,7 +309,7 @@ func (c *conn) readLoop() {
 			}
 			continue
 		}
-		if !c.bgOwns.Load() && c.soloSeen { // free, and solo reads follow one another
+		if !c.bgOwns.Load() && c.soloSeen && !pushes { // free, and solo reads follow one another
 			c.soloSeen = false
 			c.mu.Unlock()
 			if !c.standDown(t) {

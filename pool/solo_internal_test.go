@@ -42,3 +42,38 @@ func TestSerialCallsReadTheirOwnAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A connection that carries a subscription stays watched by its reader goroutine, so that a
+// push never waits for the next call: goroutine calls on it are handed their answers instead
+// of reading them solo (which would leave the socket unwatched between calls).
+func TestASubscribedConnectionStaysWatched(t *testing.T) {
+	c := connectLocal(t, startLocal(t), func(cfg *Config) { cfg.MaxConnsPerNode, cfg.MinIdleConnsPerNode = 1, 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sid, err := c.CreateStream(ctx, "watched", wire.DataClassPublic, wire.PlacementGlobal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := c.Subscribe(ctx, sid, SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	n := c.cluster.all()[0]
+	n.mu.Lock()
+	conn := n.conns[0]
+	n.mu.Unlock()
+	if !conn.subs.active() {
+		t.Fatal("the subscription is not on the client's only connection")
+	}
+	const calls = 400
+	before := conn.handoffs.Load()
+	for i := 0; i < calls; i++ {
+		if _, err := c.Read(ctx, sid, 0, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if handed := conn.handoffs.Load() - before; handed < calls*9/10 {
+		t.Errorf("only %d of %d answers were handed over: the subscribed socket went unwatched between calls", handed, calls)
+	}
+}
