@@ -224,7 +224,7 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	// always, from a goroutine unless the reader goroutine is waiting in the network poller or
 	// must watch for pushes; otherwise it hands the read side to the reader goroutine.
 	solo, fromC := false, onForeignThread(ctx)
-	if c.reading && c.rc != nil {
+	if c.reading && c.rc != nil && (fromC || !pushes) {
 		c.soloWanted = true // the reader goroutine lets go of the read side when idle
 	} else if !c.reading {
 		c.reading = true
