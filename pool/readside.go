@@ -128,13 +128,6 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call, onThread bool)
 		// No read deadline per call: the context's own timer ends the wait, through interruptFn.
 		stopInterrupt = context.AfterFunc(ctx, c.interruptFn)
 	}
-	// endWait undoes what interruptFn did, before the read side passes to anyone else.
-	endWait := func() {
-		if stopInterrupt != nil && !stopInterrupt() {
-			<-c.interrupted
-			_ = c.nc.SetReadDeadline(time.Time{})
-		}
-	}
 	for {
 		payload, err := c.fr.next(fill)
 		if err == nil {
@@ -143,7 +136,7 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call, onThread bool)
 				break
 			}
 			if resp != nil {
-				endWait()
+				c.endWait(stopInterrupt)
 				c.leaveReadSide()
 				return resp.Payload, nil
 			}
@@ -161,12 +154,12 @@ func (c *conn) readSolo(ctx context.Context, id uint64, cl *call, onThread bool)
 			if !waiting { // failed meanwhile: the result is in cl.ch
 				break
 			}
-			endWait()
+			c.endWait(stopInterrupt)
 			c.leaveReadSide()
 			return nil, ctx.Err()
 		}
 	}
-	endWait()
+	c.endWait(stopInterrupt)
 	r := <-cl.ch // the connection failed; fail delivered the error
 	return r.payload, r.err
 }
@@ -230,9 +223,18 @@ func (c *conn) fillGoroutine(p []byte) (int, error) {
 	return n, err
 }
 
+// endWait undoes what interruptFn did (stop is readSolo's context.AfterFunc, nil on a
+// thread's own poll), before the read side passes to anyone else.
+func (c *conn) endWait(stop func() bool) {
+	if stop != nil && !stop() {
+		<-c.interrupted
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
 // interruptRead ends a goroutine solo reader's wait in the network poller (its context ended):
-// a read deadline in the past wakes it. The reader clears the deadline again (endWait in
-// readSolo) once it has seen interrupted.
+// a read deadline in the past wakes it. The reader clears the deadline again (endWait) once it
+// has seen interrupted.
 func (c *conn) interruptRead() {
 	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
 	c.interrupted <- struct{}{}

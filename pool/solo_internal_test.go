@@ -22,10 +22,7 @@ func TestSerialCallsReadTheirOwnAnswers(t *testing.T) {
 	if _, err := c.Append(ctx, sid, [][]byte{[]byte("e")}, AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	n := c.cluster.all()[0]
-	n.mu.Lock()
-	conn := n.conns[0]
-	n.mu.Unlock()
+	conn := onlyConn(t, c)
 	const calls = 400
 	for _, kind := range []struct {
 		name string
@@ -59,10 +56,7 @@ func TestASubscribedConnectionStaysWatched(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	n := c.cluster.all()[0]
-	n.mu.Lock()
-	conn := n.conns[0]
-	n.mu.Unlock()
+	conn := onlyConn(t, c)
 	if !conn.subs.active() {
 		t.Fatal("the subscription is not on the client's only connection")
 	}
@@ -76,4 +70,16 @@ func TestASubscribedConnectionStaysWatched(t *testing.T) {
 	if handed := conn.handoffs.Load() - before; handed < calls*9/10 {
 		t.Errorf("only %d of %d answers were handed over: the subscribed socket went unwatched between calls", handed, calls)
 	}
+}
+
+// onlyConn is the one connection of a client with one node and MaxConnsPerNode 1.
+func onlyConn(t *testing.T, c *Client) *conn {
+	t.Helper()
+	n := c.cluster.all()[0]
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(n.conns))
+	}
+	return n.conns[0]
 }

@@ -17,8 +17,8 @@ import (
 )
 
 // Calls from foreign threads and from goroutines, each reading its own answer when alone on the
-// connection and answered by the reader goroutine otherwise, share one connection: every answer reaches its own caller, every append
-// lands once, and reads return what was written.
+// connection and answered by the reader goroutine otherwise, share one connection: every answer
+// reaches its own caller, every append lands once, and reads return what was written.
 func TestForeignThreadCallsShareAConnection(t *testing.T) {
 	s := startServer(t, "", "", server.Options{})
 	cfg := testConfig(s.Addr)
