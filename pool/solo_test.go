@@ -154,11 +154,7 @@ func testSoloBlackHoleRespectsDeadline(t *testing.T, mark func(context.Context) 
 	case <-time.After(10 * time.Second): // far beyond the deadline: a hang
 		t.Fatal("a solo call is stuck on the black-holed node")
 	}
-	p.Pass()
-	pooltest.WaitFor(t, 20*time.Second, "the client to recover", func() bool {
-		_, err := c.Read(mark(pooltest.Ctx(t, 2*time.Second)), id, 0, 100)
-		return err == nil
-	})
+	recoversThroughProxy(t, p, c, mark, id)
 }
 
 // A solo call waiting on a node that goes away gets a connection error at once, not at its
@@ -196,11 +192,7 @@ func testSoloSeesTheServerGo(t *testing.T, mark func(context.Context) context.Co
 	case <-time.After(8 * time.Second): // RequestTimeout is 10 s: this is well before it
 		t.Fatal("the reset did not end the waiting call")
 	}
-	p.Pass()
-	pooltest.WaitFor(t, 20*time.Second, "the client to recover", func() bool {
-		_, err := c.Read(mark(pooltest.Ctx(t, 2*time.Second)), id, 0, 100)
-		return err == nil
-	})
+	recoversThroughProxy(t, p, c, mark, id)
 }
 
 // A goroutine solo call whose context is cancelled (no deadline of its own comes close) ends at
@@ -252,4 +244,15 @@ func TestSoloGoroutineCancelled(t *testing.T) {
 	if st := c.Stats(); st.Nodes[0].OpenConns != 1 {
 		t.Fatalf("%d connections: the cancelled reads broke theirs", st.Nodes[0].OpenConns)
 	}
+}
+
+// recoversThroughProxy lets p pass traffic again and waits until a read of stream id, made the
+// way mark makes it, succeeds.
+func recoversThroughProxy(t *testing.T, p *faultproxy.Proxy, c *pool.Client, mark func(context.Context) context.Context, id uint64) {
+	t.Helper()
+	p.Pass()
+	pooltest.WaitFor(t, 20*time.Second, "the client to recover", func() bool {
+		_, err := c.Read(mark(pooltest.Ctx(t, 2*time.Second)), id, 0, 100)
+		return err == nil
+	})
 }
