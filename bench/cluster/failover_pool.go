@@ -23,7 +23,8 @@ var traceFailover = flag.Bool("trace-failover", false, "split each client failov
 // failoverPool measures what an application sees: a pool.Client appends once before each
 // kill, then the leader is killed and one Append is timed from the kill to its success. It
 // adds to the cluster's own failover the time the client takes to notice (a broken
-// connection, its health check, a follower's leader hint) and its retry backoff.
+// connection, its health check, a follower's leader hint) and its retry backoff. Each kill
+// starts from three caught-up nodes, as in failover.
 func failoverPool(cl *procs, kills int) ([]time.Duration, error) {
 	var addrs []string
 	for _, p := range cl.nodes {
@@ -52,6 +53,11 @@ func failoverPool(cl *procs, kills int) ([]time.Duration, error) {
 	for k := 0; k < kills; k++ {
 		leader, err := cl.waitLeader(20 * time.Second)
 		if err != nil {
+			return nil, err
+		}
+		// As in failover: the node killed last round must be back in the cluster, not still
+		// replaying its log, or this kill leaves a quorum that cannot elect until it is.
+		if err := waitCaughtUp(cl, cfg.TenantID, sid, uint64(2*k)); err != nil {
 			return nil, err
 		}
 		actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)

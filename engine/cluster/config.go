@@ -11,10 +11,12 @@ import (
 // Defaults for Config, chosen for nodes on one machine or one LAN.
 var (
 	// DefaultHeartbeatTimeout is how long a follower waits without hearing from the leader
-	// before it starts an election (raft adds up to as much again at random). With 200ms a
-	// killed leader is replaced in under 400ms (median of bench/cluster), with room left
-	// before a loaded machine's scheduling delays look like a dead leader.
-	DefaultHeartbeatTimeout = 200 * time.Millisecond
+	// before it starts an election (raft adds up to as much again at random). With 150ms a
+	// killed leader is replaced in about 270ms (median of bench/cluster, 350ms at worst; at
+	// 200ms the median was 450ms on a loaded machine), and the leader's heartbeats, sent ten
+	// times per timeout, leave room before a loaded machine's scheduling delays look like a
+	// dead leader: bench/cluster counts the elections during its load and finds none.
+	DefaultHeartbeatTimeout = 150 * time.Millisecond
 	// DefaultElectionTimeout is how long a candidate waits for votes before a new election.
 	DefaultElectionTimeout = 400 * time.Millisecond
 	// DefaultApplyTimeout bounds how long a write waits to be committed before it fails with
