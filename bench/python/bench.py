@@ -17,6 +17,7 @@ ratio for the report (see bench/run.sh).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -26,7 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bindings" / "python"))
@@ -47,11 +48,11 @@ def python_round(addr: str, n: int, size: int) -> Dict[str, int]:
         for _ in range(n):
             c.append(sid, [ev])
         append_ns = (time.perf_counter_ns() - t) // n
-        t = time.perf_counter_ns()
-        for i in range(n):
-            if len(c.read(sid, base + i, 1).events) != 1:
-                raise SystemExit("python read returned no event")
-        read_ns = (time.perf_counter_ns() - t) // n
+        for i in range(20):  # warm the read path, as the appends were warmed
+            c.read(sid, base + i, 1)
+        read_ns = _reads_ns(c, sid, base, n)
+        with _ctypes_only():
+            ctypes_read_ns = _reads_ns(c, sid, base, n)
         t = time.perf_counter_ns()
         for _ in range(n):
             c.ping()
@@ -71,7 +72,30 @@ def python_round(addr: str, n: int, size: int) -> Dict[str, int]:
         th.start()
         th.join()
     return {"append_ns": append_ns, "read_ns": read_ns, "ping_ns": ping_ns, "thread_read_ns": out["ns"],
-            "stream": sid, "base": base}
+            "ctypes_read_ns": ctypes_read_ns, "stream": sid, "base": base}
+
+
+def _reads_ns(c, sid: int, base: int, n: int) -> int:  # type: ignore[no-untyped-def]
+    """Mean latency of n serial 1-event reads on this thread."""
+    t = time.perf_counter_ns()
+    for i in range(n):
+        if len(c.read(sid, base + i, 1)) != 1:
+            raise SystemExit("python read returned no event")
+    return (time.perf_counter_ns() - t) // n
+
+
+@contextlib.contextmanager
+def _ctypes_only() -> Iterator[None]:
+    """Client.read through ctypes alone (as with KIMBERLITE_NO_SPEEDUPS=1), in this process."""
+    from kimberlite import _ffi, _native
+
+    _native.speedups()
+    saved = _native._state
+    _native._set(_ffi.loaded_path(), None)
+    try:
+        yield
+    finally:
+        _native._set(*saved)
 
 
 def pure_python_read_ns(addr: str, sid: int, base: int, n: int) -> int:
@@ -135,6 +159,11 @@ def main() -> None:
           f"   ratio python/pure-python {p / pure:5.2f}x")
     th = statistics.median(r["thread_read_ns"] for r in py)
     print(f"  {'read, thread':15s} python {th / 1000:8.1f} us   (a thread other than the main one: direct blocking call)")
+    ct = statistics.median(r["ctypes_read_ns"] for r in py)
+    import kimberlite
+
+    print(f"  {'read, ctypes':15s} python {ct / 1000:8.1f} us   (main thread, without the C accelerator "
+          f"{kimberlite.speedups_path() or '(not built)'})")
     for g, r in zip(go, py):
         print(f"RATIO python-thread/pure-python.read {r['thread_read_ns'] / r['pure_read_ns']:.3f} <=0.8"
               " # Python binding read from a non-main thread / pure-Python socket client")
@@ -144,6 +173,8 @@ def main() -> None:
               " # Python binding serial 1-event read / pure-Python socket client, same frame")
         print(f"RATIO python/go.read {r['read_ns'] / g['read_ns']:.3f} <=1.25"
               " # Python binding / Go client, serial 1-event read")
+        print(f"RATIO python-ctypes/go.read {r['ctypes_read_ns'] / g['read_ns']:.3f}"
+              " # Python binding read without its C accelerator (ctypes alone) / Go client")
         print(f"RATIO python/go.append {r['append_ns'] / g['append_ns']:.3f}"
               " # Python binding / Go client, serial 1-event append")
 

@@ -1,5 +1,8 @@
 """Build hooks of the kimberlite package: libkimberlite.so is built from the Go sources (Go is the
-one build requirement) and shipped inside the package, so the wheel is platform-specific.
+one build requirement) and shipped inside the package, so the wheel is platform-specific. The
+optional C accelerator of Client.read (kimberlite/_speedups.c, Python's limited API) is compiled
+beside it when this Python has its headers and a C compiler is found; without it the wheel is
+still complete (ctypes alone).
 
 The Go sources are the repository (two folders up) when building from a checkout, or the copy an
 sdist carries in go-src/.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -23,8 +27,8 @@ except ImportError:  # setuptools < 70
     from wheel.bdist_wheel import bdist_wheel  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
-# What build.sh lib needs: the module files and the packages ffi/ imports (go list -deps ./ffi).
-GO_PARTS = ["go.mod", "go.sum", "build.sh", "include", "ffi", "pool", "wire"]
+# What build.sh lib needs besides the module's own packages that ffi/ imports (go_packages()).
+GO_FILES = ["go.mod", "go.sum", "build.sh", "include"]
 
 
 def go_source() -> Path:
@@ -49,17 +53,38 @@ class BuildPyWithLibrary(build_py):
         link = out / "libkimberlite.so.0"  # build.sh's soname symlink; the loader opens the file
         if link.is_symlink():
             link.unlink()
+        speedups = subprocess.run(
+            ["bash", str(HERE / "build-speedups.sh"), str(out), str(src / "include"), sys.executable])
+        if speedups.returncode not in (0, 3):  # 3: no Python headers, so no accelerator
+            raise SystemExit("kimberlite: compiling kimberlite/_speedups.c failed")
+
+
+def built_speedups(build_lib: str) -> bool:
+    return (Path(build_lib) / "kimberlite" / "_speedups.abi3.so").is_file()
 
 
 class PlatformWheel(bdist_wheel):
-    """py3-none-<platform>: ctypes works on every Python 3, the library is per platform."""
+    """cp39-abi3-<platform> with the accelerator (limited API of CPython 3.9), else
+    py3-none-<platform> (ctypes works on every Python 3); the library is per platform."""
 
     def finalize_options(self) -> None:
         super().finalize_options()
         self.root_is_pure = False
 
     def get_tag(self) -> tuple[str, str, str]:
-        return "py3", "none", sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        build_lib = self.get_finalized_command("build").build_lib
+        if built_speedups(build_lib):
+            return "cp39", "abi3", plat
+        return "py3", "none", plat
+
+
+def go_packages(src: Path) -> list[str]:
+    """The folders of this module's packages that ffi/ builds from (itself included), relative."""
+    listed = subprocess.run(
+        ["go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "./ffi"],
+        cwd=src, check=True, capture_output=True, text=True).stdout.split()
+    return [str(Path(d).relative_to(src.resolve())) for d in listed]
 
 
 class SdistWithGoSources(sdist):
@@ -69,10 +94,11 @@ class SdistWithGoSources(sdist):
         super().make_release_tree(base_dir, files)
         src = go_source()
         dest = Path(base_dir) / "go-src"
-        for part in GO_PARTS:
+        for part in GO_FILES + go_packages(src):
             p = src / part
             if p.is_dir():
-                shutil.copytree(p, dest / part, ignore=shutil.ignore_patterns("*_test.go", "testdata"))
+                shutil.copytree(p, dest / part, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("*_test.go", "testdata"))
             else:
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(p, dest / part)

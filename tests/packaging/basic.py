@@ -25,4 +25,5 @@ assert offsets == list(range(20)), offsets
 stats: ClientStats = client.stats()
 assert stats["nodes"][0]["address"] == sys.argv[1], stats
 print(f"libkimberlite loaded from {kimberlite.library_path()}")
+print(f"read accelerator loaded from {kimberlite.speedups_path()}")
 client.disconnect()

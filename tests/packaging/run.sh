@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The packaging suite: what a user installs into their own project works from outside the
 # repository, with no KIMBERLITE_LIB, PYTHONPATH or LD_LIBRARY_PATH. Python: the wheel is built,
-# installed into a fresh venv, runs the guide's basic pattern against a local server, and a
-# consumer script passes mypy --strict. Node: the npm pack tarball installs into a
+# installed into a fresh venv, runs the guide's basic pattern against a local server (with the
+# wheel's library and read accelerator), a consumer script passes mypy --strict, and a wheel built
+# from the sdist has both native files. Node: the npm pack tarball installs into a
 # fresh project and the guide's TypeScript basic pattern type-checks and runs, as ESM and CJS. C/C++: make install with DESTDIR, a C program through
 # pkg-config (shared and static), a C++ program through CMake's find_package, make uninstall leaves nothing behind. Run by `make test-packaging`.
 set -euo pipefail
@@ -20,17 +21,28 @@ start_local_server "$BUILD/kimberlite" "$work"
 echo "== python: wheel, fresh venv, guide basic pattern, mypy --strict"
 python3 -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$work/dist" "$repo/bindings/python"
 wheel=$(ls "$work"/dist/kimberlite-*.whl)
-case "$wheel" in *-py3-none-linux_*.whl) ;; *) echo "not a platform wheel: $wheel" >&2; exit 1 ;; esac
+case "$wheel" in *-cp39-abi3-linux_*.whl) ;; *) echo "not an abi3 platform wheel: $wheel" >&2; exit 1 ;; esac
 unzip -p "$wheel" 'kimberlite-*.dist-info/WHEEL' | grep -qx 'Root-Is-Purelib: false'
 unzip -l "$wheel" >"$work/wheel.txt"
 grep -q 'kimberlite/libkimberlite.so$' "$work/wheel.txt"
+grep -q 'kimberlite/_speedups.abi3.so$' "$work/wheel.txt"
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" mypy==2.4.1
 cp "$here/basic.py" "$work/basic.py"
 out=$("$work/venv/bin/python" "$work/basic.py" "$server_addr")
 echo "$out" | grep -q "^libkimberlite loaded from $work/venv/.*/site-packages/kimberlite/libkimberlite.so$" ||
   { echo "$out"; echo "the wheel's own library was not used" >&2; exit 1; }
+echo "$out" | grep -q "^read accelerator loaded from $work/venv/.*/site-packages/kimberlite/_speedups.abi3.so$" ||
+  { echo "$out"; echo "the wheel's read accelerator was not used" >&2; exit 1; }
 "$work/venv/bin/mypy" --strict --no-incremental "$work/basic.py"
+echo "== python: the sdist carries what the library and the accelerator build from"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check build==1.6.1
+"$work/venv/bin/python" -m build --sdist -o "$work/sdist" "$repo/bindings/python" >"$work/sdist.out" 2>&1 ||
+  { cat "$work/sdist.out"; exit 1; }
+python3 -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$work/from-sdist" "$work"/sdist/kimberlite-*.tar.gz
+unzip -l "$work"/from-sdist/kimberlite-*-cp39-abi3-linux_*.whl >"$work/sdist-wheel.txt"
+grep -q 'kimberlite/libkimberlite.so$' "$work/sdist-wheel.txt"
+grep -q 'kimberlite/_speedups.abi3.so$' "$work/sdist-wheel.txt"
 [ ! -e "$repo/bindings/python/build" ] && [ ! -e "$repo/bindings/python/kimberlite.egg-info" ] ||
   echo "note: the package build left build files in bindings/python (ignored by .gitignore)"
 

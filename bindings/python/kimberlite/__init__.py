@@ -12,7 +12,7 @@ Client.connect, so a pre-fork server may import the application in its master pr
 
 from __future__ import annotations
 
-from . import _ffi, errors
+from . import _ffi, _native, errors
 from ._observe import ClusterEvent
 from .client import Client
 from .pool import Pool, PooledClient, PoolStats
@@ -31,7 +31,8 @@ __version__ = "0.1.0"
 # --strict (no implicit re-export) only names listed here are importable from the package.
 __all__ = [
     "Client", "DataClass", "Placement", "ReadFrom", "ClusterMode", "Event", "ReadResult",
-    "ServerInfo", "ClientStats", "NodeStats", "ClusterEvent", "library_version", "library_path", "__version__",
+    "ServerInfo", "ClientStats", "NodeStats", "ClusterEvent", "library_version", "library_path", "speedups_path",
+    "__version__",
     "StreamId", "Offset", "TenantId",
     "Pool", "PooledClient", "PoolStats", "RetryPolicy", "DEFAULT_RETRY", "with_retry",
     "Subscription", "SubscriptionEvent",
@@ -48,3 +49,11 @@ def library_version() -> str:
 def library_path() -> "str | None":
     """The path libkimberlite was loaded from in this process, or None while it is not loaded."""
     return _ffi.loaded_path()
+
+
+def speedups_path() -> "str | None":
+    """The file of the C accelerator of Client.read in use (loads libkimberlite if needed), or
+    None when every call goes through ctypes alone: it was not built (no Python headers at build
+    time) or KIMBERLITE_NO_SPEEDUPS is set. Results and errors are the same either way."""
+    mod = _native.speedups()
+    return None if mod is None else str(mod.__file__)

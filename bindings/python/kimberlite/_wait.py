@@ -23,7 +23,7 @@ import concurrent.futures
 import ctypes
 import threading
 from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
-from typing import Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from . import _ffi
 from .errors import KimberliteError
@@ -121,15 +121,7 @@ def run(
         return blocking()
     global _spare
     lib = _lib()
-    w, _spare = _spare, None
-    if w is None:
-        out = c_void_p()
-        _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
-        assert out.value is not None  # KMB_OK always gives a waiter
-        w = out.value
-        # The call runs on this thread for up to a slice (or until a signal arrives for it),
-        # so most calls have completed when the start call returns.
-        lib.kmb_waiter_set_patience(w, SLICE_MS)
+    w = _take_waiter(lib)
     # A signal handler may raise as soon as the start call returns, before its status is
     # stored: then the call may be running, so it is handed over all the same.
     status: Optional[int] = None
@@ -148,6 +140,54 @@ def run(
         return _complete(lib, w, finish)
     finally:
         _spare = w
+
+
+def _take_waiter(lib: ctypes.CDLL) -> int:
+    """The main thread's spare waiter, or a new one; give it back by setting _spare."""
+    global _spare
+    w, _spare = _spare, None
+    if w is None:
+        out = c_void_p()
+        _ffi.check(lib.kmb_waiter_new(ctypes.byref(out)))
+        assert out.value is not None  # KMB_OK always gives a waiter
+        w = out.value
+        # The call runs on this thread for up to a slice (or until a signal arrives for it),
+        # so most calls have completed when the start call returns.
+        lib.kmb_waiter_set_patience(w, SLICE_MS)
+    return w
+
+
+def run_native(
+    speedups: Any,
+    call: Callable[[], Any],
+    call_interruptible: Callable[[int], Any],
+    finish: Callable[[int, Optional[int]], T],
+) -> T:
+    """Run one call through the C accelerator (kimberlite._native), with run()'s guarantees.
+
+    call() makes the blocking call (off the main thread); call_interruptible(waiter) makes it on
+    the main thread, waiting in slices and running signal handlers in C. Each returns the result
+    or the library's non-OK status as an int. A signal handler that raises while the call is
+    pending leaves it to finish in the background as in run(); finish is what run() would use.
+    """
+    if not interruptible():
+        out = call()
+    else:
+        global _spare
+        lib = _lib()
+        w = _take_waiter(lib)
+        try:
+            out = call_interruptible(w)
+        except BaseException as exc:
+            if speedups.interrupted() is not None:  # still pending on w
+                _hand_over(lib, w, finish, exc)
+            else:  # completed (or never started): w is ready for the next call
+                _spare = w
+            raise
+        _spare = w
+    if type(out) is int:
+        raise _ffi.last_error(out)
+    return out  # type: ignore[no-any-return]
 
 
 def _complete(lib: ctypes.CDLL, w: int, finish: Callable[[int, Optional[int]], T]) -> T:

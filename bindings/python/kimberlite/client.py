@@ -8,7 +8,7 @@ import os
 from ctypes import byref, c_char_p, c_size_t, c_uint64, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _ffi, _observe, _wait
+from . import _ffi, _native, _observe, _wait
 from ._convert import U32_MAX, c_string, millis, uint
 from .errors import (
     ClientClosed, ForkedProcess, InvalidArgument, InvalidDataClassError, InvalidHandle, KimberliteError,
@@ -60,8 +60,9 @@ class Client:
     method raises :class:`~kimberlite.ForkedProcess` without touching the library.
     """
 
-    __slots__ = ("_handle", "_pid", "_addresses", "_tenant_id", "_reconnects", "_observer", "__weakref__")
+    __slots__ = ("_handle", "_address", "_pid", "_addresses", "_tenant_id", "_reconnects", "_observer", "__weakref__")
     _handle: Optional[Any]  # a ctypes POINTER(ClientHandle); None once disconnected
+    _address: Optional[int]  # the handle as a number, what kimberlite._speedups takes
     _pid: int  # the process that connected; the handle is meaningless in any other
     _addresses: Tuple[str, ...]
     _tenant_id: int
@@ -225,6 +226,7 @@ class Client:
             lib.kmb_config_free(cfg)
         client: Client = object.__new__(cls)
         client._handle = handle
+        client._address = ctypes.cast(handle, ctypes.c_void_p).value  # for kimberlite._speedups
         client._pid = os.getpid()
         client._addresses = tuple(addrs)
         client._tenant_id = tenant
@@ -388,6 +390,16 @@ class Client:
         sid = uint("stream_id", stream_id)
         start = uint("from_offset", from_offset)
         limit = 0 if max_bytes is None else uint("max_bytes", max_bytes, minimum=1)
+        fast = _native.speedups()
+        if fast is not None:
+            addr = self._address
+            return _wait.run_native(
+                fast,
+                lambda: fast.read(addr, sid, start, limit),
+                lambda w: fast.read_interruptible(addr, sid, start, limit, w),
+                _read_finish,
+            )
+
         def blocking() -> ReadResult:
             ptr = _ffi.EventsP()
             _ffi.check(_ffi.lib().kmb_read(h, sid, start, limit, byref(ptr)))
@@ -396,7 +408,7 @@ class Client:
         return _wait.run(
             blocking,
             lambda lib, cb, w: lib.kmb_read_async(h, sid, start, limit, cb, w),
-            _wait.EVENTS, lambda _v, addr: _read_result(ctypes.cast(addr or 0, _ffi.EventsP)),
+            _wait.EVENTS, _read_finish,
         )
 
     def read_all(self, stream_id: int, from_offset: int = 0, max_bytes: Optional[int] = None) -> Iterator[Event]:
@@ -557,6 +569,11 @@ def _stream_class_arg(data_class: Any, placement: Any, custom_region: Any) -> in
     if custom_region is not None:
         raise InvalidArgument("custom_region is only meaningful with Placement.CUSTOM, which is not supported")
     return dc.wire_value
+
+
+def _read_finish(_value: int, address: Optional[int]) -> ReadResult:
+    """A completed kmb_read_async's events (by address) as a ReadResult; frees them."""
+    return _read_result(ctypes.cast(address or 0, _ffi.EventsP))
 
 
 def _read_result(ptr: Any) -> ReadResult:

@@ -64,13 +64,16 @@ CHILD = textwrap.dedent(
 
 
 @contextlib.contextmanager
-def _paused_child(tmp_path: Path, source: str, stream_name: str) -> Iterator[Tuple[Server, "subprocess.Popen[bytes]", _Lines]]:
+def _paused_child(
+    tmp_path: Path, source: str, stream_name: str, **env_extra: str,
+) -> Iterator[Tuple[Server, "subprocess.Popen[bytes]", _Lines]]:
     """A child running source against a fresh server, which is paused (SIGSTOP) once the child
-    said "ready" and was told to go on; everything is resumed and stopped afterwards."""
+    said "ready" and was told to go on; everything is resumed and stopped afterwards. env_extra
+    is added to the child's environment."""
     srv = Server(tmp_path / "data")
     script = tmp_path / "child.py"
     script.write_text(source)
-    env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"))
+    env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"), **env_extra)
     child = subprocess.Popen(
         [sys.executable, str(script), srv.addr, stream_name],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -189,6 +192,78 @@ def test_ctrl_c_ends_the_wait_of_a_call_running_on_the_main_thread(tmp_path: Pat
         assert latency < 5
         assert result["offset"] == 0
         assert result["copies"] == 1 and result["events"] == 1
+        assert child.wait(30) == 0, child.stderr.read() if child.stderr else ""
+
+
+READ_IN_POLL = textwrap.dedent(
+    """
+    import json, sys, time
+    from kimberlite import _native, _wait
+    _wait.SLICE_MS = 10000  # a patience far longer than the test: only the signal ends the wait
+    from kimberlite import Client, DataClass
+    c = Client.connect(addresses=[sys.argv[1]], tenant_id=1, request_timeout=30,
+                       max_conns_per_node=1, health_check_period=0)
+    sid = c.create_stream(sys.argv[2], DataClass.NON_PHI)
+    payloads = [b"read-in-poll-%d-" % i + sys.argv[2].encode() for i in range(3)]
+    c.append(sid, payloads)
+    for _ in range(3):
+        c.stream_length(sid)
+    print("ready", flush=True)
+    sys.stdin.readline()  # the server is paused now
+    try:
+        c.read(sid, 1)
+        print(json.dumps({"error": "read returned without an interrupt"}), flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt as exc:
+        print("interrupted", flush=True)
+        sys.stdin.readline()  # the server runs again
+        got = exc.kimberlite_pending.result(timeout=45)
+        again = c.read(sid, 0)  # the waiter and the connection serve the next call
+        print(json.dumps({"speedups": _native.speedups() is not None,
+                          "events": [[e.offset, e.data.decode()] for e in got],
+                          "next_offset": got.next_offset,
+                          "again": [e.data.decode() for e in again]}), flush=True)
+    c.disconnect()
+    """
+)
+
+
+@pytest.mark.skipif(PPOLL is None or not Path("/proc/self/syscall").exists(),
+                    reason="needs /proc/PID/syscall and a known ppoll number")
+@pytest.mark.parametrize("accelerated", [True, False], ids=["speedups", "ctypes"])
+def test_ctrl_c_ends_a_main_thread_read_and_its_result_is_kept(
+    tmp_path: Path, stream_name: str, accelerated: bool,
+) -> None:
+    """Client.read, through the C accelerator or through ctypes alone, is interrupted in its wait
+    by SIGINT, and exc.kimberlite_pending gives the events the read returned."""
+    from test_speedups import built_speedups
+
+    if accelerated and built_speedups() is None:
+        pytest.skip("the accelerator is not built (no Python headers)")
+    env = {} if accelerated else {"KIMBERLITE_NO_SPEEDUPS": "1"}
+    with _paused_child(tmp_path, READ_IN_POLL, stream_name, **env) as (srv, child, out):
+        deadline = time.monotonic() + 20
+        while True:
+            fields = Path(f"/proc/{child.pid}/syscall").read_text().split()
+            if fields and fields[0] == str(PPOLL):
+                break
+            assert time.monotonic() < deadline, f"the main thread never waited in ppoll (syscall {fields[:1]})"
+            time.sleep(0.005)
+        child.send_signal(signal.SIGINT)
+        out.expect("^interrupted$", 8)
+        os.kill(srv.pid, signal.SIGCONT)
+        _tell(child)
+        try:
+            line = out.expect(r"^\{", 60).string
+        except AssertionError:
+            child.kill()
+            raise AssertionError(f"no outcome from the child; its stderr: {child.stderr.read()!r}") from None
+        result = json.loads(line)
+        names = [f"read-in-poll-{i}-{stream_name}" for i in range(3)]
+        assert result["speedups"] is accelerated
+        assert result["events"] == [[1, names[1]], [2, names[2]]]
+        assert result["next_offset"] == 3
+        assert result["again"] == names
         assert child.wait(30) == 0, child.stderr.read() if child.stderr else ""
 
 

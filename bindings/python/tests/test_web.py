@@ -97,14 +97,20 @@ def test_gunicorn_prefork_workers(server: Server, stream_name: str) -> None:
         sid = http("POST", base + "/streams", {"name": stream_name})["stream_id"]
         offsets = [http("POST", base + "/events", {"stream_id": sid, "events": [f"e{i}"]})["offset"] for i in range(30)]
         assert sorted(offsets) == list(range(30))
-        workers = children(proc.pid)
-        assert len(workers) == 2
+        # gunicorn forks its workers one after the other: one may have served every request
+        # before the other is up.
+        def both_workers() -> List[int]:
+            found = children(proc.pid)
+            return found if len(found) == 2 else []
+
+        workers = wait_for(both_workers, 30, "gunicorn's 2 workers")
         assert not loads_library(proc.pid), "the gunicorn master loaded libkimberlite before forking"
         assert any(loads_library(w) for w in workers)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Traceback" not in err, err
+        assert "Worker (pid:" not in err, err  # a worker killed by a signal or failed, and replaced
         with Client.connect(addresses=[server.addr], tenant_id=1) as c:
             assert sorted(e.data for e in c.read_all(sid)) == sorted(f"e{i}".encode() for i in range(30))
     finally:
