@@ -17,7 +17,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Any, Iterator, Tuple
 
 import pytest
 
@@ -103,6 +103,17 @@ def _tell(child: "subprocess.Popen[bytes]") -> None:
     child.stdin.flush()
 
 
+def _outcome(child: "subprocess.Popen[bytes]", out: _Lines) -> Any:
+    """The JSON line the child prints at its end."""
+    try:
+        line = out.expect(r"^\{", 60).string
+    except AssertionError:
+        child.kill()
+        assert child.stderr is not None
+        raise AssertionError(f"no outcome from the child; its stderr: {child.stderr.read()!r}") from None
+    return json.loads(line)
+
+
 def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_path: Path, stream_name: str) -> None:
     with _paused_child(tmp_path, CHILD, stream_name) as (srv, child, out):
         out.expect("^calling$", 10)
@@ -113,12 +124,7 @@ def test_ctrl_c_interrupts_a_blocking_append_and_its_outcome_is_resolved(tmp_pat
         latency = time.monotonic() - sent
         os.kill(srv.pid, signal.SIGCONT)
         _tell(child)
-        try:
-            line = out.expect(r"^\{", 60).string
-        except AssertionError:
-            child.kill()
-            raise AssertionError(f"no outcome from the child; its stderr: {child.stderr.read()!r}") from None
-        result = json.loads(line)
+        result = _outcome(child, out)
         print(f"SIGINT to KeyboardInterrupt: {latency * 1000:.0f} ms (seen by the parent)")
         # Without interruptible waits the exception would come only after the 30 s timeout.
         assert latency < 5
@@ -165,28 +171,31 @@ CHILD_IN_POLL = textwrap.dedent(
 PPOLL = {"x86_64": 271, "aarch64": 73}.get(os.uname().machine)
 
 
+def _wait_in_ppoll(child: "subprocess.Popen[bytes]") -> None:
+    """Return once the child's main thread sits in ppoll: its call waits for its answer."""
+    deadline = time.monotonic() + 20
+    while True:
+        fields = Path(f"/proc/{child.pid}/syscall").read_text().split()
+        if fields and fields[0] == str(PPOLL):
+            return
+        assert time.monotonic() < deadline, f"the main thread never waited in ppoll (syscall {fields[:1]})"
+        time.sleep(0.005)
+
+
 @pytest.mark.skipif(PPOLL is None or not Path("/proc/self/syscall").exists(),
                     reason="needs /proc/PID/syscall and a known ppoll number")
 def test_ctrl_c_ends_the_wait_of_a_call_running_on_the_main_thread(tmp_path: Path, stream_name: str) -> None:
     """A main-thread call waits on its own thread (the waiter's patience); SIGINT interrupts that
     wait at once rather than at the end of the patience, and the call goes on to its end."""
     with _paused_child(tmp_path, CHILD_IN_POLL, stream_name) as (srv, child, out):
-        # Wait until the child's main thread sits in ppoll: the append is waiting for its answer.
-        deadline = time.monotonic() + 20
-        while True:
-            fields = Path(f"/proc/{child.pid}/syscall").read_text().split()
-            if fields and fields[0] == str(PPOLL):
-                break
-            assert time.monotonic() < deadline, f"the main thread never waited in ppoll (syscall {fields[:1]})"
-            time.sleep(0.005)
+        _wait_in_ppoll(child)
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         out.expect("^interrupted$", 8)
         latency = time.monotonic() - sent
         os.kill(srv.pid, signal.SIGCONT)
         _tell(child)
-        line = out.expect(r"^\{", 60).string
-        result = json.loads(line)
+        result = _outcome(child, out)
         print(f"SIGINT to KeyboardInterrupt, in ppoll: {latency * 1000:.0f} ms (seen by the parent)")
         # The patience is 10 s: an interrupt that only the patience ended would come far later.
         assert latency < 5
@@ -242,23 +251,12 @@ def test_ctrl_c_ends_a_main_thread_read_and_its_result_is_kept(
         pytest.skip("the accelerator is not built (no Python headers)")
     env = {} if accelerated else {"KIMBERLITE_NO_SPEEDUPS": "1"}
     with _paused_child(tmp_path, READ_IN_POLL, stream_name, **env) as (srv, child, out):
-        deadline = time.monotonic() + 20
-        while True:
-            fields = Path(f"/proc/{child.pid}/syscall").read_text().split()
-            if fields and fields[0] == str(PPOLL):
-                break
-            assert time.monotonic() < deadline, f"the main thread never waited in ppoll (syscall {fields[:1]})"
-            time.sleep(0.005)
+        _wait_in_ppoll(child)
         child.send_signal(signal.SIGINT)
         out.expect("^interrupted$", 8)
         os.kill(srv.pid, signal.SIGCONT)
         _tell(child)
-        try:
-            line = out.expect(r"^\{", 60).string
-        except AssertionError:
-            child.kill()
-            raise AssertionError(f"no outcome from the child; its stderr: {child.stderr.read()!r}") from None
-        result = json.loads(line)
+        result = _outcome(child, out)
         names = [f"read-in-poll-{i}-{stream_name}" for i in range(3)]
         assert result["speedups"] is accelerated
         assert result["events"] == [[1, names[1]], [2, names[2]]]
