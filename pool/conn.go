@@ -71,7 +71,8 @@ type conn struct {
 	soloIOFn     func(uintptr)
 	watchFn      func(uintptr) bool
 	soloDeadline time.Time
-	soloDetach   *Detach // the solo reader's, when its call may leave its thread (detach.go)
+	soloDetach   *Detach   // the solo reader's, when its call may leave its thread (detach.go)
+	waits        soloWaits // how long this thread-side solo reader waits, whether to spin (spin.go)
 	goFill       func([]byte) (int, error)
 	interruptFn  func()        // ends a goroutine solo reader's wait when its context ends
 	interrupted  chan struct{} // interruptFn has set the read deadline

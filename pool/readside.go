@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"syscall"
@@ -251,6 +250,10 @@ func (c *conn) soloIO(fd uintptr) {
 		c.ioErr = errSlice
 		return
 	}
+	start := time.Now()
+	if c.spin(fd, start) {
+		return
+	}
 	ts := unix.NsecToTimespec(int64(wait))
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	n, err := unix.Ppoll(fds[:], &ts, nil)
@@ -267,21 +270,14 @@ func (c *conn) soloIO(fd uintptr) {
 		c.ioErr = err
 		return
 	case n == 0:
+		c.waits.add(time.Since(start))
 		c.ioErr = errSlice
 		return
 	}
+	c.waits.add(time.Since(start))
 	// syscall.Read, not unix.Read: under the race detector it carries the happens-before edge
 	// from the peer's write, as net.Conn reads do.
-	k, err := syscall.Read(int(fd), c.ioBuf)
-	switch {
-	case err == syscall.EAGAIN || err == syscall.EINTR:
-	case err != nil:
-		c.ioErr = err
-	case k == 0:
-		c.ioErr = io.EOF
-	default:
-		c.ioN = k
-	}
+	c.ioN, c.ioErr = readResult(syscall.Read(int(fd), c.ioBuf))
 }
 
 // readLoop is the connection's reader goroutine.
