@@ -8,7 +8,8 @@ Starts one `kimberlite server`, then alternates rounds of the same three loops (
 through the Python `kimberlite` package (ctypes -> libkimberlite -> the same Go pool code).
 Interleaving spreads drift in disk cost over both. Each round also reads the same events through
 bench/python/rawclient.py, a minimal pure-Python socket client sending the same ReadEvents frame:
-what a user could write instead of using the binding. Prints the median over rounds of the mean
+what a user could write instead of using the binding, and the same reads through ctypes alone
+(without the C accelerator kimberlite/_speedups.c). Prints the median over rounds of the mean
 latency per operation, the ratio Python/Go (what the binding: ctypes, argument checks, copies, the
 C ABI adds per call) and Python/pure-Python, and one `RATIO name value goal` line per round and
 ratio for the report (see bench/run.sh).
