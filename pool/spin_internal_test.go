@@ -11,8 +11,8 @@ import (
 )
 
 // A foreign-thread solo reader spins for quick answers and catches some while spinning, every
-// answer being the right one; once its answers come slowly (a proxy delays them), it stops
-// spinning and sleeps in ppoll instead.
+// answer being the right one; it does not spin while the process has its fill of spinners, nor
+// once its answers come slowly (a proxy delays them): then it sleeps in ppoll at once.
 func TestSoloReadersSpinOnlyForQuickAnswers(t *testing.T) {
 	if maxSpinners < 1 {
 		t.Skip("one CPU: nothing spins")
@@ -53,6 +53,17 @@ func TestSoloReadersSpinOnlyForQuickAnswers(t *testing.T) {
 	t.Logf("quick answers: %d of %d reads spun, %d caught while spinning", spun, calls, hit)
 	if hit == 0 {
 		t.Errorf("no answer of %d local reads came while spinning (%d spun)", calls, spun)
+	}
+
+	// No spinning once as many threads spin as the machine has CPUs beyond one.
+	spinners.Add(maxSpinners)
+	spins = conn.waits.spins.Load()
+	for i := 0; i < 20; i++ {
+		read(i)
+	}
+	spinners.Add(-maxSpinners)
+	if spun := conn.waits.spins.Load() - spins; spun > 0 {
+		t.Errorf("%d of 20 reads spun while %d other threads spun", spun, maxSpinners)
 	}
 
 	proxy.Delay(2 * time.Millisecond) // each answer is now slower than spinWorth
