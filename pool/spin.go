@@ -16,12 +16,15 @@ import (
 //   - the connection's recent waits averaged below spinWorth (reads and pings of a near server,
 //     not appends waiting for a disk sync, nor a distant server; a wait counts whole, spun or
 //     slept, and a slept one includes the wake-up, hence a limit above the budget), and
-//   - fewer threads spin than the machine has CPUs beyond one, so spinning never takes the
-//     CPU the answer needs (on one CPU nothing spins).
+//   - fewer threads spin than the process may use CPUs beyond one (GOMAXPROCS at start, which
+//     follows the container's CPU limit), so spinning never takes the CPU the answer needs (on
+//     one CPU nothing spins).
 //
 // Goroutine callers wait in the network poller instead, whose scheduler spins on its own.
-// Measured on the 2-core bench machine (bench/python): a Python read 128 µs median with ppoll
-// alone, 67 µs with a 100 µs spin.
+// Measured on the 2-core bench machine, a Python 1-event read against a local server (median
+// of 8 processes alternating builds): 123 µs on the main thread with ppoll alone, 75 µs with
+// the spin; 112 and 53 µs on another thread. The client's CPU per read stayed about the same
+// (waking a thread costs CPU too); a 200 µs budget was no better.
 const (
 	spinBudget = 100 * time.Microsecond
 	spinWorth  = 250 * time.Microsecond
@@ -30,14 +33,14 @@ const (
 // spinners counts the threads spinning now; maxSpinners bounds it.
 var (
 	spinners    atomic.Int32
-	maxSpinners = int32(runtime.NumCPU() - 1)
+	maxSpinners = int32(runtime.GOMAXPROCS(0) - 1)
 )
 
 // soloWaits tracks how long a connection's solo reader waited for data, as a moving average
 // (only the reader holding the read side updates it).
 type soloWaits struct {
 	avg    time.Duration // exponentially weighted, 1/8 per wait
-	spins  atomic.Uint64 // waits that spun (for tests and stats)
+	spins  atomic.Uint64 // waits that spun (read by tests)
 	caught atomic.Uint64 // of those, the ones whose data came while spinning
 }
 
