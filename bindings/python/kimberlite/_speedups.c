@@ -38,7 +38,7 @@ static struct {
     PyObject *event_type;                  /* kimberlite.types.Event */
     PyObject *result_type;                 /* kimberlite.types.ReadResult */
     uint32_t slice_ms;                     /* longest wait without running signal handlers */
-    kmb_waiter_t *interrupted;             /* see read_interruptible */
+    int interrupted;                       /* see read_interruptible */
 } lib;
 
 static void *address(PyObject *o) { return o == Py_None ? NULL : PyLong_AsVoidPtr(o); }
@@ -163,7 +163,7 @@ static PyObject *finish(kmb_waiter_t *w) {
  * waiter has a patience, so the call first runs on this thread as the blocking call does; if it
  * has not completed then, this waits in slices with the GIL released, running pending signal
  * handlers between slices. When a handler raises, the exception propagates with the call still
- * pending on the waiter, and interrupted() names that waiter once, so the caller can hand the
+ * pending on the waiter, and interrupted() says so once, so the caller can hand the
  * call over instead of losing track of it. */
 static PyObject *read_interruptible(PyObject *self, PyObject *args) {
     kmb_client_t *c;
@@ -186,7 +186,7 @@ static PyObject *read_interruptible(PyObject *self, PyObject *args) {
     if (st != KMB_OK) return PyLong_FromLong(st);
     while (!done) {
         if (PyErr_CheckSignals() < 0) {
-            lib.interrupted = w;
+            lib.interrupted = 1;
             return NULL;
         }
         Py_BEGIN_ALLOW_THREADS
@@ -196,15 +196,14 @@ static PyObject *read_interruptible(PyObject *self, PyObject *args) {
     return finish(w);
 }
 
-/* interrupted() -> int | None: the waiter whose call a signal handler interrupted in
- * read_interruptible (still pending), once; None when the last exception came from elsewhere. */
+/* interrupted() -> bool: whether the last read_interruptible was left by a signal handler's
+ * exception with its call still pending on the waiter; true once, then false again. */
 static PyObject *interrupted(PyObject *self, PyObject *unused) {
-    kmb_waiter_t *w = lib.interrupted;
+    int was = lib.interrupted;
     (void)self;
     (void)unused;
-    lib.interrupted = NULL;
-    if (w == NULL) Py_RETURN_NONE;
-    return PyLong_FromVoidPtr(w);
+    lib.interrupted = 0;
+    return PyBool_FromLong(was);
 }
 
 static PyMethodDef methods[] = {
@@ -213,7 +212,7 @@ static PyMethodDef methods[] = {
     {"read", read_blocking, METH_VARARGS, "read(client, stream_id, from_offset, max_bytes) -> ReadResult | status"},
     {"read_interruptible", read_interruptible, METH_VARARGS,
      "read_interruptible(client, stream_id, from_offset, max_bytes, waiter) -> ReadResult | status"},
-    {"interrupted", interrupted, METH_NOARGS, "interrupted() -> waiter address | None"},
+    {"interrupted", interrupted, METH_NOARGS, "interrupted() -> bool (true once after a signal left a call pending)"},
     {NULL, NULL, 0, NULL},
 };
 

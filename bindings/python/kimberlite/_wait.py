@@ -179,7 +179,7 @@ def run_native(
         try:
             out = call_interruptible(w)
         except BaseException as exc:
-            if speedups.interrupted() is not None:  # still pending on w
+            if speedups.interrupted():  # still pending on w
                 _hand_over(lib, w, finish, exc)
             else:  # completed (or never started): w is ready for the next call
                 _spare = w
