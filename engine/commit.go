@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -12,10 +13,11 @@ import (
 )
 
 // Submit queues a write and returns at once. One committer goroutine takes everything queued,
-// applies it in submission order in one transaction, commits it to the file and appends it to
-// the write-ahead log; a syncer goroutine then fsyncs the log once for every group written
-// meanwhile and completes each Pending. The next group forms and is written while one syncs,
-// and concurrent writers share fsyncs, so throughput grows with concurrency.
+// appends it to the write-ahead log as one group, hands the group to a syncer goroutine, and
+// applies it in submission order in one transaction committed to the file (not fsynced) while
+// the syncer fsyncs the log, once for every group written meanwhile. The syncer completes each
+// Pending once its group is both synced and applied. The next group forms and is written while
+// one syncs, and concurrent writers share fsyncs, so throughput grows with concurrency.
 // A Pending completes only once its write is durable, or with an error. After Close, the Pending
 // completes at once with ErrClosed.
 func (db *DB) Submit(op Op) *Pending {
@@ -97,6 +99,59 @@ func (db *DB) commit(ops []Op, index *uint64, seq uint64) ([]Result, error) {
 	return results, nil
 }
 
+// WriteNow makes op durable on the calling goroutine when the write path is idle (nothing
+// queued, being written or syncing) and returns its result and true; otherwise it does nothing
+// and returns false, and the op is for Submit. A lone writer so pays no hand-off between
+// goroutines, each of which can cost a thread's wake-up. The op is applied to the file by
+// another goroutine while this one syncs the write-ahead log, and once it is applied the next
+// group may form and be written during that sync. Writes made with WriteNow and Submit are
+// applied in the order the calls were made.
+func (db *DB) WriteNow(op Op) (Result, bool) {
+	if db.wal == nil || !db.q.claim() {
+		return Result{}, false
+	}
+	ops := []Op{op}
+	seq, err := db.logNext(ops)
+	if err != nil {
+		db.q.unclaim()
+		return Result{Err: storageError(err)}, true
+	}
+	// Counted as syncing, the write path is not claimed again before this sync ends: writes
+	// that come meanwhile form a group behind it.
+	db.q.syncing.Add(1)
+	applied := make(chan groupOutcome, 1)
+	go func() {
+		out := db.applyLogged(ops, seq)
+		db.q.unclaim()
+		applied <- out
+	}()
+	err = db.syncLog()
+	out := <-applied
+	if err == nil {
+		err = out.err
+	}
+	if err == nil {
+		db.markSynced(seq)
+	}
+	db.q.syncing.Add(-1)
+	if err != nil {
+		return Result{Err: storageError(err)}, true
+	}
+	if db.q.claimFor(db.checkpointDue) {
+		db.checkpointIfDue()
+		db.q.unclaim()
+	}
+	return out.results[0], true
+}
+
+// storageError is what a client is told of a failure to store: ErrClosed, or StorageError.
+func storageError(err error) error {
+	if err == ErrClosed {
+		return err
+	}
+	return Errorf(wire.ErrStorageError, "storage error: %v", err)
+}
+
 type queuedOp struct {
 	op Op
 	p  *Pending
@@ -111,6 +166,11 @@ type committer struct {
 	queue  []queuedOp
 	closed bool
 	done   chan struct{}
+	// working: the goroutine is writing a group; claimed: a caller of WriteNow is writing
+	// one; syncing: groups handed to the syncer and not yet answered.
+	working bool
+	claimed bool
+	syncing atomic.Int32
 }
 
 func (c *committer) init(db *DB) {
@@ -132,6 +192,34 @@ func (c *committer) submit(op Op) *Pending {
 	c.cond.Signal()
 	c.mu.Unlock()
 	return p
+}
+
+// claim gives the write path to a caller of WriteNow when it is idle: nothing queued, being
+// written or syncing.
+func (c *committer) claim() bool {
+	return c.claimFor(func() bool { return true })
+}
+
+// claimFor claims the write path (see claim) when due, which is called under the claim, says
+// there is work for it.
+func (c *committer) claimFor(due func() bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.claimed || c.working || len(c.queue) > 0 || c.syncing.Load() > 0 || !due() {
+		return false
+	}
+	c.claimed = true
+	return true
+}
+
+// unclaim gives the write path back, to the goroutine if writes were queued meanwhile.
+func (c *committer) unclaim() {
+	c.mu.Lock()
+	c.claimed = false
+	if len(c.queue) > 0 || c.closed {
+		c.cond.Signal() // only then is the goroutine waiting for the claim
+	}
+	c.mu.Unlock()
 }
 
 // stop refuses new writes, waits until everything already queued is committed, and ends the
@@ -156,11 +244,13 @@ func (c *committer) run() {
 	var ops []Op
 	for {
 		c.mu.Lock()
-		for len(c.queue) == 0 && !c.closed {
+		c.working = false
+		for c.claimed || (len(c.queue) == 0 && !c.closed) {
 			c.cond.Wait()
 		}
 		batch := c.queue
 		c.queue = nil
+		c.working = len(batch) > 0
 		c.mu.Unlock()
 		if len(batch) == 0 {
 			return // closed and drained
@@ -174,22 +264,22 @@ func (c *committer) run() {
 		if syncs == nil {
 			results, err = c.db.commit(ops, nil, 0)
 		} else {
-			results, err = c.db.logGroup(ops)
+			// The group goes to the syncer once it is in the log and before it is applied to
+			// the file, so that the sync and the apply overlap; the next group forms and is
+			// written while this one syncs.
+			var handed bool
+			handed, err = c.db.logGroup(ops, batch, syncs)
+			if handed {
+				c.db.checkpointIfDue()
+				continue // the syncer answers the group
+			}
 		}
 		clear(ops) // drop references to event bytes between batches
 		if err != nil {
-			if err != ErrClosed {
-				err = Errorf(wire.ErrStorageError, "storage error: %v", err)
-			}
+			err = storageError(err)
 			for _, q := range batch {
 				q.p.Complete(Result{Err: err})
 			}
-			continue
-		}
-		if syncs != nil {
-			// The next group forms and is written while this one syncs.
-			syncs <- syncedGroup{seq: c.db.written.Load(), batch: batch, results: results}
-			c.db.checkpointIfDue()
 			continue
 		}
 		for i, q := range batch {
@@ -197,3 +287,5 @@ func (c *committer) run() {
 		}
 	}
 }
+
+var TrA, TrB, TrC, TrN atomic.Int64

@@ -23,8 +23,8 @@ const walCheckpointBytes = 64 << 20
 const walChunk = 2 << 20
 
 // wal is the write-ahead log of a standalone database: the durable record of every group
-// commit. Each group is applied to the database file (written, not fsynced) and appended here
-// as one record; one fdatasync of this file then makes the group durable. Opening the
+// commit. Each group is appended here as one record, then applied to the database file
+// (written, not fsynced) while one fdatasync of this file makes the group durable. Opening the
 // database applies again the records past the sequence number stored with the last group the
 // file holds. A checkpoint fsyncs the database file and empties the log.
 //

@@ -11,32 +11,63 @@ import (
 )
 
 // syncedGroup is a group commit written to the write-ahead log and waiting for its sync.
+// applied gets the outcome of applying it to the file, which runs during the sync.
 type syncedGroup struct {
 	seq     uint64
 	batch   []queuedOp
-	results []Result
+	applied chan groupOutcome
 }
 
-// logGroup applies one group to the file and appends it to the write-ahead log, unsynced. A
-// failure here is sticky: the file and the log may disagree, so no later group is accepted.
-func (db *DB) logGroup(ops []Op) ([]Result, error) {
+// groupOutcome is what applying a group to the file gave: a result per op, or a failure.
+type groupOutcome struct {
+	results []Result
+	err     error
+}
+
+// logNext appends ops to the write-ahead log, unsynced, as the group after the last one
+// written, and returns its sequence number. The caller then applies it (applyLogged). Only the
+// holder of the write path (the committer goroutine, or a WriteNow that claimed it) calls it.
+func (db *DB) logNext(ops []Op) (uint64, error) {
 	if err := db.walFailure(); err != nil {
-		return nil, err
+		return 0, err
 	}
 	seq := db.written.Load() + 1
-	results, err := db.commit(ops, nil, seq)
-	if err == nil {
-		err = db.wal.append(seq, ops)
+	if err := db.wal.append(seq, ops); err != nil {
+		db.failWAL(err)
+		return 0, err
 	}
+	return seq, nil
+}
+
+// applyLogged applies the group seq, already in the write-ahead log, to the file (unsynced). A
+// failure here is sticky: the file and the log disagree, so no later group is accepted, and
+// reopening the database applies the group from the log.
+func (db *DB) applyLogged(ops []Op, seq uint64) groupOutcome {
+	results, err := db.commit(ops, nil, seq)
 	if err != nil {
 		db.failWAL(err)
-		return nil, err
 	}
-	return results, nil
+	return groupOutcome{results, err}
+}
+
+// logGroup appends one group to the write-ahead log, hands it to syncs, and applies it to the
+// file while the syncer syncs the log. handed reports whether the syncer got the group, and
+// then answers it; else the caller answers it with err.
+func (db *DB) logGroup(ops []Op, batch []queuedOp, syncs chan<- syncedGroup) (handed bool, err error) {
+	seq, err := db.logNext(ops)
+	if err != nil {
+		return false, err
+	}
+	applied := make(chan groupOutcome, 1)
+	db.q.syncing.Add(1)
+	syncs <- syncedGroup{seq: seq, batch: batch, applied: applied}
+	applied <- db.applyLogged(ops, seq)
+	return true, nil
 }
 
 // syncer fsyncs the write-ahead log for every group the committer hands over, taking all the
-// groups waiting at once, and completes them. It ends when groups is closed.
+// groups waiting at once, and completes each once it is applied to the file too, so that a read
+// after the answer finds the write. It ends when groups is closed.
 func (db *DB) syncer(groups <-chan syncedGroup, done chan<- struct{}) {
 	defer close(done)
 	var pending []syncedGroup
@@ -54,36 +85,47 @@ func (db *DB) syncer(groups <-chan syncedGroup, done chan<- struct{}) {
 				break more
 			}
 		}
-		start := time.Now()
-		err := db.walFailure()
-		if err == nil {
-			if err = db.wal.sync(); err != nil {
-				db.failWAL(err)
-			}
-		}
-		db.syncCount.Add(1)
-		db.syncNanos.Add(int64(time.Since(start)))
-		last := pending[len(pending)-1].seq
-		if err == nil {
-			db.markSynced(last)
-		}
+		err := db.syncLog()
 		for _, g := range pending {
+			out := <-g.applied
+			gerr := err
+			if gerr == nil {
+				gerr = out.err
+			}
+			if gerr == nil {
+				db.markSynced(g.seq)
+			}
 			for i, q := range g.batch {
-				if err != nil {
-					q.p.Complete(Result{Err: Errorf(wire.ErrStorageError, "storage error: %v", err)})
+				if gerr != nil {
+					q.p.Complete(Result{Err: storageError(gerr)})
 				} else {
-					q.p.Complete(g.results[i])
+					q.p.Complete(out.results[i])
 				}
 			}
+			db.q.syncing.Add(-1)
 		}
 		clear(pending)
 	}
 }
 
+// syncLog fsyncs the write-ahead log, unless it failed before; a failure is sticky.
+func (db *DB) syncLog() error {
+	start := time.Now()
+	err := db.walFailure()
+	if err == nil {
+		if err = db.wal.sync(); err != nil {
+			db.failWAL(err)
+		}
+	}
+	db.syncCount.Add(1)
+	db.syncNanos.Add(int64(time.Since(start)))
+	return err
+}
+
 // markSynced records that every group up to seq is durable and wakes the reads waiting for it.
 func (db *DB) markSynced(seq uint64) {
 	db.syncMu.Lock()
-	db.synced = seq
+	db.synced = max(db.synced, seq) // a later group's sync may end first, and covers this one
 	db.syncCond.Broadcast()
 	db.syncMu.Unlock()
 }
@@ -135,11 +177,15 @@ func (db *DB) durableWait(seq uint64) func() error {
 	return func() error { return db.waitSynced(seq) }
 }
 
+// checkpointDue reports whether the write-ahead log is large enough to be emptied. Only the
+// holder of the write path calls it.
+func (db *DB) checkpointDue() bool { return db.wal.size >= walCheckpointBytes }
+
 // checkpointIfDue empties the write-ahead log once it is large: it waits until every group
 // written is durable, fsyncs the database file, then truncates the log. It runs on the
 // committer, the log's only writer.
 func (db *DB) checkpointIfDue() {
-	if db.wal.size < walCheckpointBytes {
+	if !db.checkpointDue() {
 		return
 	}
 	if err := db.checkpoint(); err != nil {

@@ -45,6 +45,7 @@ type conn struct {
 	hsDeadline   time.Time // when an ungreeted connection is closed; zero: never
 	authFailures int
 	lastWrite    *engine.Pending // the latest write handed to the backend
+	in           *bufio.Reader   // the requests read from nc and not decoded yet
 	readDL       time.Time       // the read deadline set on nc
 	idleDL       time.Time       // the idle part of it, renewed only when it gets near
 
@@ -178,6 +179,7 @@ func deadlineSlack(t time.Duration) time.Duration { return min(t/8, time.Second)
 
 func (c *conn) readLoop() {
 	br := bufio.NewReaderSize(c, 64<<10)
+	c.in = br
 	var buf []byte
 	auth := len(c.s.opts.AuthTokens) > 0
 	for {
@@ -323,7 +325,7 @@ func (c *conn) readFailed(err error) {
 // owed; otherwise it queues s for the writer goroutine. Only the reader adds to owed, so once
 // it reads zero every earlier answer is in the outbox and s's answer goes after them.
 func (c *conn) dispatch(s *slot) {
-	if s.done == closedChan && s.pend == nil && c.owed.Load() == 0 {
+	if s.done == closedChan && c.owed.Load() == 0 {
 		o := &c.out
 		o.mu.Lock()
 		c.writeAnswer(s)

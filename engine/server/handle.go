@@ -106,8 +106,20 @@ func (c *conn) handle(req *wire.Request, size int) *slot {
 	return s
 }
 
-// submit hands a write to the backend at once; its answer is ready when it is durable.
+// submit hands a write to the backend at once; its answer is ready when it is durable. A
+// local database's write is made durable on the reader instead when the database has no other
+// write in progress and the client has sent nothing more yet: the reader then answers it
+// without waking another goroutine, and a client that pipelines still gets its writes grouped.
+// Only the database itself does so, not a Backend that wraps it and changes Submit.
 func (c *conn) submit(s *slot, op engine.Op) {
+	if db, ok := c.s.backend.(*engine.DB); ok && c.in.Buffered() == 0 {
+		if r, done := db.WriteNow(op); done {
+			p := engine.NewPending()
+			p.Complete(r)
+			c.lastWrite, s.pend, s.done = p, p, closedChan
+			return
+		}
+	}
 	p := c.s.backend.Submit(op)
 	c.lastWrite = p
 	s.pend = p
