@@ -130,6 +130,7 @@ func (s *Subscription) connect(ctx context.Context, st *callState) error {
 	s.mu.Unlock()
 	r.mu.Lock()
 	r.pending = l
+	r.noteLive()
 	r.mu.Unlock()
 
 	body := encodeBody(c.cfg.TenantID, wire.SubscribeRequest{StreamID: s.stream, FromOffset: from, InitialCredits: credits})
@@ -154,6 +155,7 @@ func (s *Subscription) connect(ctx context.Context, st *callState) error {
 			r.pending = nil
 		}
 	}
+	r.noteLive()
 	r.mu.Unlock()
 	if !keepToken {
 		r.releaseToken()

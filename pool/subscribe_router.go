@@ -20,6 +20,7 @@ type subRouter struct {
 	pending *subLink // the Subscribe in flight, waiting for its answer
 	full    bool     // the server refused a subscription for this connection's cap
 	links   map[uint64]*subLink
+	live    atomic.Bool // links or pending, for active without the lock (set under mu by noteLive)
 }
 
 // subLink is one server subscription: a Subscription's current home on one connection.
@@ -64,11 +65,11 @@ func (r *subRouter) init() {
 }
 
 // active reports whether subscriptions live on the connection (it must not be reaped as idle).
-func (r *subRouter) active() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.links) > 0 || r.pending != nil
-}
+// Every call asks it, so it reads an atomic rather than taking the lock.
+func (r *subRouter) active() bool { return r.live.Load() }
+
+// noteLive updates live after links or pending changed (under mu).
+func (r *subRouter) noteLive() { r.live.Store(len(r.links) > 0 || r.pending != nil) }
 
 // acquire takes the right to send a Subscribe on this connection.
 func (r *subRouter) acquire(ctx context.Context, closed <-chan struct{}) bool {
@@ -109,6 +110,7 @@ func (r *subRouter) accepted(c *conn, sr wire.SubscribeResponse) {
 	r.pending = nil
 	l.id.Store(sr.SubscriptionID)
 	if l.abandoned {
+		r.noteLive()
 		r.mu.Unlock()
 		r.releaseToken()
 		// Nobody waits for it: cancel it on the server, off the reader goroutine.
@@ -119,6 +121,7 @@ func (r *subRouter) accepted(c *conn, sr wire.SubscribeResponse) {
 		r.links = make(map[uint64]*subLink)
 	}
 	r.links[sr.SubscriptionID] = l
+	r.noteLive()
 	r.mu.Unlock()
 }
 
@@ -135,6 +138,7 @@ func (r *subRouter) routePush(p *wire.Push) {
 		r.mu.Lock()
 		l := r.links[ev.SubscriptionID]
 		delete(r.links, ev.SubscriptionID)
+		r.noteLive()
 		r.mu.Unlock()
 		if l != nil {
 			// ServerShutdown and BackpressureTimeout are about the node, not the stream: follow
@@ -156,6 +160,7 @@ func (r *subRouter) forget(l *subLink) {
 	if r.pending == l {
 		r.pending = nil
 	}
+	r.noteLive()
 }
 
 // unsubscribe cancels a server subscription nobody follows; failures do not matter (the
