@@ -39,21 +39,31 @@ func errorParts(cerr *callError) (C.kmb_status_t, *C.char, C.size_t, C.int32_t, 
 // callback with work's error (nil on success). On a panic inside work, deliver gets an internal
 // error, unless it already ran.
 //
-// With patience (a waiter's callback, kmb_waiter_set_patience), work runs first on the calling
-// thread: a call that ends within the patience is delivered before the _async function returns,
-// at the cost of one wake-up instead of the hand-offs between threads. One that does not leaves
-// the thread (pool.Detach) and goes on on a goroutine from where it left.
-func startAsync(p unsafe.Pointer, patience time.Duration, work func(ctx context.Context, c *pool.Client) error, deliver func(error)) C.kmb_status_t {
+// With patience (a waiter's callback, kmb_waiter_set_patience; or the client's async patience
+// for a lone quick call, patience.go), work runs first on the calling thread: a call that ends
+// within the patience is delivered before the _async function returns, at the cost of one
+// wake-up instead of the hand-offs between threads. One that does not leaves the thread
+// (pool.Detach) and goes on on a goroutine from where it left. quick: the call changes nothing.
+func startAsync(p unsafe.Pointer, patience time.Duration, quick bool, work func(ctx context.Context, c *pool.Client) error, deliver func(error)) C.kmb_status_t {
 	h, c, cerr := lookupClient(p)
 	if cerr != nil {
 		return cerr.record()
 	}
-	if cerr := h.beginAsync(); cerr != nil {
+	own, cerr := h.beginAsync(quick)
+	if cerr != nil {
 		return cerr.record()
+	}
+	clientPatience := patience == 0 && own > 0
+	if clientPatience {
+		patience = own
 	}
 	if patience > 0 {
 		d := pool.NewDetach(context.Background(), patience)
-		if runGuarded(func() error { return work(d.Context(), c) }, deliver, d.Left) {
+		ended := runGuarded(func() error { return work(d.Context(), c) }, deliver, d.Left)
+		if clientPatience {
+			h.noteInline(ended)
+		}
+		if ended {
 			h.endAsync()
 			return C.KMB_OK
 		}
@@ -100,9 +110,9 @@ func errOrNil(err error) *callError {
 }
 
 // uint64Async runs an operation that yields one number.
-func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, op func(context.Context, *pool.Client) (uint64, error)) C.kmb_status_t {
+func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, quick bool, op func(context.Context, *pool.Client) (uint64, error)) C.kmb_status_t {
 	var v uint64
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), func(ctx context.Context, c *pool.Client) error {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), quick, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		v, err = op(ctx, c)
 		return err
@@ -118,8 +128,8 @@ func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, o
 }
 
 // statusAsync runs an operation with no result.
-func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, op func(context.Context, *pool.Client) error) C.kmb_status_t {
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), op, func(err error) {
+func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, quick bool, op func(context.Context, *pool.Client) error) C.kmb_status_t {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), quick, op, func(err error) {
 		st, msg, n, sc, rid := errorParts(errOrNil(err))
 		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_status_cb(p, cb, ud, st, msg, n, sc, rid)
@@ -162,7 +172,7 @@ func kmbgo_create_stream_async(p unsafe.Pointer, name *C.char, dc C.int32_t, cb 
 	if cerr != nil {
 		return cerr.record()
 	}
-	return uint64Async(p, cb, ud, func(ctx context.Context, c *pool.Client) (uint64, error) {
+	return uint64Async(p, cb, ud, false, func(ctx context.Context, c *pool.Client) (uint64, error) {
 		return c.CreateStream(ctx, s, class, wire.PlacementGlobal)
 	})
 }
@@ -178,7 +188,7 @@ func kmbgo_append_async(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_
 		return cerr.record()
 	}
 	opts := expectedOffset(expected)
-	return uint64Async(p, cb, ud, func(ctx context.Context, c *pool.Client) (uint64, error) {
+	return uint64Async(p, cb, ud, false, func(ctx context.Context, c *pool.Client) (uint64, error) {
 		return c.Append(ctx, uint64(streamID), evs, opts)
 	})
 }
@@ -190,7 +200,7 @@ func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb 
 		return nullCallback()
 	}
 	var res pool.ReadResult
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), func(ctx context.Context, c *pool.Client) error {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), true, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		res, err = c.Read(ctx, uint64(streamID), uint64(from), readMaxBytes(maxBytes))
 		return err
@@ -212,7 +222,7 @@ func kmbgo_stream_length_async(p unsafe.Pointer, streamID C.uint64_t, cb C.kmb_u
 	if cb == nil {
 		return nullCallback()
 	}
-	return uint64Async(p, cb, ud, func(ctx context.Context, c *pool.Client) (uint64, error) {
+	return uint64Async(p, cb, ud, true, func(ctx context.Context, c *pool.Client) (uint64, error) {
 		return c.StreamLength(ctx, uint64(streamID))
 	})
 }
@@ -223,7 +233,7 @@ func kmbgo_sync_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr
 	if cb == nil {
 		return nullCallback()
 	}
-	return statusAsync(p, cb, ud, func(ctx context.Context, c *pool.Client) error { return c.Sync(ctx) })
+	return statusAsync(p, cb, ud, false, func(ctx context.Context, c *pool.Client) error { return c.Sync(ctx) })
 }
 
 //export kmbgo_ping_async
@@ -232,7 +242,7 @@ func kmbgo_ping_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr
 	if cb == nil {
 		return nullCallback()
 	}
-	return statusAsync(p, cb, ud, func(ctx context.Context, c *pool.Client) error { return c.Ping(ctx) })
+	return statusAsync(p, cb, ud, true, func(ctx context.Context, c *pool.Client) error { return c.Ping(ctx) })
 }
 
 //export kmbgo_server_info_async
@@ -242,7 +252,7 @@ func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, 
 		return nullCallback()
 	}
 	var si pool.ServerInfo
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), func(ctx context.Context, c *pool.Client) error {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), true, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		si, err = c.ServerInfo(ctx)
 		return err

@@ -237,11 +237,12 @@ func kmbgo_client_stats_json(p unsafe.Pointer, out **C.char) (st C.kmb_status_t)
 		return fail(C.KMB_ERR_NULL_ARGUMENT, "kmb_client_stats_json: json_out is NULL")
 	}
 	*out = nil
-	_, c, cerr := lookupClient(p)
+	h, c, cerr := lookupClient(p)
 	if cerr != nil {
 		return cerr.record()
 	}
-	s, cerr := newStatsJSON(c.Stats())
+	waits, misses := h.asyncWaits()
+	s, cerr := newStatsJSON(clientStats{Stats: c.Stats(), AsyncWaits: waits, AsyncWaitMisses: misses})
 	if cerr != nil {
 		return cerr.record()
 	}

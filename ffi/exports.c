@@ -102,6 +102,11 @@ kmb_status_t kmb_server_info(kmb_client_t *client, kmb_server_info_t **out) {
     return kmbgo_server_info(client, out);
 }
 
+kmb_status_t kmb_client_set_async_patience_us(kmb_client_t *client, uint32_t patience_us) {
+    GUARD();
+    return kmbgo_client_set_async_patience_us(client, patience_us);
+}
+
 kmb_status_t kmb_client_stats_json(kmb_client_t *client, char **json_out) {
     GUARD();
     return kmbgo_client_stats_json(client, json_out);

@@ -38,6 +38,7 @@ type clientHandle struct {
 	closed  bool
 	pending int        // _async calls whose callback has not returned yet
 	idle    *sync.Cond // signalled when pending drops to 0
+	inline  inlineGate // kmb_client_set_async_patience_us (patience.go)
 }
 
 // maxPendingAsync mirrors KMB_MAX_PENDING_ASYNC.
@@ -80,18 +81,27 @@ func lookupClient(p unsafe.Pointer) (*clientHandle, *pool.Client, *callError) {
 	return h, c, nil
 }
 
-// beginAsync registers one pending _async call, so Close waits for its callback.
-func (h *clientHandle) beginAsync() *callError {
+// beginAsync registers one pending _async call, so Close waits for its callback, and returns
+// the patience it gets from the client (patience.go; quick: the call changes nothing).
+func (h *clientHandle) beginAsync(quick bool) (time.Duration, *callError) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return errorf(C.KMB_ERR_INVALID_HANDLE, "client was closed")
+		return 0, errorf(C.KMB_ERR_INVALID_HANDLE, "client was closed")
 	}
 	if h.pending >= maxPendingAsync {
-		return errorf(C.KMB_ERR_BUSY, "%d async calls already pending on this client", h.pending)
+		return 0, errorf(C.KMB_ERR_BUSY, "%d async calls already pending on this client", h.pending)
 	}
 	h.pending++
-	return nil
+	return h.inline.patienceFor(h.pending == 1, quick), nil
+}
+
+// noteInline records whether a call that waited on its thread with the client's patience
+// ended there.
+func (h *clientHandle) noteInline(ended bool) {
+	h.mu.Lock()
+	h.inline.note(ended)
+	h.mu.Unlock()
 }
 
 // endAsync is called after an _async call's callback returned.

@@ -115,7 +115,14 @@ func newServerInfo(si wire.ServerInfoResponse) (*C.kmb_server_info_t, *callError
 }
 
 // newStatsJSON renders a stats snapshot as a NUL-terminated C string.
-func newStatsJSON(s pool.Stats) (*C.char, *callError) {
+// clientStats is what kmb_client_stats_json reports: the pool's counters, and the library's own.
+type clientStats struct {
+	pool.Stats
+	AsyncWaits      int64 `json:"async_waits"`       // calls that waited with the async patience
+	AsyncWaitMisses int64 `json:"async_wait_misses"` // of them, those that left for the background
+}
+
+func newStatsJSON(s clientStats) (*C.char, *callError) {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, errorf(C.KMB_ERR_INTERNAL, "encoding stats: %v", err)

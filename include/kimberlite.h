@@ -584,7 +584,9 @@ KMB_EXTERN void kmb_server_info_free(kmb_server_info_t *info);
  * "dial_failures"; "role" is "leader", "follower", "unknown" or "down"), "leader", "leader_view",
  * "operations", "errors", "retries", "redirects", "leader_changes", "latency_p50_ns",
  * "latency_p90_ns", "latency_p99_ns", "latency_max_ns", "subscriptions" (open now),
- * "resubscribes" (times one moved to another connection or node).
+ * "resubscribes" (times one moved to another connection or node), "async_waits" (calls that
+ * waited on the calling thread with kmb_client_set_async_patience_us) and "async_wait_misses"
+ * (of them, those that went on in the background).
  * json_out: *json_out receives a NUL-terminated UTF-8 string the caller owns; free it with
  *           kmb_string_free(). Set to NULL on error.
  * errors: KMB_ERR_NULL_ARGUMENT (json_out), KMB_ERR_INVALID_HANDLE, KMB_ERR_NO_MEMORY,
@@ -660,7 +662,9 @@ KMB_EXTERN kmb_status_t kmb_client_metrics_text(kmb_client_t *client, char **tex
  * Async variants (see "Async" in Conventions). Arguments are checked, and event bytes and strings
  * copied, before the function returns; a non-OK return means the callback will not be called.
  * Extra errors: KMB_ERR_NULL_ARGUMENT (callback NULL), KMB_ERR_BUSY.
- * threads: any thread; callbacks run on library threads, possibly several at once.
+ * threads: any thread; callbacks run on library threads, possibly several at once (or, with a
+ * patience, on the calling thread before the function returns: kmb_waiter_set_patience,
+ * kmb_client_set_async_patience_us).
  * ------------------------------------------------------------------------------------------- */
 
 /* kmb_create_stream_async: as kmb_create_stream; cb(user_data, status, stream_id). */
@@ -697,6 +701,22 @@ KMB_EXTERN kmb_status_t kmb_ping_async(kmb_client_t *client, kmb_status_callback
  * (free with kmb_server_info_free; NULL on error). */
 KMB_EXTERN kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_info_callback_t cb,
                                               void *user_data);
+
+/* kmb_client_set_async_patience_us: for an event loop that awaits one call at a time. With a
+ * patience, a kmb_read_async, kmb_stream_length_async, kmb_ping_async or kmb_server_info_async
+ * made while no other _async call of this client is in flight first waits for its answer on the
+ * calling thread, for up to patience_us microseconds: when the answer comes in that time, cb
+ * runs on the calling thread before the _async function returns, and the call costs one
+ * wake-up instead of the hand-offs between threads of a call run in the background (about
+ * 2.5x faster on loopback). A call that takes longer goes on in the background (a read is sent
+ * again), and the next lone calls skip the wait, twice as many after each further miss (up to
+ * 1024), so a distant or slow server turns the wait off by itself. Appends, creates, syncs and
+ * subscriptions never wait, nor do calls made while others are in flight. 0 (the default): off.
+ * Applies from the next call; any thread.
+ * errors: KMB_ERR_INVALID_ARGUMENT (over KMB_MAX_ASYNC_PATIENCE_US), KMB_ERR_INVALID_HANDLE,
+ *         KMB_ERR_FORKED. */
+#define KMB_MAX_ASYNC_PATIENCE_US 1000u
+KMB_EXTERN kmb_status_t kmb_client_set_async_patience_us(kmb_client_t *client, uint32_t patience_us);
 
 /* ---------------------------------------------------------------------------------------------
  * Subscriptions                                                        @object kmb_subscription_t

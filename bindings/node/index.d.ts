@@ -124,6 +124,19 @@ export interface ConnectOptions {
    * Default: plain TCP.
    */
   tls?: boolean | TLSOptions | undefined;
+  /**
+   * How long a lone quick call may wait for its answer on the event-loop thread, in
+   * microseconds. A `read`, `streamLength`, `ping` or `serverInfo` made while no other call's
+   * Promise is pending then settles after one wake-up instead of three hand-offs between
+   * threads: about 2.5x faster against a local server. The loop is held for at most this long
+   * per call; a call that takes longer goes on in the background (a read is sent again), and
+   * the next lone calls skip the wait, twice as many after each further miss, so a slow or
+   * distant server turns it off by itself. Appends, creates, syncs and subscriptions never
+   * wait, nor does a call started while another is pending (in a `Promise.all` of reads only
+   * the first may wait; the others are sent at once, together). `stats().asyncWaits` and
+   * `asyncWaitMisses` count the waits. Default 300; 0 turns it off; at most 1000.
+   */
+  eventLoopWaitMicros?: number | undefined;
 }
 
 /** TLS settings of {@link ConnectOptions.tls}, named as in Node's `tls.connect`. */
@@ -231,6 +244,10 @@ export interface ClientStats {
   subscriptions: number;
   /** Times a subscription moved to another connection or node. */
   resubscribes: number;
+  /** Calls that waited for their answer on the event-loop thread ({@link ConnectOptions.eventLoopWaitMicros}). */
+  asyncWaits: number;
+  /** Of them, those that took longer and went on in the background. */
+  asyncWaitMisses: number;
 }
 
 /** A log record of the library ({@link Client} event 'log'). */

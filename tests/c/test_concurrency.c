@@ -371,6 +371,91 @@ static void test_waiter_patience(void) {
     CHECK_OK(kmb_client_close(c));
 }
 
+/* held_append's callback stays running until held_state is 2: its call is in flight meanwhile */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+static int held_state;
+
+static void held_append(void *ud, kmb_status_t st, uint64_t first) {
+    (void)ud;
+    (void)st;
+    (void)first;
+    pthread_mutex_lock(&held_mu);
+    held_state = 1;
+    pthread_cond_broadcast(&held_cv);
+    while (held_state != 2) pthread_cond_wait(&held_cv, &held_mu);
+    pthread_mutex_unlock(&held_mu);
+}
+
+/* with the client's async patience, a lone quick call waits on the calling thread: its callback
+ * has run, on this thread, when the start returns. Appends never wait, nor do calls started
+ * while others are in flight, and 0 turns it off. */
+static void test_client_patience(void) {
+    kmb_client_t *c = t_connect(t_addr());
+    uint64_t sid = 0;
+    const uint8_t *one = (const uint8_t *)"patient";
+    size_t len = 7;
+    char name[96];
+    int i, inline_reads = 0;
+    snprintf(name, sizeof name, "ctest-client-patience-%d-%ld", (int)getpid(), (long)time(NULL));
+    CHECK_OK(kmb_create_stream(c, name, KMB_DATA_CLASS_PUBLIC, &sid));
+    CHECK_OK(kmb_append(c, sid, &one, &len, 1, NULL, NULL));
+    CHECK_ST(kmb_client_set_async_patience_us(NULL, 10), KMB_ERR_INVALID_HANDLE);
+    CHECK_ST(kmb_client_set_async_patience_us(c, KMB_MAX_ASYNC_PATIENCE_US + 1), KMB_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(kmb_last_error_message(), "KMB_MAX_ASYNC_PATIENCE_US") != NULL);
+    CHECK_OK(kmb_client_set_async_patience_us(c, KMB_MAX_ASYNC_PATIENCE_US));
+
+    tracker_reset();
+    for (i = 0; i < 20; i++) {
+        CHECK_OK(kmb_read_async(c, sid, 0, 0, on_events, &slots[i]));
+        pthread_mutex_lock(&tr.mu);
+        if (tr.calls[i] == 1) inline_reads++;
+        pthread_mutex_unlock(&tr.mu);
+        REQUIRE(wait_done(i + 1));
+        CHECK(tr.status[i] == KMB_OK && tr.value[i] == 1);
+    }
+    CHECK(inline_reads >= 5); /* a local server answers well within 1 ms */
+    CHECK(tr.on_caller_thread == inline_reads);
+    tracker_reset();
+    CHECK_OK(kmb_stream_length_async(c, sid, on_u64, &slots[0]));
+    CHECK_OK(kmb_ping_async(c, on_status, &slots[1]));
+    REQUIRE(wait_done(2));
+    CHECK(tr.status[0] == KMB_OK && tr.value[0] == 1 && tr.status[1] == KMB_OK);
+
+    /* an append never waits on the calling thread */
+    tracker_reset();
+    CHECK_OK(kmb_append_async(c, sid, &one, &len, 1, NULL, on_u64, &slots[0]));
+    REQUIRE(wait_done(1));
+    CHECK(tr.status[0] == KMB_OK && tr.value[0] == 1);
+    CHECK(tr.on_caller_thread == 0);
+
+    /* while another call is in flight (its callback holds it there), none waits here */
+    tracker_reset();
+    held_state = 0;
+    CHECK_OK(kmb_append_async(c, sid, &one, &len, 1, NULL, held_append, NULL)); /* never here */
+    pthread_mutex_lock(&held_mu);
+    while (held_state == 0) pthread_cond_wait(&held_cv, &held_mu);
+    pthread_mutex_unlock(&held_mu);
+    for (i = 0; i < 8; i++) CHECK_OK(kmb_read_async(c, sid, 0, 0, on_events, &slots[i]));
+    REQUIRE(wait_done(8));
+    for (i = 0; i < 8; i++) CHECK(tr.calls[i] == 1 && tr.status[i] == KMB_OK && tr.value[i] == 3);
+    CHECK(tr.on_caller_thread == 0);
+    pthread_mutex_lock(&held_mu);
+    held_state = 2;
+    pthread_cond_broadcast(&held_cv);
+    pthread_mutex_unlock(&held_mu);
+
+    CHECK_OK(kmb_client_set_async_patience_us(c, 0));
+    tracker_reset();
+    for (i = 0; i < 10; i++) {
+        CHECK_OK(kmb_read_async(c, sid, 0, 0, on_events, &slots[i]));
+        REQUIRE(wait_done(i + 1));
+    }
+    CHECK(tr.on_caller_thread == 0);
+    CHECK_OK(kmb_client_close(c));
+    CHECK_ST(kmb_client_set_async_patience_us(c, 10), KMB_ERR_INVALID_HANDLE);
+}
+
 /* a waiter completes an _async call into memory one thread waits on in slices */
 static void test_waiter(void) {
     kmb_waiter_t *w = NULL;
@@ -512,6 +597,7 @@ int main(void) {
     test_cross_close_from_callbacks();
     test_waiter();
     test_waiter_patience();
+    test_client_patience();
     test_integer_user_data();
     test_close_while_in_use();
     return t_done("test_concurrency");

@@ -37,7 +37,14 @@ const OPTIONS = {
 // have no effect (buffers grow as needed, and the client always re-dials and follows the leader).
 const COMPAT = ['readTimeoutMs', 'writeTimeoutMs', 'bufferSizeBytes', 'autoReconnect'];
 
-const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), ...COMPAT, 'tls']);
+// How long a lone quick call (read, streamLength, ping, serverInfo awaited with no other call
+// of the client in flight) may wait for its answer on the event-loop thread, in microseconds
+// (kmb_client_set_async_patience_us): one wake-up instead of three hand-offs between threads.
+// A slow or distant server turns the wait off by itself; 0 turns it off.
+const DEFAULT_EVENT_LOOP_WAIT_MICROS = 300;
+const MAX_EVENT_LOOP_WAIT_MICROS = 1000; // KMB_MAX_ASYNC_PATIENCE_US
+
+const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), ...COMPAT, 'tls', 'eventLoopWaitMicros']);
 
 // Lower-cased spellings map back to the real name, so "tenantID", "auth_token" or "TenantId"
 // are caught with a hint instead of being ignored.
@@ -134,6 +141,9 @@ function normaliseConnectOptions(opts) {
   if (opts.autoReconnect !== undefined && typeof opts.autoReconnect !== 'boolean') {
     throw new TypeError(`option "autoReconnect" must be a boolean, got ${describe(opts.autoReconnect)}`);
   }
+  native.eventLoopWaitMicros = opts.eventLoopWaitMicros === undefined
+    ? DEFAULT_EVENT_LOOP_WAIT_MICROS
+    : integerIn('eventLoopWaitMicros', opts.eventLoopWaitMicros, 0, MAX_EVENT_LOOP_WAIT_MICROS, ' (microseconds)');
   Object.assign(native, normaliseTLS(opts.tls));
   if (native.minIdleConnsPerNode !== undefined && native.maxConnsPerNode !== undefined && native.minIdleConnsPerNode > native.maxConnsPerNode) {
     throw new RangeError(`option "minIdleConnsPerNode" (${native.minIdleConnsPerNode}) must be <= "maxConnsPerNode" (${native.maxConnsPerNode})`);

@@ -27,6 +27,25 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
     return v;
 }
 
+/* get_patience reads options.eventLoopWaitMicros (checked by lib/options.js; absent: 0) for
+ * kmb_client_set_async_patience_us. Returns KMB_OK, or -1 after throwing a TypeError. */
+static kmb_status_t get_patience(napi_env env, napi_value options, uint32_t *out) {
+    bool has = false;
+    napi_value v;
+    napi_valuetype t;
+    *out = 0;
+    if (napi_has_named_property(env, options, "eventLoopWaitMicros", &has) != napi_ok) return -1;
+    if (!has) return KMB_OK;
+    napi_get_named_property(env, options, "eventLoopWaitMicros", &v);
+    if (napi_typeof(env, v, &t) != napi_ok) return -1;
+    if (t == napi_undefined) return KMB_OK;
+    if (t != napi_number || napi_get_value_uint32(env, v, out) != napi_ok) {
+        throw_type(env, "option \"eventLoopWaitMicros\" must be a number");
+        return -1;
+    }
+    return KMB_OK;
+}
+
 /* connect(addresses: string[], tenantId: bigint, authToken: string, options: object[, observer]) */
 static napi_value js_connect(napi_env env, napi_callback_info info) {
     size_t argc = 5;
@@ -83,6 +102,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
             if (vt != napi_undefined) s = apply_option(env, cfg, &OPTIONS[i], v);
         }
     }
+    if (s == KMB_OK) s = get_patience(env, argv[3], &r->patience_us);
     if (s == KMB_OK && argc >= 5) s = attach_observer(env, cfg, argv[4]);
     if (s == -1) { /* a TypeError/RangeError is pending: let it propagate */
         napi_value exc;
@@ -242,6 +262,17 @@ static napi_value js_append(napi_env env, napi_callback_info info) {
     return promise;
 }
 
+/* loop_wait gives the quick call about to start the client's eventLoopWaitMicros while no call
+ * of this environment has an unsettled Promise, else none: a call started while earlier ones
+ * are pending, as in Promise.all, must not wait for its answer before the next one is sent
+ * (an earlier call that ended on the loop is still pending until its Promise settles). The
+ * library is told only when that changes. */
+static void loop_wait(client_handle *h) {
+    uint32_t want = h->st->pending == 0 ? h->patience_us : 0;
+    if (want != h->lib_patience && kmb_client_set_async_patience_us(h->client, want) == KMB_OK)
+        h->lib_patience = want;
+}
+
 /* read(client, streamId: bigint, fromOffset: bigint, maxBytes: bigint) */
 static napi_value js_read(napi_env env, napi_callback_info info) {
     size_t argc = 4;
@@ -253,7 +284,10 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
         return NULL;
     req *r;
     napi_value promise = begin(env, st, OP_READ, argv[0], &r);
-    if (promise != NULL) started(env, r, kmb_read_async(h->client, stream, from, max, on_events, r));
+    if (promise != NULL) {
+        loop_wait(h);
+        started(env, r, kmb_read_async(h->client, stream, from, max, on_events, r));
+    }
     return promise;
 }
 
@@ -265,7 +299,10 @@ static napi_value js_stream_length(napi_env env, napi_callback_info info) {
     if (!get_u64(env, argv[1], "streamId", &stream)) return NULL;
     req *r;
     napi_value promise = begin(env, st, OP_LENGTH, argv[0], &r);
-    if (promise != NULL) started(env, r, kmb_stream_length_async(h->client, stream, on_uint64, r));
+    if (promise != NULL) {
+        loop_wait(h);
+        started(env, r, kmb_stream_length_async(h->client, stream, on_uint64, r));
+    }
     return promise;
 }
 
@@ -285,7 +322,10 @@ static napi_value js_ping(napi_env env, napi_callback_info info) {
     OPEN_CLIENT(1, "ping expects (client)");
     req *r;
     napi_value promise = begin(env, st, OP_PING, argv[0], &r);
-    if (promise != NULL) started(env, r, kmb_ping_async(h->client, on_status, r));
+    if (promise != NULL) {
+        loop_wait(h);
+        started(env, r, kmb_ping_async(h->client, on_status, r));
+    }
     return promise;
 }
 
@@ -295,7 +335,10 @@ static napi_value js_server_info(napi_env env, napi_callback_info info) {
     OPEN_CLIENT(1, "serverInfo expects (client)");
     req *r;
     napi_value promise = begin(env, st, OP_INFO, argv[0], &r);
-    if (promise != NULL) started(env, r, kmb_server_info_async(h->client, on_info, r));
+    if (promise != NULL) {
+        loop_wait(h);
+        started(env, r, kmb_server_info_async(h->client, on_info, r));
+    }
     return promise;
 }
 

@@ -16,6 +16,7 @@ typedef struct {
     napi_deferred deferred;
     napi_ref keep;           /* strong reference to the client object while the call runs */
     kmb_config_t *cfg;       /* OP_CONNECT input */
+    uint32_t patience_us;    /* OP_CONNECT input: kmb_client_set_async_patience_us */
     kmb_client_t *client;    /* OP_CONNECT result, OP_CLOSE target */
     kmb_status_t status;
     uint64_t value;
@@ -140,7 +141,12 @@ static void *connect_main(void *arg) {
     req *r = arg;
     kmb_client_t *c = NULL;
     kmb_status_t s = kmb_client_connect(r->cfg, &c);
-    capture(r, s);
+    if (s == KMB_OK && (s = kmb_client_set_async_patience_us(c, r->patience_us)) != KMB_OK) {
+        capture(r, s); /* the message names the limit; nothing is left open */
+        kmb_client_close(c);
+    } else {
+        capture(r, s);
+    }
     kmb_config_free(r->cfg);
     r->cfg = NULL;
     r->client = s == KMB_OK ? c : NULL;

@@ -25,6 +25,7 @@ static napi_value result_connect(napi_env env, req *r) {
     client_handle *h = calloc(1, sizeof *h);
     if (h == NULL) return NULL;
     h->client = r->client;
+    h->patience_us = h->lib_patience = r->patience_us;
     h->st = r->st;
     if (napi_create_object(env, &obj) != napi_ok || napi_type_tag_object(env, obj, &CLIENT_TAG) != napi_ok ||
         napi_wrap(env, obj, h, handle_finalize, NULL, NULL) != napi_ok) {

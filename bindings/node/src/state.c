@@ -22,7 +22,9 @@ typedef struct {
 struct client_handle {
     kmb_client_t *client;
     env_state *st;
-    int closed; /* JS thread only */
+    int closed;            /* JS thread only */
+    uint32_t patience_us;  /* eventLoopWaitMicros */
+    uint32_t lib_patience; /* JS thread only: what the library has now (loop_wait in calls.c) */
     client_handle *prev, *next;
 };
 

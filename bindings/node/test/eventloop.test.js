@@ -1,0 +1,84 @@
+'use strict';
+// eventLoopWaitMicros: a lone quick call waits for its answer on the event-loop thread, and one
+// that takes longer goes on in the background with the right answer.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { Client, DataClass } = require('..');
+const { startServer, freeze, waitFor } = require('./helpers');
+
+const uniq = (p) => `${p}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+
+async function streamOf(c, n) {
+  const id = await c.createStream(uniq('loop'), DataClass.NonPHI);
+  for (let i = 0; i < n; i++) await c.append(id, [Buffer.from(`event-${i}`)]);
+  return id;
+}
+
+async function readsEach(c, id, n) {
+  for (let i = 0; i < n; i++) {
+    const r = await c.read(id, { fromOffset: BigInt(i), maxBytes: 1 });
+    assert.deepEqual(r.events.map((e) => e.data.toString()), [`event-${i}`]);
+  }
+}
+
+test('lone reads wait on the loop, and a frozen server sends them to the background', async (t) => {
+  const srv = await startServer(t);
+  const c = await Client.connect({ addresses: [srv.addr], tenantId: 1n, eventLoopWaitMicros: 1000 });
+  t.after(() => c.disconnect());
+  const id = await streamOf(c, 30);
+  await readsEach(c, id, 30);
+  assert.equal(await c.streamLength(id), 30n);
+  await c.ping();
+  const waited = c.stats();
+  assert.ok(waited.asyncWaits >= 16, `only ${waited.asyncWaits} of 32 lone calls waited on the loop`);
+  assert.ok(waited.asyncWaitMisses <= waited.asyncWaits);
+
+  // Calls in flight together never wait: 16 reads started at once, then awaited.
+  const before = c.stats().asyncWaits;
+  const all = await Promise.all(Array.from({ length: 16 }, (_, i) => c.read(id, { fromOffset: BigInt(i), maxBytes: 1 })));
+  all.forEach((r, i) => assert.equal(r.events[0].data.toString(), `event-${i}`));
+  assert.ok(c.stats().asyncWaits - before <= 1, 'a call started while others were in flight waited on the loop');
+
+  // Appends never wait on the loop.
+  const appendsBefore = c.stats().asyncWaits;
+  await c.append(id, [Buffer.from('event-30')]);
+  assert.equal(c.stats().asyncWaits, appendsBefore);
+
+  // A server that stops answering: the read leaves the loop after its wait, and answers once
+  // the server runs again. (A new client: no earlier miss makes it skip the wait.)
+  const fresh = await Client.connect({ addresses: [srv.addr], tenantId: 1n, eventLoopWaitMicros: 1000 });
+  t.after(() => fresh.disconnect());
+  await fresh.ping();
+  const missesBefore = fresh.stats().asyncWaitMisses;
+  await freeze(srv.proc.pid);
+  let resumed = false;
+  try {
+    const pending = fresh.read(id, { fromOffset: 30n, maxBytes: 1 });
+    await waitFor(() => fresh.stats().asyncWaitMisses > missesBefore, { what: 'the read to leave the loop' });
+    process.kill(srv.proc.pid, 'SIGCONT');
+    resumed = true;
+    const r = await pending;
+    assert.deepEqual(r.events.map((e) => e.data.toString()), ['event-30']);
+  } finally {
+    if (!resumed) process.kill(srv.proc.pid, 'SIGCONT');
+  }
+  await readsEach(c, id, 31);
+});
+
+test('eventLoopWaitMicros 0 never waits on the loop; bad values are refused', async (t) => {
+  const srv = await startServer(t);
+  const c = await Client.connect({ addresses: [srv.addr], tenantId: 1n, eventLoopWaitMicros: 0 });
+  t.after(() => c.disconnect());
+  const id = await streamOf(c, 10);
+  await readsEach(c, id, 10);
+  assert.equal(c.stats().asyncWaits, 0);
+  assert.equal(c.stats().asyncWaitMisses, 0);
+
+  for (const bad of [-1, 1001, 1.5]) {
+    await assert.rejects(Client.connect({ addresses: [srv.addr], eventLoopWaitMicros: bad }),
+      { name: 'RangeError', message: /"eventLoopWaitMicros" must be an integer between 0 and 1000 \(microseconds\)/ });
+  }
+  await assert.rejects(Client.connect({ addresses: [srv.addr], eventLoopWaitMicros: '300' }),
+    { name: 'TypeError', message: /"eventLoopWaitMicros" must be a number/ });
+});
