@@ -118,7 +118,7 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_server_info", _S, [ClientP, POINTER(ServerInfoP)]),
     ("kmb_server_info_free", None, [ServerInfoP]),
     ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
-    # For event loops awaiting one call at a time; Python waits on its own threads instead.
+    # kimberlite.aio's wait on the loop's thread (event_loop_wait_us).
     ("kmb_client_set_async_patience_us", _S, [ClientP, c_uint32]),
     ("kmb_string_free", None, [c_void_p]),
     # Subscriptions (kimberlite.subscription).

@@ -11,6 +11,14 @@ back on one of its own threads, and the callback hands the result to the event l
 ``loop.call_soon_threadsafe``. No thread is started per call, so a thousand concurrent awaits
 need no thousand threads (connect and disconnect, which have no asynchronous form in the C API,
 run in the loop's default executor). Every call of one AsyncClient may come from any task.
+
+A read, stream_length or ping awaited while no other call of this module is unsettled first
+waits for its answer on the loop's thread, for up to ``event_loop_wait_us`` microseconds
+(AsyncClient.connect; default 300, 0 turns it off; kmb_client_set_async_patience_us): one call
+awaited at a time then costs one wake-up instead of hand-offs between threads. A call that takes
+longer goes on in the background (a read is sent again), and a slow or distant server turns the
+wait off by itself. In ``asyncio.gather`` only the first call may wait; the others are sent at
+once, together.
 """
 
 from __future__ import annotations
@@ -33,10 +41,33 @@ __all__ = ["AsyncClient"]
 _pending: Dict[int, Tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", str]] = {}
 _pending_lock = threading.Lock()
 _tokens = itertools.count(1)
+# Calls started and not yet settled on their loop (under _pending_lock): a call started while
+# another is unsettled does not wait on the loop's thread (see AsyncClient._loop_wait).
+_unsettled = 0
+
+#: The default of AsyncClient.connect's event_loop_wait_us.
+DEFAULT_EVENT_LOOP_WAIT_US = 300
+_MAX_EVENT_LOOP_WAIT_US = 1000  # KMB_MAX_ASYNC_PATIENCE_US
+
+
+def _wait_arg(v: Any) -> int:
+    """event_loop_wait_us, checked."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"event_loop_wait_us must be an int, not {type(v).__name__}")
+    if not 0 <= v <= _MAX_EVENT_LOOP_WAIT_US:
+        raise ValueError(f"event_loop_wait_us must be between 0 and {_MAX_EVENT_LOOP_WAIT_US} microseconds, not {v}")
+    return v
+
+
+def _settled() -> None:
+    global _unsettled
+    with _pending_lock:
+        _unsettled -= 1
 
 
 def _settle(fut: "asyncio.Future[Any]", kind: str, value: Any, exc: Optional[BaseException]) -> None:
     # On the event loop's thread.
+    _settled()
     if kind == "events" and value is not None:
         value = _read_result(value)  # copies the events out and frees them, even if cancelled
     if fut.done():
@@ -45,6 +76,14 @@ def _settle(fut: "asyncio.Future[Any]", kind: str, value: Any, exc: Optional[Bas
         fut.set_exception(exc)
     else:
         fut.set_result(value)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this thread is running loop."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _complete(token: Optional[int], status: int, value: Any, kind: str) -> None:
@@ -65,8 +104,12 @@ def _complete(token: Optional[int], status: int, value: Any, kind: str) -> None:
     elif kind == "events" and not value:
         value = None
     try:
-        loop.call_soon_threadsafe(_settle, fut, kind, value, exc)
+        if _on_loop(loop):  # it ended during its start (the wait on the loop's thread)
+            loop.call_soon(_settle, fut, kind, value, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, fut, kind, value, exc)
     except RuntimeError:  # the loop was closed meanwhile: nobody awaits the result
+        _settled()
         if kind == "events" and value:
             _ffi.lib().kmb_events_free(value)
 
@@ -103,18 +146,22 @@ async def _call(kind: str, fn_name: str, *args: Any) -> Any:
     """Start kmb_<fn>_async(*args, callback, token) and await its result."""
     loop = asyncio.get_running_loop()
     fut: "asyncio.Future[Any]" = loop.create_future()
+    global _unsettled
     token = next(_tokens)
     with _pending_lock:
         _pending[token] = (loop, fut, kind)
+        _unsettled += 1
     try:
         status = getattr(_ffi.lib(), fn_name)(*args, _CALLBACKS[kind], token)
     except BaseException:
         with _pending_lock:
-            _pending.pop(token, None)
+            if _pending.pop(token, None) is not None:
+                _unsettled -= 1
         raise
     if status != _ffi.KMB_OK:  # the callback will not run
         with _pending_lock:
             _pending.pop(token, None)
+            _unsettled -= 1
         raise _ffi.last_error(status)
     return await fut
 
@@ -127,13 +174,24 @@ class AsyncClient:
     any number of concurrent tasks, and may be shared with threads through :attr:`client`.
     """
 
-    __slots__ = ("_client",)
+    __slots__ = ("_client", "_wait_us", "_lib_wait_us")
 
-    def __init__(self, client: Client) -> None:
-        """Wrap a connected Client (its connections are shared)."""
+    def __init__(self, client: Client, event_loop_wait_us: int = DEFAULT_EVENT_LOOP_WAIT_US) -> None:
+        """Wrap a connected Client (its connections are shared). event_loop_wait_us: see the
+        module's documentation (0 to 1000 microseconds)."""
         if not isinstance(client, Client):
             raise TypeError(f"AsyncClient wraps a Client, not {type(client).__name__}; use AsyncClient.connect(...)")
+        self._wait_us = _wait_arg(event_loop_wait_us)
         self._client = client
+        self._lib_wait_us = 0  # what the library has now
+
+    def _loop_wait(self, h: Any) -> None:
+        """Give the quick call about to start the client's wait while no call is unsettled
+        (a call that ended on the loop's thread stays unsettled until its future is set)."""
+        with _pending_lock:
+            want = self._wait_us if _unsettled == 0 else 0
+        if want != self._lib_wait_us and _ffi.lib().kmb_client_set_async_patience_us(h, want) == _ffi.KMB_OK:
+            self._lib_wait_us = want
 
     @classmethod
     async def connect(
@@ -141,13 +199,17 @@ class AsyncClient:
         addresses: Sequence[str],
         tenant_id: int,
         auth_token: Optional[str] = None,
+        *,
+        event_loop_wait_us: int = DEFAULT_EVENT_LOOP_WAIT_US,
         **options: Any,
     ) -> "AsyncClient":
-        """Connect as Client.connect does (the dial runs in the loop's default executor)."""
+        """Connect as Client.connect does (the dial runs in the loop's default executor).
+        event_loop_wait_us: see the module's documentation."""
+        _wait_arg(event_loop_wait_us)  # refused before the dial
         loop = asyncio.get_running_loop()
         client = await loop.run_in_executor(
             None, lambda: Client.connect(addresses, tenant_id, auth_token, **options))
-        return cls(client)
+        return cls(client, event_loop_wait_us)
 
     @property
     def client(self) -> Client:
@@ -216,6 +278,7 @@ class AsyncClient:
         sid = uint("stream_id", stream_id)
         start = uint("from_offset", from_offset)
         limit = 0 if max_bytes is None else uint("max_bytes", max_bytes, minimum=1)
+        self._loop_wait(h)
         result = await _call("events", "kmb_read_async", h, sid, start, limit)
         if result is None:  # success without events cannot happen; guard anyway
             raise KimberliteError("kimberlite: kmb_read_async succeeded without a result", code="KMB_ERR_INTERNAL")
@@ -238,6 +301,7 @@ class AsyncClient:
         """As :meth:`Client.stream_length`."""
         h = self._client._h()
         sid = uint("stream_id", stream_id)
+        self._loop_wait(h)
         value: int = await _call("uint64", "kmb_stream_length_async", h, sid)
         return value
 
@@ -247,7 +311,9 @@ class AsyncClient:
 
     async def ping(self) -> None:
         """As :meth:`Client.ping`."""
-        await _call("status", "kmb_ping_async", self._client._h())
+        h = self._client._h()
+        self._loop_wait(h)
+        await _call("status", "kmb_ping_async", h)
 
     def __repr__(self) -> str:
         return "<kimberlite.aio.AsyncClient " + repr(self._client)[len("<kimberlite.Client "):]

@@ -524,9 +524,9 @@ class Client:
         "idle_conns", "in_flight", "dials", "dial_failures"), "leader", "leader_view",
         "operations", "errors", "retries", "redirects", "leader_changes", "latency_p50_ns",
         "latency_p90_ns", "latency_p99_ns", "latency_max_ns", "subscriptions" (open now),
-        "resubscribes" (times one moved to another connection or node), "async_waits" and
-        "async_wait_misses" (the C library's waits on the calling thread for other bindings'
-        async calls: always 0 from Python).
+        "resubscribes" (times one moved to another connection or node), "async_waits" (calls of
+        kimberlite.aio that waited on the loop's thread, see event_loop_wait_us) and
+        "async_wait_misses" (of them, those that went on in the background).
         """
         h = self._h()
         lib = _ffi.lib()

@@ -170,5 +170,5 @@ class ClientStats(TypedDict):
     latency_max_ns: int
     subscriptions: int  #: subscriptions open now
     resubscribes: int  #: times a subscription moved to another connection or node
-    async_waits: int  #: always 0 from Python (kmb_client_set_async_patience_us is for event loops)
-    async_wait_misses: int  #: always 0 from Python
+    async_waits: int  #: kimberlite.aio calls that waited on the loop's thread (event_loop_wait_us)
+    async_wait_misses: int  #: of them, those that went on in the background

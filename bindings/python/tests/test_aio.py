@@ -65,3 +65,65 @@ def test_errors_and_cancellation(server: Server, stream_name: str) -> None:
             await client.read(sid)
 
     asyncio.run(main())
+
+
+def test_lone_calls_wait_on_the_loop_and_a_frozen_server_sends_them_to_the_background(
+        fresh_server: Server, stream_name: str) -> None:
+    import os
+    import signal
+
+    async def main() -> None:
+        async with await AsyncClient.connect([fresh_server.addr], 1, event_loop_wait_us=1000) as client:
+            sid = await client.create_stream(stream_name, DataClass.NON_PHI)
+            for i in range(30):
+                await client.append(sid, [b"event-%d" % i])
+            for i in range(30):
+                assert list(await client.read(sid, i, 1)) == [Event(i, b"event-%d" % i)]
+            assert await client.stream_length(sid) == 30
+            await client.ping()
+            st = client.client.stats()
+            assert st["async_waits"] >= 16, st["async_waits"]
+            assert st["async_wait_misses"] <= st["async_waits"]
+            # Gathered calls do not wait for one another: at most the first waits.
+            before = client.client.stats()["async_waits"]
+            pages = await asyncio.gather(*(client.read(sid, i, 1) for i in range(16)))
+            assert [p[0].data for p in pages] == [b"event-%d" % i for i in range(16)]
+            assert client.client.stats()["async_waits"] - before <= 1
+            # Appends never wait on the loop.
+            before = client.client.stats()["async_waits"]
+            await client.append(sid, [b"event-30"])
+            assert client.client.stats()["async_waits"] == before
+
+        # A new client (no earlier miss to make it skip the wait) against a frozen server: the
+        # read leaves the loop's thread after its wait, and answers once the server runs again.
+        async with await AsyncClient.connect([fresh_server.addr], 1, event_loop_wait_us=1000) as client:
+            await client.ping()
+            misses = client.client.stats()["async_wait_misses"]
+            os.kill(fresh_server.pid, signal.SIGSTOP)
+            try:
+                pending = asyncio.ensure_future(client.read(sid, 30, 1))
+                for _ in range(2000):  # polled with a deadline: ~20 s
+                    if client.client.stats()["async_wait_misses"] > misses:
+                        break
+                    await asyncio.sleep(0.01)
+                assert client.client.stats()["async_wait_misses"] > misses, "the read never left the loop"
+            finally:
+                os.kill(fresh_server.pid, signal.SIGCONT)
+            assert list(await pending) == [Event(30, b"event-30")]
+
+    asyncio.run(main())
+
+
+def test_event_loop_wait_zero_never_waits_and_bad_values_are_refused(server: Server, stream_name: str) -> None:
+    async def main() -> None:
+        async with await AsyncClient.connect([server.addr], 1, event_loop_wait_us=0) as client:
+            sid = await client.create_stream(stream_name, DataClass.NON_PHI)
+            await client.append(sid, [b"x"])
+            for _ in range(10):
+                assert len(await client.read(sid, 0, 1)) == 1
+            assert client.client.stats()["async_waits"] == 0
+        for bad, err in ((-1, ValueError), (1001, ValueError), (True, TypeError), ("300", TypeError), (1.5, TypeError)):
+            with pytest.raises(err, match="event_loop_wait_us"):
+                await AsyncClient.connect([server.addr], 1, event_loop_wait_us=bad)
+
+    asyncio.run(main())
