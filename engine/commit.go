@@ -270,11 +270,12 @@ func (c *committer) run() {
 			var handed bool
 			handed, err = c.db.logGroup(ops, batch, syncs)
 			if handed {
+				clear(ops) // drop references to event bytes between batches
 				c.db.checkpointIfDue()
 				continue // the syncer answers the group
 			}
 		}
-		clear(ops) // drop references to event bytes between batches
+		clear(ops)
 		if err != nil {
 			err = storageError(err)
 			for _, q := range batch {
@@ -287,5 +288,3 @@ func (c *committer) run() {
 		}
 	}
 }
-
-var TrA, TrB, TrC, TrN atomic.Int64
