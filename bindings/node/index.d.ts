@@ -3,7 +3,8 @@
  * running on libkimberlite through an N-API addon.
  *
  * Ids and offsets are `bigint`; events are `Buffer` (or any `Uint8Array`). Every network call
- * returns a Promise and never blocks the event loop. Argument mistakes reject with `TypeError`
+ * returns a Promise and never blocks the event loop, except for the bounded wait of a lone quick
+ * call ({@link ConnectOptions.eventLoopWaitMicros}). Argument mistakes reject with `TypeError`
  * or `RangeError`; everything the library or the server refuses rejects with
  * {@link KimberliteError}.
  *
