@@ -40,6 +40,18 @@ def wait_for(cond: Callable[[], Optional[T]], timeout: float, what: str, interva
         time.sleep(interval)
 
 
+def freeze(pid: int) -> None:
+    """Stop a process with SIGSTOP and return once the kernel reports it stopped: until then it
+    may still answer a request sent after the signal."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def stopped() -> Optional[bool]:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return True if stat[stat.rindex(")") + 2] in "tT" else None
+
+    wait_for(stopped, 20, f"process {pid} to stop")
+
+
 class _Lines:
     """Collects a pipe's lines on a thread."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from kimberlite import ClientClosed, DataClass, Event, OffsetMismatch, ReadResult, StreamNotFound
 from kimberlite.aio import AsyncClient
-from procs import Server
+from procs import Server, freeze
 
 
 def os_threads() -> int:
@@ -99,7 +99,7 @@ def test_lone_calls_wait_on_the_loop_and_a_frozen_server_sends_them_to_the_backg
         async with await AsyncClient.connect([fresh_server.addr], 1, event_loop_wait_us=1000) as client:
             await client.ping()
             misses = client.client.stats()["async_wait_misses"]
-            os.kill(fresh_server.pid, signal.SIGSTOP)
+            freeze(fresh_server.pid)
             try:
                 pending = asyncio.ensure_future(client.read(sid, 30, 1))
                 for _ in range(2000):  # polled with a deadline: ~20 s

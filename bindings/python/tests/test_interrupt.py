@@ -21,7 +21,7 @@ from typing import Any, Iterator, Tuple
 
 import pytest
 
-from procs import REPO, Server, _Lines
+from procs import REPO, Server, _Lines, freeze
 
 CHILD = textwrap.dedent(
     """
@@ -82,7 +82,7 @@ def _paused_child(
     out = _Lines(child.stdout)
     try:
         out.expect("^ready$", 30)
-        os.kill(srv.pid, signal.SIGSTOP)
+        freeze(srv.pid)
         _tell(child)
         yield srv, child, out
     finally:
