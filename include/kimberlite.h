@@ -711,13 +711,14 @@ KMB_EXTERN kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_i
  * 2.5x faster on loopback). A call that takes longer goes on in the background (a read is sent
  * again), and the next lone calls skip the wait, twice as many after each further miss (up to
  * 1024), so a distant or slow server turns the wait off by itself. Appends, creates, syncs and
- * subscriptions never wait, nor do calls made while others are in flight. 0 (the default): off.
- * The Node binding (eventLoopWaitMicros) and Python's kimberlite.aio (event_loop_wait_us) set
- * KMB_EVENT_LOOP_PATIENCE_US unless told otherwise. Applies from the next call; any thread.
+ * subscriptions never wait, nor do calls made while others are in flight. 0 (the default): off,
+ * so that the calling thread is never held; the Node binding (eventLoopWaitMicros) and Python's
+ * kimberlite.aio (event_loop_wait_us) keep that default and pass what their user asks for, for
+ * code that awaits one call at a time against a near server (300 suits loopback). Applies from
+ * the next call; any thread.
  * errors: KMB_ERR_INVALID_ARGUMENT (over KMB_MAX_ASYNC_PATIENCE_US), KMB_ERR_INVALID_HANDLE,
  *         KMB_ERR_FORKED. */
 #define KMB_MAX_ASYNC_PATIENCE_US 1000u
-#define KMB_EVENT_LOOP_PATIENCE_US 300u
 KMB_EXTERN kmb_status_t kmb_client_set_async_patience_us(kmb_client_t *client, uint32_t patience_us);
 
 /* ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // bench/cabi/gorounds measures the Go client's, with the same output lines:
 //   append_rt_ns  one 100-byte append awaited at a time
 //   read_rt_ns    one small read awaited at a time
+//   read_wait_rt_ns  the same with eventLoopWaitMicros 300 (opt-in: the read waits on the loop)
 //   append_async_ns  4*N appends with 64 in flight (Promise window), ns per append
 //   stream_id     the stream it wrote, which bench/node/raw.js then reads the same way
 const path = require('node:path');
@@ -23,6 +24,13 @@ async function main() {
   t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await c.read(stream, { fromOffset: BigInt(i), maxBytes: payload.length });
   console.log(`read_rt_ns ${(process.hrtime.bigint() - t0) / BigInt(n)}`);
+
+  const w = await Client.connect({ addresses: [addr], tenantId: 0n, eventLoopWaitMicros: 300 });
+  for (let i = 0; i < 20; i++) await w.read(stream, { fromOffset: BigInt(i), maxBytes: payload.length }); // warm up
+  t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await w.read(stream, { fromOffset: BigInt(i), maxBytes: payload.length });
+  console.log(`read_wait_rt_ns ${(process.hrtime.bigint() - t0) / BigInt(n)}`);
+  await w.disconnect();
 
   const total = 4 * n;
   let next = 0;

@@ -3,8 +3,8 @@
  * running on libkimberlite through an N-API addon.
  *
  * Ids and offsets are `bigint`; events are `Buffer` (or any `Uint8Array`). Every network call
- * returns a Promise and never blocks the event loop, except for the bounded wait of a lone quick
- * call ({@link ConnectOptions.eventLoopWaitMicros}). Argument mistakes reject with `TypeError`
+ * returns a Promise and never blocks the event loop (unless you ask for the bounded wait of a lone
+ * quick call, {@link ConnectOptions.eventLoopWaitMicros}). Argument mistakes reject with `TypeError`
  * or `RangeError`; everything the library or the server refuses rejects with
  * {@link KimberliteError}.
  *
@@ -135,7 +135,8 @@ export interface ConnectOptions {
    * distant server turns it off by itself. Appends, creates, syncs and subscriptions never
    * wait, nor does a call started while another is pending (in a `Promise.all` of reads only
    * the first may wait; the others are sent at once, together). `stats().asyncWaits` and
-   * `asyncWaitMisses` count the waits. Default 300; 0 turns it off; at most 1000.
+   * `asyncWaitMisses` count the waits. Default 0: off, and no call holds the event loop; 300
+   * suits a server on the same host, for code that awaits one call at a time; at most 1000.
    */
   eventLoopWaitMicros?: number | undefined;
 }

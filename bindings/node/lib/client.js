@@ -106,8 +106,8 @@ function normaliseMaxBytes(v, name = 'maxBytes') {
 /**
  * A connected client: pooled, pipelined connections to a Kimberlite cluster. Make one with
  * `await Client.connect({...})`, share it across the application, and `disconnect()` it at
- * shutdown. Every method returns a Promise; none blocks the event loop, except for the bounded
- * wait of a lone quick call (ConnectOptions.eventLoopWaitMicros).
+ * shutdown. Every method returns a Promise; none blocks the event loop, unless asked to with
+ * ConnectOptions.eventLoopWaitMicros (a bounded wait for a lone quick call).
  */
 class Client {
   constructor(token, handle) {

@@ -40,8 +40,8 @@ const COMPAT = ['readTimeoutMs', 'writeTimeoutMs', 'bufferSizeBytes', 'autoRecon
 // How long a lone quick call (read, streamLength, ping, serverInfo awaited with no other call
 // of the client in flight) may wait for its answer on the event-loop thread, in microseconds
 // (kmb_client_set_async_patience_us): one wake-up instead of three hand-offs between threads.
-// A slow or distant server turns the wait off by itself; 0 turns it off.
-const DEFAULT_EVENT_LOOP_WAIT_MICROS = 300;
+// Off by default: the event loop is never held unless the user asks for it.
+const DEFAULT_EVENT_LOOP_WAIT_MICROS = 0;
 const MAX_EVENT_LOOP_WAIT_MICROS = 1000; // KMB_MAX_ASYNC_PATIENCE_US
 
 const KNOWN = new Set(['addresses', 'tenantId', 'authToken', ...Object.keys(OPTIONS), ...COMPAT, 'tls', 'eventLoopWaitMicros']);

@@ -12,13 +12,13 @@ back on one of its own threads, and the callback hands the result to the event l
 need no thousand threads (connect and disconnect, which have no asynchronous form in the C API,
 run in the loop's default executor). Every call of one AsyncClient may come from any task.
 
-A read, stream_length or ping awaited while no other call of this module is unsettled first
-waits for its answer on the loop's thread, for up to ``event_loop_wait_us`` microseconds
-(AsyncClient.connect; default 300, 0 turns it off; kmb_client_set_async_patience_us): one call
-awaited at a time then costs one wake-up instead of hand-offs between threads. A call that takes
-longer goes on in the background (a read is sent again), and a slow or distant server turns the
-wait off by itself. In ``asyncio.gather`` only the first call may wait; the others are sent at
-once, together.
+With ``event_loop_wait_us`` (AsyncClient.connect; default 0, off, so the loop is never held;
+kmb_client_set_async_patience_us), a read, stream_length or ping awaited while no other call of
+this module is unsettled first waits for its answer on the loop's thread, for up to that many
+microseconds: one call awaited at a time then costs one wake-up instead of hand-offs between
+threads (300 suits a server on the same host). A call that takes longer goes on in the
+background (a read is sent again), and a slow or distant server turns the wait off by itself. In
+``asyncio.gather`` only the first call may wait; the others are sent at once, together.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _tokens = itertools.count(1)
 _unsettled = 0
 
 #: The default of AsyncClient.connect's event_loop_wait_us.
-DEFAULT_EVENT_LOOP_WAIT_US = 300
+DEFAULT_EVENT_LOOP_WAIT_US = 0
 _MAX_EVENT_LOOP_WAIT_US = 1000  # KMB_MAX_ASYNC_PATIENCE_US
 
 

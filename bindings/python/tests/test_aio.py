@@ -114,14 +114,15 @@ def test_lone_calls_wait_on_the_loop_and_a_frozen_server_sends_them_to_the_backg
     asyncio.run(main())
 
 
-def test_event_loop_wait_zero_never_waits_and_bad_values_are_refused(server: Server, stream_name: str) -> None:
+def test_by_default_no_call_waits_on_the_loop_and_bad_values_are_refused(server: Server, stream_name: str) -> None:
     async def main() -> None:
-        async with await AsyncClient.connect([server.addr], 1, event_loop_wait_us=0) as client:
-            sid = await client.create_stream(stream_name, DataClass.NON_PHI)
-            await client.append(sid, [b"x"])
-            for _ in range(10):
-                assert len(await client.read(sid, 0, 1)) == 1
-            assert client.client.stats()["async_waits"] == 0
+        for i, kw in enumerate(({}, {"event_loop_wait_us": 0})):
+            async with await AsyncClient.connect([server.addr], 1, **kw) as client:
+                sid = await client.create_stream(f"{stream_name}-{i}", DataClass.NON_PHI)
+                await client.append(sid, [b"x"])
+                for _ in range(10):
+                    assert len(await client.read(sid, 0, 1)) == 1
+                assert client.client.stats()["async_waits"] == 0, kw
         for bad, err in ((-1, ValueError), (1001, ValueError), (True, TypeError), ("300", TypeError), (1.5, TypeError)):
             with pytest.raises(err, match="event_loop_wait_us"):
                 await AsyncClient.connect([server.addr], 1, event_loop_wait_us=bad)
