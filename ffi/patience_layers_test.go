@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,15 +12,7 @@ import (
 // loop unless asked to, and the header's KMB_MAX_ASYNC_PATIENCE_US is the limit of every layer:
 // ffi's, each binding's, and what their documentation says.
 func TestEventLoopPatienceIsTheHeadersInEveryLayer(t *testing.T) {
-	read := func(parts ...string) string {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(append([]string{".."}, parts...)...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	header := read("include", "kimberlite.h")
+	header := readLayer(t, layerHeader)
 	m := regexp.MustCompile(`(?m)^#define KMB_MAX_ASYNC_PATIENCE_US (\d+)u$`).FindStringSubmatch(header)
 	if m == nil {
 		t.Fatal("the header lacks KMB_MAX_ASYNC_PATIENCE_US")
@@ -46,7 +36,7 @@ func TestEventLoopPatienceIsTheHeadersInEveryLayer(t *testing.T) {
 		{"bindings/python/README.md", "default 0, off, so the loop is never held"},
 	}
 	for _, w := range want {
-		if !strings.Contains(read(filepath.FromSlash(w.file)), w.pattern) {
+		if !strings.Contains(readLayer(t, w.file), w.pattern) {
 			t.Errorf("%s lacks %q (KMB_MAX_ASYNC_PATIENCE_US %d)", w.file, w.pattern, max)
 		}
 	}
