@@ -267,9 +267,7 @@ func (c *committer) run() {
 			// The group goes to the syncer once it is in the log and before it is applied to
 			// the file, so that the sync and the apply overlap; the next group forms and is
 			// written while this one syncs.
-			var handed bool
-			handed, err = c.db.logGroup(ops, batch, syncs)
-			if handed {
+			if err = c.db.logGroup(ops, batch, syncs); err == nil {
 				clear(ops) // drop references to event bytes between batches
 				c.db.checkpointIfDue()
 				continue // the syncer answers the group

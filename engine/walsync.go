@@ -51,18 +51,18 @@ func (db *DB) applyLogged(ops []Op, seq uint64) groupOutcome {
 }
 
 // logGroup appends one group to the write-ahead log, hands it to syncs, and applies it to the
-// file while the syncer syncs the log. handed reports whether the syncer got the group, and
-// then answers it; else the caller answers it with err.
-func (db *DB) logGroup(ops []Op, batch []queuedOp, syncs chan<- syncedGroup) (handed bool, err error) {
+// file while the syncer syncs the log; the syncer then answers it. An error means the group
+// never reached the log, and the caller answers it.
+func (db *DB) logGroup(ops []Op, batch []queuedOp, syncs chan<- syncedGroup) error {
 	seq, err := db.logNext(ops)
 	if err != nil {
-		return false, err
+		return err
 	}
 	applied := make(chan groupOutcome, 1)
 	db.q.syncing.Add(1)
 	syncs <- syncedGroup{seq: seq, batch: batch, applied: applied}
 	applied <- db.applyLogged(ops, seq)
-	return true, nil
+	return nil
 }
 
 // syncer fsyncs the write-ahead log for every group the committer hands over, taking all the

@@ -49,11 +49,13 @@ func startAsync(p unsafe.Pointer, patience time.Duration, quick bool, work func(
 	if cerr != nil {
 		return cerr.record()
 	}
-	own, cerr := h.beginAsync(quick)
+	// A waiter's patience comes first; only without one does the client's gate decide (and
+	// count a skip).
+	own, cerr := h.beginAsync(quick && patience == 0)
 	if cerr != nil {
 		return cerr.record()
 	}
-	clientPatience := patience == 0 && own > 0
+	clientPatience := own > 0
 	if clientPatience {
 		patience = own
 	}

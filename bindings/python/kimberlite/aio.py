@@ -37,8 +37,9 @@ from .types import DataClass, Event, Offset, Placement, ReadResult, StreamId, Te
 
 __all__ = ["AsyncClient"]
 
-# Calls in flight: token -> (loop, future, kind). The token is the C user_data.
-_pending: Dict[int, Tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", str]] = {}
+# Calls in flight: token -> (loop, future, kind, the id of the loop's thread). The token is the
+# C user_data.
+_pending: Dict[int, Tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", str, int]] = {}
 _pending_lock = threading.Lock()
 _tokens = itertools.count(1)
 # Calls started and not yet settled on their loop (under _pending_lock): a call started while
@@ -78,14 +79,6 @@ def _settle(fut: "asyncio.Future[Any]", kind: str, value: Any, exc: Optional[Bas
         fut.set_result(value)
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether this thread is running loop."""
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
-
-
 def _complete(token: Optional[int], status: int, value: Any, kind: str) -> None:
     # On a library thread, with the GIL (ctypes takes it): as little as possible here.
     with _pending_lock:
@@ -94,7 +87,7 @@ def _complete(token: Optional[int], status: int, value: Any, kind: str) -> None:
         if kind == "events" and value:
             _ffi.lib().kmb_events_free(value)
         return
-    loop, fut, _ = entry
+    loop, fut, _, loop_thread = entry
     exc: Optional[BaseException] = None
     if status != _ffi.KMB_OK:
         exc = _ffi.last_error(status)  # this thread's last error describes this status
@@ -104,7 +97,7 @@ def _complete(token: Optional[int], status: int, value: Any, kind: str) -> None:
     elif kind == "events" and not value:
         value = None
     try:
-        if _on_loop(loop):  # it ended during its start (the wait on the loop's thread)
+        if threading.get_ident() == loop_thread:  # it ended during its start, on the loop's thread
             loop.call_soon(_settle, fut, kind, value, exc)
         else:
             loop.call_soon_threadsafe(_settle, fut, kind, value, exc)
@@ -149,7 +142,7 @@ async def _call(kind: str, fn_name: str, *args: Any) -> Any:
     global _unsettled
     token = next(_tokens)
     with _pending_lock:
-        _pending[token] = (loop, fut, kind)
+        _pending[token] = (loop, fut, kind, threading.get_ident())
         _unsettled += 1
     try:
         status = getattr(_ffi.lib(), fn_name)(*args, _CALLBACKS[kind], token)
@@ -188,6 +181,8 @@ class AsyncClient:
     def _loop_wait(self, h: Any) -> None:
         """Give the quick call about to start the client's wait while no call is unsettled
         (a call that ended on the loop's thread stays unsettled until its future is set)."""
+        if self._wait_us == 0 and self._lib_wait_us == 0:
+            return  # off: nothing to tell the library
         with _pending_lock:
             want = self._wait_us if _unsettled == 0 else 0
         if want != self._lib_wait_us and _ffi.lib().kmb_client_set_async_patience_us(h, want) == _ffi.KMB_OK:
