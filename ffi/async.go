@@ -44,16 +44,26 @@ func errorParts(cerr *callError) (C.kmb_status_t, *C.char, C.size_t, C.int32_t, 
 // within the patience is delivered before the _async function returns, at the cost of one
 // wake-up instead of the hand-offs between threads. One that does not leaves the thread
 // (pool.Detach) and goes on on a goroutine from where it left. quick: the call changes nothing.
-func startAsync(p unsafe.Pointer, patience time.Duration, quick bool, work func(ctx context.Context, c *pool.Client) error, deliver func(error)) C.kmb_status_t {
+//
+// viaLoop, for a quick call, starts it through the client's event loop (loop.go), when the
+// client has one and no patience applies; nil: the call is not quick.
+func startAsync(p unsafe.Pointer, patience time.Duration, viaLoop loopStart, work func(ctx context.Context, c *pool.Client) error, deliver func(error)) C.kmb_status_t {
+	quick := viaLoop != nil
 	h, c, cerr := lookupClient(p)
 	if cerr != nil {
 		return cerr.record()
 	}
 	// A waiter's patience comes first; only without one does the client's gate decide (and
 	// count a skip).
-	own, cerr := h.beginAsync(quick && patience == 0)
+	own, loop, cerr := h.beginAsync(quick && patience == 0)
 	if cerr != nil {
 		return cerr.record()
+	}
+	if own == 0 && patience == 0 && quick && loop != nil && viaLoop(loop, func(err error) {
+		defer h.endAsync()
+		runGuarded(func() error { return err }, deliver, nil)
+	}) {
+		return C.KMB_OK
 	}
 	clientPatience := own > 0
 	if clientPatience {
@@ -112,9 +122,19 @@ func errOrNil(err error) *callError {
 }
 
 // uint64Async runs an operation that yields one number.
-func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, quick bool, op func(context.Context, *pool.Client) (uint64, error)) C.kmb_status_t {
+// viaLoop is the operation through the client's event loop, nil when it is not quick.
+func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, viaLoop func(*pool.Loop, func(uint64, error)) bool, op func(context.Context, *pool.Client) (uint64, error)) C.kmb_status_t {
 	var v uint64
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), quick, func(ctx context.Context, c *pool.Client) error {
+	var start loopStart
+	if viaLoop != nil {
+		start = func(l *pool.Loop, done func(error)) bool {
+			return viaLoop(l, func(n uint64, err error) {
+				v = n
+				done(err)
+			})
+		}
+	}
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), start, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		v, err = op(ctx, c)
 		return err
@@ -130,8 +150,9 @@ func uint64Async(p unsafe.Pointer, cb C.kmb_uint64_callback_t, ud C.uintptr_t, q
 }
 
 // statusAsync runs an operation with no result.
-func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, quick bool, op func(context.Context, *pool.Client) error) C.kmb_status_t {
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), quick, op, func(err error) {
+// viaLoop is the operation through the client's event loop, nil when it is not quick.
+func statusAsync(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr_t, viaLoop loopStart, op func(context.Context, *pool.Client) error) C.kmb_status_t {
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), viaLoop, op, func(err error) {
 		st, msg, n, sc, rid := errorParts(errOrNil(err))
 		defer C.free(unsafe.Pointer(msg))
 		C.kmb__call_status_cb(p, cb, ud, st, msg, n, sc, rid)
@@ -174,7 +195,7 @@ func kmbgo_create_stream_async(p unsafe.Pointer, name *C.char, dc C.int32_t, cb 
 	if cerr != nil {
 		return cerr.record()
 	}
-	return uint64Async(p, cb, ud, false, func(ctx context.Context, c *pool.Client) (uint64, error) {
+	return uint64Async(p, cb, ud, nil, func(ctx context.Context, c *pool.Client) (uint64, error) {
 		return c.CreateStream(ctx, s, class, wire.PlacementGlobal)
 	})
 }
@@ -190,7 +211,7 @@ func kmbgo_append_async(p unsafe.Pointer, streamID C.uint64_t, events **C.uint8_
 		return cerr.record()
 	}
 	opts := expectedOffset(expected)
-	return uint64Async(p, cb, ud, false, func(ctx context.Context, c *pool.Client) (uint64, error) {
+	return uint64Async(p, cb, ud, nil, func(ctx context.Context, c *pool.Client) (uint64, error) {
 		return c.Append(ctx, uint64(streamID), evs, opts)
 	})
 }
@@ -202,7 +223,13 @@ func kmbgo_read_async(p unsafe.Pointer, streamID, from, maxBytes C.uint64_t, cb 
 		return nullCallback()
 	}
 	var res pool.ReadResult
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), true, func(ctx context.Context, c *pool.Client) error {
+	viaLoop := func(l *pool.Loop, done func(error)) bool {
+		return l.Read(uint64(streamID), uint64(from), readMaxBytes(maxBytes), func(r pool.ReadResult, err error) {
+			res = r
+			done(err)
+		})
+	}
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), viaLoop, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		res, err = c.Read(ctx, uint64(streamID), uint64(from), readMaxBytes(maxBytes))
 		return err
@@ -224,7 +251,8 @@ func kmbgo_stream_length_async(p unsafe.Pointer, streamID C.uint64_t, cb C.kmb_u
 	if cb == nil {
 		return nullCallback()
 	}
-	return uint64Async(p, cb, ud, true, func(ctx context.Context, c *pool.Client) (uint64, error) {
+	viaLoop := func(l *pool.Loop, done func(uint64, error)) bool { return l.StreamLength(uint64(streamID), done) }
+	return uint64Async(p, cb, ud, viaLoop, func(ctx context.Context, c *pool.Client) (uint64, error) {
 		return c.StreamLength(ctx, uint64(streamID))
 	})
 }
@@ -235,7 +263,7 @@ func kmbgo_sync_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr
 	if cb == nil {
 		return nullCallback()
 	}
-	return statusAsync(p, cb, ud, false, func(ctx context.Context, c *pool.Client) error { return c.Sync(ctx) })
+	return statusAsync(p, cb, ud, nil, func(ctx context.Context, c *pool.Client) error { return c.Sync(ctx) })
 }
 
 //export kmbgo_ping_async
@@ -244,7 +272,8 @@ func kmbgo_ping_async(p unsafe.Pointer, cb C.kmb_status_callback_t, ud C.uintptr
 	if cb == nil {
 		return nullCallback()
 	}
-	return statusAsync(p, cb, ud, true, func(ctx context.Context, c *pool.Client) error { return c.Ping(ctx) })
+	viaLoop := func(l *pool.Loop, done func(error)) bool { return l.Ping(done) }
+	return statusAsync(p, cb, ud, viaLoop, func(ctx context.Context, c *pool.Client) error { return c.Ping(ctx) })
 }
 
 //export kmbgo_server_info_async
@@ -254,7 +283,13 @@ func kmbgo_server_info_async(p unsafe.Pointer, cb C.kmb_server_info_callback_t, 
 		return nullCallback()
 	}
 	var si pool.ServerInfo
-	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), true, func(ctx context.Context, c *pool.Client) error {
+	viaLoop := func(l *pool.Loop, done func(error)) bool {
+		return l.ServerInfo(func(i pool.ServerInfo, err error) {
+			si = i
+			done(err)
+		})
+	}
+	return startAsync(p, waiterPatience(unsafe.Pointer(cb), ud), viaLoop, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		si, err = c.ServerInfo(ctx)
 		return err

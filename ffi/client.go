@@ -58,10 +58,17 @@ func kmbgo_client_close(p, inCallbackOf unsafe.Pointer) (st C.kmb_status_t) {
 		return fail(C.KMB_ERR_INVALID_HANDLE, "client %p was closed", p)
 	}
 	h.client.Store(nil)
+	loop := h.loopOf()
+	if loop != nil {
+		loop.Stop() // its calls go on on goroutines: the event loop may be gone
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.requestTimeout)
 	defer cancel()
 	err := c.Close(ctx)
 	h.waitAsync()
+	if loop != nil {
+		_ = loop.Close()
+	}
 	if err != nil {
 		return failErr(err)
 	}
@@ -242,7 +249,9 @@ func kmbgo_client_stats_json(p unsafe.Pointer, out **C.char) (st C.kmb_status_t)
 		return cerr.record()
 	}
 	waits, misses := h.asyncWaits()
-	s, cerr := newStatsJSON(clientStats{Stats: c.Stats(), AsyncWaits: waits, AsyncWaitMisses: misses})
+	loopCalls, loopSettled := h.loopCounts()
+	s, cerr := newStatsJSON(clientStats{Stats: c.Stats(), AsyncWaits: waits, AsyncWaitMisses: misses,
+		LoopCalls: loopCalls, LoopSettled: loopSettled})
 	if cerr != nil {
 		return cerr.record()
 	}

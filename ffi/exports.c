@@ -107,6 +107,16 @@ kmb_status_t kmb_client_set_async_patience_us(kmb_client_t *client, uint32_t pat
     return kmbgo_client_set_async_patience_us(client, patience_us);
 }
 
+kmb_status_t kmb_client_loop_fd(kmb_client_t *client, int *fd) {
+    GUARD();
+    return kmbgo_client_loop_fd(client, fd);
+}
+
+kmb_status_t kmb_client_loop_ready(kmb_client_t *client) {
+    GUARD();
+    return kmbgo_client_loop_ready(client);
+}
+
 kmb_status_t kmb_client_stats_json(kmb_client_t *client, char **json_out) {
     GUARD();
     return kmbgo_client_stats_json(client, json_out);

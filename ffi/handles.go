@@ -39,6 +39,8 @@ type clientHandle struct {
 	pending int        // _async calls whose callback has not returned yet
 	idle    *sync.Cond // signalled when pending drops to 0
 	inline  inlineGate // kmb_client_set_async_patience_us (patience.go)
+	loop    *pool.Loop // kmb_client_loop_fd (loop.go); set once
+	loopOn  bool       // kmb_client_loop_ready was called: quick calls may go through loop
 }
 
 // maxPendingAsync mirrors KMB_MAX_PENDING_ASYNC.
@@ -82,18 +84,23 @@ func lookupClient(p unsafe.Pointer) (*clientHandle, *pool.Client, *callError) {
 }
 
 // beginAsync registers one pending _async call, so Close waits for its callback, and returns
-// the patience it gets from the client (patience.go; quick: the call changes nothing).
-func (h *clientHandle) beginAsync(quick bool) (time.Duration, *callError) {
+// the patience it gets from the client (patience.go; quick: the call changes nothing) and the
+// client's event loop, if any (loop.go).
+func (h *clientHandle) beginAsync(quick bool) (time.Duration, *pool.Loop, *callError) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return 0, errorf(C.KMB_ERR_INVALID_HANDLE, "client was closed")
+		return 0, nil, errorf(C.KMB_ERR_INVALID_HANDLE, "client was closed")
 	}
 	if h.pending >= maxPendingAsync {
-		return 0, errorf(C.KMB_ERR_BUSY, "%d async calls already pending on this client", h.pending)
+		return 0, nil, errorf(C.KMB_ERR_BUSY, "%d async calls already pending on this client", h.pending)
 	}
 	h.pending++
-	return h.inline.patienceFor(h.pending == 1, quick), nil
+	var loop *pool.Loop
+	if h.loopOn {
+		loop = h.loop
+	}
+	return h.inline.patienceFor(h.pending == 1, quick), loop, nil
 }
 
 // noteInline records whether a call that waited on its thread with the client's patience

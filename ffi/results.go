@@ -120,6 +120,8 @@ type clientStats struct {
 	pool.Stats
 	AsyncWaits      int64 `json:"async_waits"`       // calls that waited with the async patience
 	AsyncWaitMisses int64 `json:"async_wait_misses"` // of them, those that left for the background
+	LoopCalls       int64 `json:"loop_calls"`        // quick calls made through the event loop (kmb_client_loop_fd)
+	LoopSettled     int64 `json:"loop_settled"`      // of them, those answered in kmb_client_loop_ready
 }
 
 func newStatsJSON(s clientStats) (*C.char, *callError) {

@@ -122,7 +122,7 @@ func kmbgo_subscribe_async(p unsafe.Pointer, streamID, from C.uint64_t, credits,
 	}
 	opts := subscribeOptions(from, credits, lowWater, refill)
 	var s *pool.Subscription
-	return startAsync(p, 0, false, func(ctx context.Context, c *pool.Client) error {
+	return startAsync(p, 0, nil, func(ctx context.Context, c *pool.Client) error {
 		var err error
 		s, err = c.Subscribe(ctx, uint64(streamID), opts)
 		return err
@@ -183,7 +183,7 @@ func kmbgo_subscription_next_async(sp unsafe.Pointer, timeoutMs C.uint64_t, cb C
 		return cerr.record()
 	}
 	var evs []pool.Event
-	st = startAsync(sh.clientPtr, 0, false, func(context.Context, *pool.Client) error {
+	st = startAsync(sh.clientPtr, 0, nil, func(context.Context, *pool.Client) error {
 		ctx, cancel := nextContext(timeoutMs)
 		defer cancel()
 		var err error

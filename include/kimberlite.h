@@ -721,6 +721,34 @@ KMB_EXTERN kmb_status_t kmb_server_info_async(kmb_client_t *client, kmb_server_i
 #define KMB_MAX_ASYNC_PATIENCE_US 1000u
 KMB_EXTERN kmb_status_t kmb_client_set_async_patience_us(kmb_client_t *client, uint32_t patience_us);
 
+/* kmb_client_loop_fd: for an event loop that watches descriptors (libuv's uv_poll, asyncio's
+ * add_reader, epoll). Once kmb_client_loop_ready has been called (a caller that could not start
+ * watching the descriptor just never calls it, and loses nothing), a kmb_read_async,
+ * kmb_stream_length_async, kmb_ping_async or kmb_server_info_async that finds an idle
+ * connection sends its request from the calling thread and returns at once; *fd, a descriptor
+ * of the client's, becomes readable when such a call's answer may have arrived, and
+ * kmb_client_loop_ready, called then on the loop's thread, reads it and runs cb there before it
+ * returns. Nothing waits: the calling thread is never held, and a call costs one wake-up of the
+ * loop, as a socket of the loop's own would. Calls that find no idle connection, that another
+ * call or a subscription shares a connection with, that must be retried (a leader change, a
+ * broken connection) or that reach their deadline go on in the background as before, their cb
+ * on a library thread; so do all other calls (appends, creates, syncs). A patience
+ * (kmb_client_set_async_patience_us) that applies comes first.
+ * The stats count "loop_calls" and, of them, "loop_settled" (answered in kmb_client_loop_ready).
+ * Watch *fd for readability until kmb_client_close, and stop before it: close hands the calls
+ * still held to the background and closes *fd. Every call returns the same fd.
+ * errors: KMB_ERR_NULL_ARGUMENT, KMB_ERR_INVALID_HANDLE, KMB_ERR_INTERNAL (no descriptor),
+ *         KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_client_loop_fd(kmb_client_t *client, int *fd);
+
+/* kmb_client_loop_ready: read the answers that have arrived for calls held by the client's event
+ * loop (kmb_client_loop_fd) and run their callbacks on the calling thread, before it returns.
+ * It never waits; call it on the loop's thread whenever the fd is readable (a call with
+ * nothing ready does nothing).
+ * errors: KMB_ERR_INVALID_ARGUMENT (no kmb_client_loop_fd yet), KMB_ERR_INVALID_HANDLE,
+ *         KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_client_loop_ready(kmb_client_t *client);
+
 /* ---------------------------------------------------------------------------------------------
  * Subscriptions                                                        @object kmb_subscription_t
  * A subscription follows one stream: the server pushes committed events as soon as they commit,

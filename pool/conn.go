@@ -61,6 +61,7 @@ type conn struct {
 	soloWanted   bool // under mu: calls that read their own answers came; free the read side when idle
 	watching     bool // under mu: the reader goroutine waits in the network poller on a free read side
 	soloSeen     bool // under mu: a solo read began since the reader goroutine last looked
+	loopHold     *loopCall // under mu: the loop call holding the read side, until handed off (loop.go)
 	bgOwns       atomic.Bool
 	handoffs     atomic.Int64 // answers handed to a waiting caller rather than read by it
 	fr           frameReader
@@ -225,6 +226,13 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 	// always, from a goroutine unless the reader goroutine is waiting in the network poller or
 	// must watch for pushes; otherwise it hands the read side to the reader goroutine.
 	solo, fromC := false, onForeignThread(ctx)
+	// A loop call holding the read side lets go of it: its answer, and this one, are read by
+	// the reader goroutine now, without waiting for the event loop.
+	var stolen *loopCall
+	if lh := c.loopHold; lh != nil && !lh.draining {
+		stolen = lh
+		c.releaseLoopLocked()
+	}
 	if c.reading && c.rc != nil && (fromC || !pushes) {
 		c.soloWanted = true // the reader goroutine lets go of the read side when idle
 	} else if !c.reading {
@@ -256,6 +264,9 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 			if solo {
 				c.leaveReadSide()
 			}
+			if stolen != nil {
+				stolen.handOff()
+			}
 			callPool.Put(cl)
 			return nil, id, false, context.DeadlineExceeded
 		default:
@@ -276,15 +287,24 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 		}
 	}
 
+	if stolen != nil {
+		stolen.handOff()
+	}
 	if solo {
 		p, err = c.readSolo(ctx, id, cl, fromC)
 		callPool.Put(cl)
 		return p, id, true, err
 	}
+	p, err = c.awaitAnswer(ctx, id, cl)
+	callPool.Put(cl)
+	return p, id, true, err
+}
+
+// awaitAnswer waits for the answer to request id, which someone else reads, or for ctx.
+func (c *conn) awaitAnswer(ctx context.Context, id uint64, cl *call) (wire.ResponsePayload, error) {
 	select {
 	case r := <-cl.ch:
-		callPool.Put(cl)
-		return r.payload, id, true, r.err
+		return r.payload, r.err
 	case <-ctx.Done():
 		c.mu.Lock()
 		_, waiting := c.pending[id]
@@ -294,11 +314,9 @@ func (c *conn) roundTrip(ctx context.Context, body []byte) (p wire.ResponsePaylo
 		c.mu.Unlock()
 		if !waiting { // the answer is being delivered: take it
 			r := <-cl.ch
-			callPool.Put(cl)
-			return r.payload, id, true, r.err
+			return r.payload, r.err
 		}
-		callPool.Put(cl)
-		return nil, id, true, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -451,6 +469,11 @@ func (c *conn) fail(err error) {
 	c.err = err
 	pending := c.pending
 	c.pending = nil
+	lh := c.loopHold
+	if lh != nil && lh.draining {
+		lh = nil // Ready reads the failure itself
+	}
+	c.loopHold = nil
 	c.wq, c.cur, c.partial = nil, nil, nil
 	c.mu.Unlock()
 	close(c.closed)
@@ -460,6 +483,9 @@ func (c *conn) fail(err error) {
 	_ = c.nc.Close()
 	for _, cl := range pending {
 		cl.ch <- result{err: err}
+	}
+	if lh != nil {
+		lh.handOff()
 	}
 	c.node.removeConn(c)
 }

@@ -132,6 +132,22 @@ func (n *node) acquireSlot(ctx context.Context, limit int32) (*conn, error) {
 	}
 }
 
+// acquireIdle takes a slot on a connection with nothing in flight, without waiting or
+// dialing: nil when there is none (a loop call then goes the usual way, see loop.go).
+func (n *node) acquireIdle() *conn {
+	if n.client.isShutdown() {
+		return nil
+	}
+	n.mu.Lock()
+	best, stale := n.pickLocked()
+	if best != nil && !best.inFlight.CompareAndSwap(0, 1) {
+		best = nil
+	}
+	n.mu.Unlock()
+	closeAll(stale)
+	return best
+}
+
 // dialFailed wraps a dial or handshake failure. A refused handshake is the server's answer.
 func dialFailed(err error) error {
 	if te := tlsFailure(err); te != nil {

@@ -115,57 +115,82 @@ func (c *Client) attempt(ctx context.Context, body []byte, rt route, st *callSta
 		st.attempts++
 		p, id, sent, err := cn.roundTrip(ctx, body)
 		n.release(cn)
-		st.node, st.reqID = n.addr, id
-		st.sent = st.sent || sent
-		st.unkeyedSend = st.unkeyedSend || (sent && !cn.idempotentAppend)
-		if err != nil {
-			var e *Error
-			if errors.As(err, &e) && e.Kind == KindConnection && !c.isShutdown() {
-				// The node dropped the connection: look for the leader again and keep reads
-				// away from it until a health check finds it well.
-				n.setHealthy(false, e.Error())
-				c.cluster.lost(n)
-			}
-			return nil, err
+		p, next, err := c.settleTrip(n, cn, p, id, sent, err, st)
+		if !isNotLeader(err) {
+			return p, err
 		}
-		er, ok := p.(wire.ErrorResponse)
-		if !ok {
-			return p, nil
-		}
-		serr := &Error{Kind: KindServer, ServerCode: er.Code, Message: er.Message}
-		if er.Code != wire.ErrNotLeader {
-			return nil, serr
-		}
-		c.stats.redirects.Add(1)
-		view, hint, okHint := wire.ParseNotLeader(er.Message)
-		if !okHint {
-			view, hint = 0, ""
-		}
-		c.logRedirect(n.addr, hint, view)
-		next := c.cluster.notLeader(n, view, hint)
 		if redirects >= c.cfg.MaxRedirects || next == nil || next == n {
-			return nil, serr
+			return nil, err
 		}
 		st.redirectedSent = st.redirectedSent || sent
 	}
 }
 
-// pick chooses the node for one attempt.
+// settleTrip records in st what one round trip to n over cn saw, and turns a server's Error
+// answer into a KindServer *Error. A NotLeader answer updates the leader the cluster knows;
+// next is the node it now points to (nil: none).
+func (c *Client) settleTrip(n *node, cn *conn, p wire.ResponsePayload, id uint64, sent bool, err error, st *callState) (_ wire.ResponsePayload, next *node, _ error) {
+	st.node, st.reqID = n.addr, id
+	st.sent = st.sent || sent
+	st.unkeyedSend = st.unkeyedSend || (sent && !cn.idempotentAppend)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindConnection && !c.isShutdown() {
+			// The node dropped the connection: look for the leader again and keep reads
+			// away from it until a health check finds it well.
+			n.setHealthy(false, e.Error())
+			c.cluster.lost(n)
+		}
+		return nil, nil, err
+	}
+	er, ok := p.(wire.ErrorResponse)
+	if !ok {
+		return p, nil, nil
+	}
+	serr := &Error{Kind: KindServer, ServerCode: er.Code, Message: er.Message}
+	if er.Code != wire.ErrNotLeader {
+		return nil, nil, serr
+	}
+	c.stats.redirects.Add(1)
+	view, hint, okHint := wire.ParseNotLeader(er.Message)
+	if !okHint {
+		view, hint = 0, ""
+	}
+	c.logRedirect(n.addr, hint, view)
+	return nil, c.cluster.notLeader(n, view, hint), serr
+}
+
+// isNotLeader reports whether err is a server's NotLeader answer.
+func isNotLeader(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindServer && e.ServerCode == wire.ErrNotLeader
+}
+
+// pick chooses the node for one attempt, waiting for leader discovery when no leader is known.
 func (c *Client) pick(ctx context.Context, rt route) (*node, error) {
+	if n := c.pickNow(rt); n != nil {
+		return n, nil
+	}
+	return c.cluster.leaderNode(ctx)
+}
+
+// pickNow is pick without waiting: nil when the choice needs a leader and none is known.
+func (c *Client) pickNow(rt route) *node {
 	switch {
 	case rt == toReader && c.cfg.ReadFrom == ReadAnyHealthy:
 		if n := c.cluster.anyNode(); n != nil {
-			return n, nil
+			return n
 		}
 	case rt == toAnyNode:
 		if l, _ := c.cluster.currentLeader(); l != nil {
-			return l, nil
+			return l
 		}
 		if n := c.cluster.anyNode(); n != nil {
-			return n, nil
+			return n
 		}
 	}
-	return c.cluster.leaderNode(ctx)
+	l, _ := c.cluster.currentLeader()
+	return l
 }
 
 // retryable reports whether another attempt may help after err.

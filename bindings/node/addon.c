@@ -14,7 +14,7 @@
  *
  * Each file of src/ has one job: state.c (per-environment state), requests.c (requests and their
  * completion on library threads), convert.c (JS <-> C conversions), subscribe.c (subscriptions),
- * settle.c (settling Promises on the JS thread), options.c (connect options), events.c (log
+ * loop.c (the library's loop descriptor watched by libuv), settle.c (settling Promises on the JS thread), options.c (connect options), events.c (log
  * records, cluster events and metrics text), calls.c (the exported calls). They are included
  * here, in dependency order, as one translation unit; this file keeps module setup.
  */
@@ -36,6 +36,7 @@
 #include "src/requests.c"
 #include "src/convert.c"
 #include "src/subscribe.c"
+#include "src/loop.c"
 #include "src/settle.c"
 #include "src/options.c"
 #include "src/events.c"
@@ -59,6 +60,7 @@ static void env_cleanup(void *arg) {
         next = h->next;
         h->closed = 1;
         h->prev = h->next = NULL;
+        loop_detach(h);
         if (spawn(close_detached_main, h->client) != 0) kmb_client_close(h->client);
     }
     st->clients = NULL;

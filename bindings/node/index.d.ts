@@ -250,6 +250,13 @@ export interface ClientStats {
   asyncWaits: number;
   /** Of them, those that took longer and went on in the background. */
   asyncWaitMisses: number;
+  /**
+   * Lone quick calls (read, streamLength, ping, serverInfo) whose request left from the event
+   * loop's thread and whose answer the loop reads when it arrives, without ever waiting for it.
+   */
+  loopCalls: number;
+  /** Of them, those answered on the event loop (the others went on in the background). */
+  loopSettled: number;
 }
 
 /** A log record of the library ({@link Client} event 'log'). */

@@ -2,6 +2,7 @@
  * once on a library thread; kmb_client_close with callbacks pending. */
 #include "testutil.h"
 
+#include <poll.h>
 #include <pthread.h>
 
 #define THREADS 8
@@ -456,6 +457,96 @@ static void test_client_patience(void) {
     CHECK_ST(kmb_client_set_async_patience_us(c, 10), KMB_ERR_INVALID_HANDLE);
 }
 
+/* loop_until runs an event loop on this thread (poll on the client's fd, then
+ * kmb_client_loop_ready) until n callbacks ran or 20 s passed. */
+static int loop_until(kmb_client_t *c, int fd, int n) {
+    int rounds = 0;
+    for (;;) {
+        pthread_mutex_lock(&tr.mu);
+        int done = tr.done;
+        pthread_mutex_unlock(&tr.mu);
+        if (done >= n) return 1;
+        if (rounds++ > 2000) return 0;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10) > 0) CHECK_OK(kmb_client_loop_ready(c));
+    }
+}
+
+static int64_t stat_of(kmb_client_t *c, const char *key) {
+    char *json = NULL, pat[64];
+    int64_t v = -1;
+    if (kmb_client_stats_json(c, &json) != KMB_OK) return -1;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = strstr(json, pat);
+    if (at) v = strtoll(at + strlen(pat), NULL, 10);
+    kmb_string_free(json);
+    return v;
+}
+
+/* with an event loop (kmb_client_loop_fd), quick calls answer inside kmb_client_loop_ready on
+ * the loop's thread, and nothing waits; bursts, appends and a close with a call held still get
+ * each callback exactly once */
+static void test_client_loop(void) {
+    kmb_client_t *c = t_connect(t_addr());
+    uint64_t sid = 0;
+    const uint8_t *one = (const uint8_t *)"looped";
+    size_t len = 6;
+    char name[96];
+    int fd = -1, fd2 = -1, i;
+    snprintf(name, sizeof name, "ctest-client-loop-%d-%ld", (int)getpid(), (long)time(NULL));
+    CHECK_OK(kmb_create_stream(c, name, KMB_DATA_CLASS_PUBLIC, &sid));
+    CHECK_OK(kmb_append(c, sid, &one, &len, 1, NULL, NULL));
+    CHECK_ST(kmb_client_loop_fd(NULL, &fd), KMB_ERR_INVALID_HANDLE);
+    CHECK_ST(kmb_client_loop_fd(c, NULL), KMB_ERR_NULL_ARGUMENT);
+    CHECK_ST(kmb_client_loop_ready(NULL), KMB_ERR_INVALID_HANDLE);
+    CHECK_ST(kmb_client_loop_ready(c), KMB_ERR_INVALID_ARGUMENT); /* no loop yet */
+    CHECK_OK(kmb_client_loop_fd(c, &fd));
+    CHECK_OK(kmb_client_loop_fd(c, &fd2));
+    CHECK(fd >= 0 && fd == fd2);
+    CHECK_OK(kmb_client_loop_ready(c)); /* nothing ready: returns at once */
+
+    /* serial reads: the start returns before the answer, which runs its callback here */
+    tracker_reset();
+    for (i = 0; i < 40; i++) {
+        CHECK_OK(kmb_read_async(c, sid, 0, 0, on_events, &slots[i]));
+        REQUIRE(loop_until(c, fd, i + 1));
+        CHECK(tr.calls[i] == 1 && tr.status[i] == KMB_OK && tr.value[i] == 1);
+    }
+    CHECK(tr.on_caller_thread >= 30); /* a health check sharing the connection may take a few */
+    CHECK(stat_of(c, "loop_calls") >= 30 && stat_of(c, "loop_settled") >= 30);
+    tracker_reset();
+    CHECK_OK(kmb_stream_length_async(c, sid, on_u64, &slots[0]));
+    REQUIRE(loop_until(c, fd, 1));
+    CHECK_OK(kmb_ping_async(c, on_status, &slots[1]));
+    REQUIRE(loop_until(c, fd, 2));
+    CHECK_OK(kmb_server_info_async(c, on_info, &slots[2]));
+    REQUIRE(loop_until(c, fd, 3));
+    CHECK(tr.status[0] == KMB_OK && tr.value[0] == 1 && tr.status[1] == KMB_OK && tr.status[2] == KMB_OK &&
+          tr.value[2] == 5);
+
+    /* a burst: each read gets its own answer once, wherever it was read */
+    tracker_reset();
+    for (i = 0; i < 16; i++) CHECK_OK(kmb_read_async(c, sid, 0, 0, on_events, &slots[i]));
+    REQUIRE(loop_until(c, fd, 16));
+    for (i = 0; i < 16; i++) CHECK(tr.calls[i] == 1 && tr.status[i] == KMB_OK && tr.value[i] == 1);
+
+    /* an append never goes through the loop */
+    tracker_reset();
+    CHECK_OK(kmb_append_async(c, sid, &one, &len, 1, NULL, on_u64, &slots[0]));
+    REQUIRE(wait_done(1));
+    CHECK(tr.status[0] == KMB_OK && tr.value[0] == 1 && tr.on_caller_thread == 0);
+
+    /* a read the loop never drives still ends at close, in the background, exactly once */
+    tracker_reset();
+    CHECK_OK(kmb_read_async(c, sid, 0, 0, on_events, &slots[0]));
+    CHECK_OK(kmb_client_close(c));
+    REQUIRE(wait_done(1));
+    CHECK(tr.calls[0] == 1 && tr.on_caller_thread == 0);
+    CHECK(tr.status[0] == KMB_OK ? tr.value[0] == 2 : tr.status[0] == KMB_ERR_CLOSED);
+    CHECK_ST(kmb_client_loop_ready(c), KMB_ERR_INVALID_HANDLE);
+    CHECK_ST(kmb_client_loop_fd(c, &fd), KMB_ERR_INVALID_HANDLE);
+}
+
 /* a waiter completes an _async call into memory one thread waits on in slices */
 static void test_waiter(void) {
     kmb_waiter_t *w = NULL;
@@ -598,6 +689,7 @@ int main(void) {
     test_waiter();
     test_waiter_patience();
     test_client_patience();
+    test_client_loop();
     test_integer_user_data();
     test_close_while_in_use();
     return t_done("test_concurrency");

@@ -153,6 +153,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     if (promise == NULL) return NULL;
     h->closed = 1;
     list_remove(st, h);
+    loop_detach(h);
     r->client = h->client;
     if (spawn(close_main, r) != 0) {
         kmb_status_t s = kmb_client_close(r->client); /* last resort: close here */

@@ -129,12 +129,14 @@ static void observer_finalize(napi_env env, void *data, void *hint) {
 }
 
 /* The external's finalizer: the JS object is gone. Retire the threadsafe function if
- * releaseObserver was never called (a client never disconnected, or never connected). */
+ * releaseObserver was never called (a client never disconnected, or never connected), unless
+ * the environment's teardown already finalized it (dead: both finalizers run on the JS thread,
+ * in either order). */
 static void observer_external_finalize(napi_env env, void *data, void *hint) {
     (void)env;
     (void)hint;
     observer *o = data;
-    if (!o->released) {
+    if (!o->released && !o->dead) {
         o->released = 1;
         napi_release_threadsafe_function(o->tsfn, napi_tsfn_release);
     }

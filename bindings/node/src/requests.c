@@ -80,9 +80,20 @@ static void capture(req *r, kmb_status_t status) {
     }
 }
 
+static void call_js(napi_env env, napi_value js_cb, void *context, void *data); /* settle.c */
+
+/* Set on the JS thread while kmb_client_loop_ready runs there (loop.c): the calls it finishes
+ * settle at once, without a trip through the threadsafe function. */
+static _Thread_local env_state *ready_st;
+static _Thread_local napi_env ready_env;
+
 /* dispatch hands a finished request to the JS thread. Any thread. */
 static void dispatch(req *r) {
     env_state *st = r->st;
+    if (ready_st == st) {
+        call_js(ready_env, NULL, NULL, r);
+        return;
+    }
     int queued = 0;
     pthread_mutex_lock(&st->mu);
     if (!st->closing && napi_call_threadsafe_function(st->tsfn, r, napi_tsfn_nonblocking) == napi_ok)

@@ -12,6 +12,7 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
     if (!h->closed) {
         h->closed = 1;
         list_remove(h->st, h);
+        loop_detach(h);
         /* Nothing is pending on it (each call holds a strong reference), so closing is quick,
          * but it still must not happen on the JS thread. */
         if (spawn(close_detached_main, h->client) != 0) kmb_client_close(h->client);
@@ -35,6 +36,7 @@ static napi_value result_connect(napi_env env, req *r) {
     env_ref(h->st);
     list_add(h->st, h);
     r->client = NULL; /* owned by the handle now */
+    loop_attach(env, h);
     return obj;
 }
 

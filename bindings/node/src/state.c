@@ -6,6 +6,7 @@
 /* ------------------------------------------------------------------------------------------ */
 
 typedef struct client_handle client_handle;
+typedef struct loop_poll loop_poll;
 
 /* env_state: one per environment that loaded the addon. Reference-counted because library
  * threads and our own threads may still hold requests after the environment is torn down. */
@@ -25,6 +26,7 @@ struct client_handle {
     int closed;            /* JS thread only */
     uint32_t patience_us;  /* eventLoopWaitMicros */
     uint32_t lib_patience; /* JS thread only: what the library has now (loop_wait in calls.c) */
+    loop_poll *loop;       /* JS thread only: the watch of the library's loop descriptor (loop.c) */
     client_handle *prev, *next;
 };
 

@@ -84,3 +84,49 @@ test('by default, and with eventLoopWaitMicros 0, no call waits on the loop; bad
   await assert.rejects(Client.connect({ addresses: [srv.addr], eventLoopWaitMicros: '300' }),
     { name: 'TypeError', message: /"eventLoopWaitMicros" must be a number/ });
 });
+
+test('by default, lone quick calls answer on the loop without holding it, and a frozen server holds nothing', async (t) => {
+  const srv = await startServer(t);
+  const c = await Client.connect({ addresses: [srv.addr], tenantId: 1n });
+  t.after(() => c.disconnect());
+  const id = await streamOf(c, 30);
+  const before = c.stats();
+  await readsEach(c, id, 30);
+  assert.equal(await c.streamLength(id), 30n);
+  await c.ping();
+  const info = await c.serverInfo();
+  assert.equal(info.protocolVersion, 5);
+  const after = c.stats();
+  const taken = after.loopCalls - before.loopCalls;
+  assert.ok(taken >= 24, `only ${taken} of 33 lone quick calls went through the event loop`);
+  assert.ok(after.loopSettled - before.loopSettled >= taken - 3, 'loop calls were handed off instead of answered on the loop');
+  assert.equal(after.asyncWaits, 0, 'a loop call waited on the loop');
+
+  // A burst: every read gets its own event once.
+  const all = await Promise.all(Array.from({ length: 16 }, (_, i) => c.read(id, { fromOffset: BigInt(i), maxBytes: 1 })));
+  all.forEach((r, i) => assert.deepEqual(r.events.map((e) => e.data.toString()), [`event-${i}`]));
+
+  // Appends never go through it.
+  const appendsBefore = c.stats().loopCalls;
+  await c.append(id, [Buffer.from('event-30')]);
+  assert.equal(c.stats().loopCalls, appendsBefore);
+
+  // A frozen server: the read is held, yet the loop goes on (timers fire); after SIGCONT the
+  // read returns the right event.
+  await freeze(srv.proc.pid);
+  let resumed = false;
+  try {
+    const heldBefore = c.stats().loopCalls;
+    const pending = c.read(id, { fromOffset: 30n, maxBytes: 1 });
+    assert.equal(c.stats().loopCalls, heldBefore + 1, 'the read did not go through the loop');
+    let ticks = 0;
+    await waitFor(() => ++ticks >= 20, { what: 'the event loop to keep turning' });
+    process.kill(srv.proc.pid, 'SIGCONT');
+    resumed = true;
+    const r = await pending;
+    assert.deepEqual(r.events.map((e) => e.data.toString()), ['event-30']);
+  } finally {
+    if (!resumed) process.kill(srv.proc.pid, 'SIGCONT');
+  }
+  await readsEach(c, id, 31);
+});
