@@ -58,9 +58,9 @@ type conn struct {
 	// The read side (readside.go): reading is set, under mu, while someone holds it; bgOwns
 	// while that is the reader goroutine. The rest belongs to the holder.
 	reading      bool
-	soloWanted   bool // under mu: calls that read their own answers came; free the read side when idle
-	watching     bool // under mu: the reader goroutine waits in the network poller on a free read side
-	soloSeen     bool // under mu: a solo read began since the reader goroutine last looked
+	soloWanted   bool      // under mu: calls that read their own answers came; free the read side when idle
+	watching     bool      // under mu: the reader goroutine waits in the network poller on a free read side
+	soloSeen     bool      // under mu: a solo read began since the reader goroutine last looked
 	loopHold     *loopCall // under mu: the loop call holding the read side, until handed off (loop.go)
 	bgOwns       atomic.Bool
 	handoffs     atomic.Int64 // answers handed to a waiting caller rather than read by it
