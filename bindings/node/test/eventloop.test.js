@@ -15,6 +15,23 @@ async function streamOf(c, n) {
   return id;
 }
 
+// readWhileFrozen freezes the server, starts a read of event 30 and runs whileHeld; then the
+// server runs again, and the read must return event-30.
+async function readWhileFrozen(srv, c, id, whileHeld) {
+  await freeze(srv.proc.pid);
+  let resumed = false;
+  try {
+    const pending = c.read(id, { fromOffset: 30n, maxBytes: 1 });
+    await whileHeld();
+    process.kill(srv.proc.pid, 'SIGCONT');
+    resumed = true;
+    const r = await pending;
+    assert.deepEqual(r.events.map((e) => e.data.toString()), ['event-30']);
+  } finally {
+    if (!resumed) process.kill(srv.proc.pid, 'SIGCONT');
+  }
+}
+
 async function readsEach(c, id, n) {
   for (let i = 0; i < n; i++) {
     const r = await c.read(id, { fromOffset: BigInt(i), maxBytes: 1 });
@@ -51,18 +68,8 @@ test('lone reads wait on the loop, and a frozen server sends them to the backgro
   t.after(() => fresh.disconnect());
   await fresh.ping();
   const missesBefore = fresh.stats().asyncWaitMisses;
-  await freeze(srv.proc.pid);
-  let resumed = false;
-  try {
-    const pending = fresh.read(id, { fromOffset: 30n, maxBytes: 1 });
-    await waitFor(() => fresh.stats().asyncWaitMisses > missesBefore, { what: 'the read to leave the loop' });
-    process.kill(srv.proc.pid, 'SIGCONT');
-    resumed = true;
-    const r = await pending;
-    assert.deepEqual(r.events.map((e) => e.data.toString()), ['event-30']);
-  } finally {
-    if (!resumed) process.kill(srv.proc.pid, 'SIGCONT');
-  }
+  await readWhileFrozen(srv, fresh, id, () =>
+    waitFor(() => fresh.stats().asyncWaitMisses > missesBefore, { what: 'the read to leave the loop' }));
   await readsEach(c, id, 31);
 });
 
@@ -113,20 +120,11 @@ test('by default, lone quick calls answer on the loop without holding it, and a 
 
   // A frozen server: the read is held, yet the loop goes on (timers fire); after SIGCONT the
   // read returns the right event.
-  await freeze(srv.proc.pid);
-  let resumed = false;
-  try {
-    const heldBefore = c.stats().loopCalls;
-    const pending = c.read(id, { fromOffset: 30n, maxBytes: 1 });
+  const heldBefore = c.stats().loopCalls;
+  await readWhileFrozen(srv, c, id, async () => {
     assert.equal(c.stats().loopCalls, heldBefore + 1, 'the read did not go through the loop');
     let ticks = 0;
     await waitFor(() => ++ticks >= 20, { what: 'the event loop to keep turning' });
-    process.kill(srv.proc.pid, 'SIGCONT');
-    resumed = true;
-    const r = await pending;
-    assert.deepEqual(r.events.map((e) => e.data.toString()), ['event-30']);
-  } finally {
-    if (!resumed) process.kill(srv.proc.pid, 'SIGCONT');
-  }
+  });
   await readsEach(c, id, 31);
 });
