@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -248,19 +247,15 @@ func (c *conn) fillNow(p []byte) (int, error) {
 	var err error
 	cerr := c.rc.Control(func(fd uintptr) {
 		// syscall.Read, as in soloIO: the race detector's happens-before edge from the peer.
-		n, err = syscall.Read(int(fd), p)
+		n, err = readResult(syscall.Read(int(fd), p))
 	})
 	switch {
 	case cerr != nil:
 		return 0, cerr
-	case err == syscall.EAGAIN || err == syscall.EINTR:
+	case n == 0 && err == nil: // EAGAIN or EINTR: nothing now; the loop is woken again
 		return 0, errSlice
-	case err != nil:
-		return 0, err
-	case n == 0:
-		return 0, io.EOF
 	}
-	return n, nil
+	return n, err
 }
 
 // drain reads, on the loop's thread, what lc's socket has: its answer finishes the call there;
