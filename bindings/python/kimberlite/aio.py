@@ -12,6 +12,15 @@ back on one of its own threads, and the callback hands the result to the event l
 need no thousand threads (connect and disconnect, which have no asynchronous form in the C API,
 run in the loop's default executor). Every call of one AsyncClient may come from any task.
 
+A read, stream_length or ping that finds an idle connection goes through the event loop itself
+instead (kmb_client_loop_fd), for every AsyncClient that connect made: its request leaves from
+the loop's thread, the loop watches the library's descriptor (``loop.add_reader``), and when the
+answer arrives the loop reads it and settles the future there. Nothing waits for the answer, so
+the loop is never held, and one call awaited at a time costs one wake-up of the loop instead of
+hand-offs between threads. A call that shares its connection with others, is retried or reaches
+its deadline goes on in the background. ``client.stats()`` counts them: "loop_calls",
+"loop_settled".
+
 With ``event_loop_wait_us`` (AsyncClient.connect; default 0, off, so the loop is never held;
 kmb_client_set_async_patience_us), a read, stream_length or ping awaited while no other call of
 this module is unsettled first waits for its answer on the loop's thread, for up to that many
@@ -26,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from ctypes import byref, c_uint64
+from ctypes import byref, c_int, c_uint64
 from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple
 
 from . import _ffi
@@ -167,7 +176,7 @@ class AsyncClient:
     any number of concurrent tasks, and may be shared with threads through :attr:`client`.
     """
 
-    __slots__ = ("_client", "_wait_us", "_lib_wait_us")
+    __slots__ = ("_client", "_wait_us", "_lib_wait_us", "_loop", "_loop_fd")
 
     def __init__(self, client: Client, event_loop_wait_us: int = DEFAULT_EVENT_LOOP_WAIT_US) -> None:
         """Wrap a connected Client (its connections are shared). event_loop_wait_us: see the
@@ -177,6 +186,59 @@ class AsyncClient:
         self._wait_us = _wait_arg(event_loop_wait_us)
         self._client = client
         self._lib_wait_us = 0  # what the library has now
+        self._loop: Optional[asyncio.AbstractEventLoop] = None  # the loop that watches _loop_fd
+        self._loop_fd = -1
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let loop drive the client's lone quick calls (kmb_client_loop_fd): it watches the
+        library's descriptor and reads the answers itself. On the loop's thread. A loop that
+        cannot watch descriptors leaves every call in the background."""
+        lib = _ffi.lib()
+        h = self._client._h()
+        fd = c_int(-1)
+        if lib.kmb_client_loop_fd(h, byref(fd)) != _ffi.KMB_OK:
+            return
+        try:
+            loop.add_reader(fd.value, self._ready)
+        except (NotImplementedError, ValueError, OSError):
+            return
+        self._loop, self._loop_fd = loop, fd.value
+        self._client._before_close.append(self._unwatch)
+        lib.kmb_client_loop_ready(h)  # from now on the library may take calls through the loop
+
+    def _ready(self) -> None:
+        """The descriptor is readable: read the answers here; their futures settle with
+        call_soon (_complete sees the loop's thread)."""
+        h = self._client._handle
+        if h is not None:
+            _ffi.lib().kmb_client_loop_ready(h)
+
+    def _unwatch(self) -> None:
+        """Stop watching before the library closes the descriptor (Client.disconnect runs it,
+        on whatever thread closes). The selector must forget the descriptor on the loop's own
+        thread; from another thread that waits for it, briefly: a loop that is closed or not
+        running has nothing to forget, or never selects again."""
+        loop, fd = self._loop, self._loop_fd
+        self._loop = None
+        if loop is None or loop.is_closed():
+            return
+        try:
+            if asyncio.get_running_loop() is loop:
+                loop.remove_reader(fd)
+                return
+        except RuntimeError:  # no loop runs on this thread
+            pass
+        done = threading.Event()
+
+        def forget() -> None:
+            loop.remove_reader(fd)
+            done.set()
+        try:
+            loop.call_soon_threadsafe(forget)
+        except RuntimeError:  # closed meanwhile
+            return
+        if loop.is_running():
+            done.wait(1.0)
 
     def _loop_wait(self, h: Any) -> None:
         """Give the quick call about to start the client's wait while no call is unsettled
@@ -204,7 +266,9 @@ class AsyncClient:
         loop = asyncio.get_running_loop()
         client = await loop.run_in_executor(
             None, lambda: Client.connect(addresses, tenant_id, auth_token, **options))
-        return cls(client, event_loop_wait_us)
+        ac = cls(client, event_loop_wait_us)
+        ac._watch(loop)
+        return ac
 
     @property
     def client(self) -> Client:
@@ -231,6 +295,7 @@ class AsyncClient:
         whose callbacks need this loop's thread free). Idempotent."""
         if self._client.closed:
             return
+        self._unwatch()  # here, on the loop's thread
         await asyncio.get_running_loop().run_in_executor(None, self._client.disconnect)
 
     async def __aenter__(self) -> "AsyncClient":

@@ -60,7 +60,8 @@ class Client:
     method raises :class:`~kimberlite.ForkedProcess` without touching the library.
     """
 
-    __slots__ = ("_handle", "_address", "_pid", "_addresses", "_tenant_id", "_reconnects", "_observer", "__weakref__")
+    __slots__ = ("_handle", "_address", "_pid", "_addresses", "_tenant_id", "_reconnects", "_observer",
+                 "_before_close", "__weakref__")
     _handle: Optional[Any]  # a ctypes POINTER(ClientHandle); None once disconnected
     _address: Optional[int]  # the handle as a number, what kimberlite._speedups takes
     _pid: int  # the process that connected; the handle is meaningless in any other
@@ -68,6 +69,7 @@ class Client:
     _tenant_id: int
     _reconnects: int
     _observer: Optional[int]  # the key of this client's on_event callback (kimberlite._observe)
+    _before_close: List[Callable[[], None]]  # run by disconnect before the library closes
 
     def __init__(self) -> None:
         raise TypeError("use Client.connect(...) to create a Client")
@@ -232,6 +234,7 @@ class Client:
         client._tenant_id = tenant
         client._reconnects = 0
         client._observer = observer
+        client._before_close = []  # kimberlite.aio stops watching the loop descriptor here
         return client
 
     # --- state ---------------------------------------------------------------------------
@@ -273,6 +276,8 @@ class Client:
         self._handle = None  # swap out first: a second disconnect, or __del__, finds nothing
         if self._pid != os.getpid():
             return
+        for hook in self._before_close:
+            hook()
         status = _ffi.lib().kmb_client_close(h)
         _observe.release(self._observer)
         if status not in (_ffi.KMB_OK, _ffi.KMB_ERR_TIMEOUT, _ffi.KMB_ERR_INVALID_HANDLE):
@@ -526,7 +531,9 @@ class Client:
         "latency_p90_ns", "latency_p99_ns", "latency_max_ns", "subscriptions" (open now),
         "resubscribes" (times one moved to another connection or node), "async_waits" (calls of
         kimberlite.aio that waited on the loop's thread, see event_loop_wait_us) and
-        "async_wait_misses" (of them, those that went on in the background).
+        "async_wait_misses" (of them, those that went on in the background), "loop_calls" (calls
+        of kimberlite.aio whose answer the event loop read itself, see kimberlite.aio) and
+        "loop_settled" (of them, those answered on the loop).
         """
         h = self._h()
         lib = _ffi.lib()

@@ -172,3 +172,5 @@ class ClientStats(TypedDict):
     resubscribes: int  #: times a subscription moved to another connection or node
     async_waits: int  #: kimberlite.aio calls that waited on the loop's thread (event_loop_wait_us)
     async_wait_misses: int  #: of them, those that went on in the background
+    loop_calls: int  #: kimberlite.aio calls whose answer the event loop read itself
+    loop_settled: int  #: of them, those answered on the loop

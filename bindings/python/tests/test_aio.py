@@ -128,3 +128,77 @@ def test_by_default_no_call_waits_on_the_loop_and_bad_values_are_refused(server:
                 await AsyncClient.connect([server.addr], 1, event_loop_wait_us=bad)
 
     asyncio.run(main())
+
+
+def test_lone_calls_are_read_by_the_event_loop_and_a_frozen_server_holds_nothing(
+        fresh_server: Server, stream_name: str) -> None:
+    import os
+    import signal
+
+    async def main() -> None:
+        async with await AsyncClient.connect([fresh_server.addr], 1) as client:
+            sid = await client.create_stream(stream_name, DataClass.NON_PHI)
+            for i in range(30):
+                await client.append(sid, [b"event-%d" % i])
+            before = client.client.stats()
+            for i in range(30):
+                assert list(await client.read(sid, i, 1)) == [Event(i, b"event-%d" % i)]
+            assert await client.stream_length(sid) == 30
+            await client.ping()
+            st = client.client.stats()
+            taken = st["loop_calls"] - before["loop_calls"]
+            assert taken >= 24, f"only {taken} of 32 lone quick calls went through the event loop"
+            assert st["loop_settled"] - before["loop_settled"] >= taken - 3
+            assert st["async_waits"] == 0
+            pages = await asyncio.gather(*(client.read(sid, i, 1) for i in range(16)))
+            assert [p[0].data for p in pages] == [b"event-%d" % i for i in range(16)]
+            before_append = client.client.stats()["loop_calls"]
+            await client.append(sid, [b"event-30"])
+            assert client.client.stats()["loop_calls"] == before_append
+
+            # A frozen server: the read is held, and the loop goes on running other tasks.
+            freeze(fresh_server.pid)
+            try:
+                held = client.client.stats()["loop_calls"]
+                pending = asyncio.ensure_future(client.read(sid, 30, 1))
+                ticks = 0
+                for _ in range(20):
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+                assert ticks == 20 and not pending.done()
+                assert client.client.stats()["loop_calls"] == held + 1, "the read did not go through the loop"
+            finally:
+                os.kill(fresh_server.pid, signal.SIGCONT)
+            assert list(await pending) == [Event(30, b"event-30")]
+
+    asyncio.run(main())
+
+
+def test_closing_the_shared_client_from_a_thread_unwatches_the_loop(server: Server, stream_name: str) -> None:
+    """The library closes its descriptor at close: the loop's selector must have let it go first,
+    or a socket that reuses its number could not be watched."""
+    async def main() -> None:
+        client = await AsyncClient.connect([server.addr], 1)
+        sid = await client.create_stream(stream_name, DataClass.NON_PHI)
+        await client.append(sid, [b"x"])
+        assert len(await client.read(sid, 0, 1)) == 1
+        fd = client._loop_fd
+        assert fd >= 0
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, client.client.disconnect)
+        assert client.closed
+        assert not loop.remove_reader(fd), "the loop still watched the closed client's descriptor"
+        with pytest.raises(ClientClosed):
+            await client.read(sid, 0, 1)
+        # New clients and sockets on the same loop, one of which may get the same number.
+        for _ in range(3):
+            async with await AsyncClient.connect([server.addr], 1) as again:
+                for _ in range(5):
+                    assert len(await again.read(sid, 0, 1)) == 1
+                assert again.client.stats()["loop_calls"] >= 1, "the new client's descriptor is not watched"
+        host, port = server.addr.rsplit(":", 1)
+        _, w = await asyncio.open_connection(host, int(port))
+        w.close()
+        await w.wait_closed()
+
+    asyncio.run(main())
