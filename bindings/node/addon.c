@@ -15,10 +15,12 @@
  * Each file of src/ has one job: state.c (per-environment state), requests.c (requests and their
  * completion on library threads), convert.c (JS <-> C conversions), subscribe.c (subscriptions),
  * loop.c (the library's loop descriptor watched by libuv), settle.c (settling Promises on the JS thread), options.c (connect options), events.c (log
- * records, cluster events and metrics text), calls.c (the exported calls). They are included
+ * records, cluster events and metrics text), calls.c (the exported calls), signals.c (SA_ONSTACK
+ * for signal handlers installed later). They are included
  * here, in dependency order, as one translation unit; this file keeps module setup.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* SA_ONSTACK (signals.c) */
 #define NAPI_VERSION 8
 #include <node_api.h>
 
@@ -41,6 +43,7 @@
 #include "src/options.c"
 #include "src/events.c"
 #include "src/calls.c"
+#include "src/signals.c"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Module                                                                                      */
@@ -90,6 +93,7 @@ static napi_value module_init(napi_env env, napi_value exports) {
 
     napi_property_descriptor props[] = {
         {"init", NULL, js_init, NULL, NULL, NULL, napi_enumerable, st},
+        {"fixSignalStacks", NULL, js_fix_signal_stacks, NULL, NULL, NULL, napi_enumerable, st},
         {"version", NULL, js_version, NULL, NULL, NULL, napi_enumerable, st},
         {"connect", NULL, js_connect, NULL, NULL, NULL, napi_enumerable, st},
         {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, st},

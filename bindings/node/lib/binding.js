@@ -1,6 +1,7 @@
 'use strict';
 
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { errorFromNative } = require('./errors');
 
@@ -34,6 +35,13 @@ function load() {
   }
   mod.init(errorFromNative); // `new` on it yields the subclass of KimberliteError for the status
   addon = mod;
+  // Node installs a signal's handler when its first listener is added, without SA_ONSTACK, which
+  // the Go runtime needs (src/signals.c). Node's own 'newListener' listener, registered at
+  // startup, has installed it by the time this one runs.
+  mod.fixSignalStacks();
+  process.on('newListener', (event) => {
+    if (typeof event === 'string' && Object.hasOwn(os.constants.signals, event)) mod.fixSignalStacks();
+  });
   return addon;
 }
 

@@ -26,6 +26,29 @@ test('SIGINT and SIGTERM handlers run; spawn and exec work', async (t) => {
   assert.match(p.out, /got SIGINT 1\ngot SIGINT 2\ngot SIGTERM/);
 });
 
+test('a storm of SIGINTs while calls run on every thread does not crash the process', async (t) => {
+  const srv = await startServer(t);
+  for (let round = 0; round < 3; round++) {
+    const p = runNode([CHILD, 'storm', srv.addr]);
+    t.after(() => p.kill());
+    await waitFor(() => p.out.includes('ready') || p.exit, { what: 'the child to be ready' });
+    const send = (sig) => {
+      try {
+        process.kill(p.pid, sig);
+        return true;
+      } catch {
+        return false; // it has ended: the assertions below say how
+      }
+    };
+    for (let i = 0; i < 1500 && send('SIGINT'); i++);
+    send('SIGTERM');
+    const { code, signal } = await p.waitExit(60000);
+    assert.equal(signal, null, `round ${round}: ${p.out}${p.err.slice(0, 2000)}`);
+    assert.equal(code, 0, p.out + p.err.slice(0, 2000));
+    assert.match(p.out, /storm ok \d+ calls \d+ SIGINTs/);
+  }
+});
+
 test('without handlers, SIGINT and SIGTERM end the process as they would without the addon', async (t) => {
   const srv = await startServer(t);
   for (const sig of ['SIGINT', 'SIGTERM']) {
