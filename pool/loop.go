@@ -69,15 +69,7 @@ func (l *Loop) Stop() {
 	}
 	l.mu.Unlock()
 	for _, lc := range held {
-		lc.cn.mu.Lock()
-		mine := lc.cn.loopHold == lc && !lc.draining
-		if mine {
-			lc.cn.releaseLoopLocked()
-		}
-		lc.cn.mu.Unlock()
-		if mine {
-			lc.handOff()
-		}
+		lc.letGo()
 	}
 }
 
@@ -114,7 +106,6 @@ func (l *Loop) forget(lc *loopCall) {
 // loopCall is one call the Loop holds: its request is on the wire, its answer not read yet.
 type loopCall struct {
 	l      *Loop
-	c      *Client
 	op     opKind
 	body   []byte
 	rt     route
@@ -150,7 +141,7 @@ func (l *Loop) start(op opKind, body []byte, rt route, done func(wire.ResponsePa
 		c.end()
 		return false
 	}
-	lc := &loopCall{l: l, c: c, op: op, body: body, rt: rt, n: n, cn: cn, start: time.Now(), done: done}
+	lc := &loopCall{l: l, op: op, body: body, rt: rt, n: n, cn: cn, start: time.Now(), done: done}
 	lc.ctx, lc.cancel = c.callCtx(context.Background())
 	lc.st.attempts = 1
 	// Everything the call's end uses is set before the request leaves: it may end at once.
@@ -200,16 +191,8 @@ func (c *conn) sendForLoop(lc *loopCall) bool {
 		c.fail(connErr("write", err)) // hands the call off: it retries on a goroutine
 		return true
 	}
-	if err := c.armLoop(lc); err != nil {
-		c.mu.Lock()
-		mine := c.loopHold == lc
-		if mine {
-			c.releaseLoopLocked()
-		}
-		c.mu.Unlock()
-		if mine {
-			lc.handOff()
-		}
+	if c.armLoop(lc) != nil {
+		lc.letGo()
 	}
 	return true
 }
@@ -295,8 +278,11 @@ func (lc *loopCall) drain() {
 		}
 		c.mu.Lock()
 		lc.draining = false
+		if c.err != nil {
+			c.mu.Unlock()
+			break
+		}
 		switch {
-		case c.err != nil:
 		case lc.ctx.Err() != nil:
 			delete(c.pending, lc.id)
 			c.loopHold = nil
@@ -312,18 +298,11 @@ func (lc *loopCall) drain() {
 			return
 		default:
 			c.mu.Unlock()
-			if c.armLoop(lc) != nil {
-				c.mu.Lock()
-				if c.loopHold == lc {
-					c.releaseLoopLocked()
-				}
-				c.mu.Unlock()
-				lc.handOff()
+			if c.armLoop(lc) != nil { // the connection is closing: fail may have handed lc off
+				lc.letGo()
 			}
 			return
 		}
-		c.mu.Unlock()
-		break
 	}
 	// The connection failed: fail gave the call its error.
 	c.mu.Lock()
@@ -335,6 +314,20 @@ func (lc *loopCall) drain() {
 	lc.l.forget(lc)
 	r := <-lc.cl.ch
 	lc.answered(r.payload, r.err)
+}
+
+// letGo hands lc off, unless it was handed off or answered already, or Ready reads for it.
+func (lc *loopCall) letGo() {
+	c := lc.cn
+	c.mu.Lock()
+	mine := c.loopHold == lc && !lc.draining
+	if mine {
+		c.releaseLoopLocked()
+	}
+	c.mu.Unlock()
+	if mine {
+		lc.handOff()
+	}
 }
 
 // handOff finishes lc on a goroutine, whose wait takes the answer from whoever reads it now.
@@ -372,7 +365,7 @@ func (lc *loopCall) expire() {
 // answered takes the round trip's outcome as attempt does; a call that needs another attempt
 // goes on on a goroutine, through exec.
 func (lc *loopCall) answered(p wire.ResponsePayload, err error) {
-	c := lc.c
+	c := lc.l.c
 	lc.n.release(lc.cn)
 	callPool.Put(lc.cl)
 	lc.cl = nil
@@ -398,8 +391,8 @@ func (lc *loopCall) answered(p wire.ResponsePayload, err error) {
 func (lc *loopCall) finish(p wire.ResponsePayload, err error) {
 	lc.stop()
 	lc.cancel()
-	lc.c.stats.record(lc.op, time.Since(lc.start), err)
-	lc.c.end()
+	lc.l.c.stats.record(lc.op, time.Since(lc.start), err)
+	lc.l.c.end()
 	lc.done(p, err)
 }
 

@@ -16,7 +16,7 @@
 static napi_value js_fix_signal_stacks(napi_env env, napi_callback_info info) {
     (void)info;
     uint32_t fixed = 0;
-    for (int sig = 1; sig < 65; sig++) {
+    for (int sig = 1; sig <= SIGRTMAX; sig++) {
         struct sigaction sa;
         if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0) continue;
         int has_handler = (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
