@@ -12,7 +12,9 @@
 # spread, goal, machine, date) and bench/results.svg, keeping the previous run's as
 # results.previous.{md,svg}. A new part joins the report by printing RATIO lines: no change here.
 #
-# BENCH_ONLY="client cabi node python" runs only the parts named (their directory names).
+# BENCH_ONLY="client cabi node python" runs only the parts named (their directory names). Such a
+# partial run writes its report to a temporary directory (compared with bench/results.md), so the
+# committed results always hold a whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
@@ -43,5 +45,10 @@ run() {
 [ -x bench/node/run.sh ] && run "Node binding vs Go client round trips" bench/node/run.sh "$build"
 [ -f bench/python/bench.py ] && run "Python binding vs Go client: round trips" python3 bench/python/bench.py --build "$build"
 echo
-go run ./bench/report -in "$log" -out bench
+out=bench
+if [ -n "${BENCH_ONLY:-}" ]; then
+  out=$(mktemp -d /tmp/kmb-bench-partial-XXXXXX)
+  cp bench/results.md bench/results.svg "$out"/ 2>/dev/null || true
+fi
+go run ./bench/report -in "$log" -out "$out"
 echo "make bench: done"
