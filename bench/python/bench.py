@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python binding vs the Go client core: serial round trips on the same server, side by side.
 
-    python3 bench/python/bench.py [--build BUILD] [--n 500] [--rounds 4]
+    python3 bench/python/bench.py [--build BUILD] [--n 2000] [--rounds 6]
 
 Starts one `kimberlite server`, then alternates rounds of the same three loops (append one
 100-byte event; read one event; ping) through bench/python/goloop (the Go pool package) and
@@ -120,8 +120,8 @@ def pure_python_read_ns(addr: str, sid: int, base: int, n: int) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(REPO / "build"))
-    ap.add_argument("--n", type=int, default=500, help="operations per loop and round")
-    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--n", type=int, default=2000, help="operations per loop and round")
+    ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--size", type=int, default=100, help="event size in bytes")
     args = ap.parse_args()
     build = Path(args.build).resolve()
