@@ -58,7 +58,7 @@ func (l *Loop) FD() int { return l.epfd }
 // (the others were handed to a goroutine: another call came, a retry, the deadline, Stop).
 func (l *Loop) Counts() (started, settled int64) { return l.started.Load(), l.settled.Load() }
 
-// Stop ends the loop's part: calls it holds go on on goroutines, and Start refuses new ones.
+// Stop ends the loop's part: calls it holds go on on goroutines, and new calls are refused.
 // The event loop may stop watching FD after it. Safe on any thread, and more than once.
 func (l *Loop) Stop() {
 	l.stopped.Store(true)
@@ -404,62 +404,28 @@ func (l *Loop) Read(streamID, fromOffset, maxBytes uint64, done func(ReadResult,
 	if maxBytes == 0 || maxBytes > wire.MaxPayloadSize {
 		return false // the usual call reports it
 	}
-	body := encodeBody(l.c.cfg.TenantID, wire.ReadEventsRequest{StreamID: streamID, FromOffset: fromOffset, MaxBytes: maxBytes})
-	return l.start(opRead, body, toReader, func(p wire.ResponsePayload, err error) {
-		if err != nil {
-			done(ReadResult{}, err)
-			return
-		}
-		r, ok := p.(wire.ReadEventsResponse)
-		if !ok {
-			done(ReadResult{}, unexpected(p, "ReadEvents"))
-			return
-		}
-		done(toReadResult(fromOffset, r), nil)
+	return l.start(opRead, l.c.readBody(streamID, fromOffset, maxBytes), toReader, func(p wire.ResponsePayload, err error) {
+		done(readAnswer(fromOffset, p, err))
 	})
 }
 
 // StreamLength is Client.StreamLength through the loop.
 func (l *Loop) StreamLength(streamID uint64, done func(uint64, error)) bool {
-	body := encodeBody(l.c.cfg.TenantID, wire.StreamInfoRequest{StreamID: streamID})
-	return l.start(opStreamLength, body, toReader, func(p wire.ResponsePayload, err error) {
-		if err != nil {
-			done(0, err)
-			return
-		}
-		r, ok := p.(wire.StreamInfoResponse)
-		if !ok {
-			done(0, unexpected(p, "StreamInfo"))
-			return
-		}
-		done(r.Length, nil)
+	return l.start(opStreamLength, l.c.lengthBody(streamID), toReader, func(p wire.ResponsePayload, err error) {
+		done(lengthAnswer(p, err))
 	})
 }
 
 // Ping is Client.Ping through the loop.
 func (l *Loop) Ping(done func(error)) bool {
 	return l.start(opPing, l.c.infoBody, toAnyNode, func(p wire.ResponsePayload, err error) {
-		if err == nil {
-			if _, ok := p.(wire.ServerInfoResponse); !ok {
-				err = unexpected(p, "GetServerInfo")
-			}
-		}
-		done(err)
+		done(pingAnswer(p, err))
 	})
 }
 
 // ServerInfo is Client.ServerInfo through the loop.
 func (l *Loop) ServerInfo(done func(ServerInfo, error)) bool {
 	return l.start(opServerInfo, l.c.infoBody, toAnyNode, func(p wire.ResponsePayload, err error) {
-		if err != nil {
-			done(wire.ServerInfoResponse{}, err)
-			return
-		}
-		r, ok := p.(wire.ServerInfoResponse)
-		if !ok {
-			done(wire.ServerInfoResponse{}, unexpected(p, "GetServerInfo"))
-			return
-		}
-		done(r, nil)
+		done(infoAnswer(p, err))
 	})
 }

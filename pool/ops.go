@@ -103,8 +103,21 @@ func (c *Client) Read(ctx context.Context, streamID, fromOffset, maxBytes uint64
 	if maxBytes == 0 || maxBytes > wire.MaxPayloadSize {
 		return ReadResult{}, invalidArg(fmt.Sprintf("maxBytes (%d) must be between 1 and %d", maxBytes, wire.MaxPayloadSize))
 	}
-	body := encodeBody(c.cfg.TenantID, wire.ReadEventsRequest{StreamID: streamID, FromOffset: fromOffset, MaxBytes: maxBytes})
-	resp, err := c.run(ctx, opRead, body, toReader)
+	resp, err := c.run(ctx, opRead, c.readBody(streamID, fromOffset, maxBytes), toReader)
+	return readAnswer(fromOffset, resp, err)
+}
+
+// The request bodies and answers of the quick calls, shared by Client and Loop.
+
+func (c *Client) readBody(streamID, fromOffset, maxBytes uint64) []byte {
+	return encodeBody(c.cfg.TenantID, wire.ReadEventsRequest{StreamID: streamID, FromOffset: fromOffset, MaxBytes: maxBytes})
+}
+
+func (c *Client) lengthBody(streamID uint64) []byte {
+	return encodeBody(c.cfg.TenantID, wire.StreamInfoRequest{StreamID: streamID})
+}
+
+func readAnswer(fromOffset uint64, resp wire.ResponsePayload, err error) (ReadResult, error) {
 	if err != nil {
 		return ReadResult{}, err
 	}
@@ -113,6 +126,34 @@ func (c *Client) Read(ctx context.Context, streamID, fromOffset, maxBytes uint64
 		return ReadResult{}, unexpected(resp, "ReadEvents")
 	}
 	return toReadResult(fromOffset, r), nil
+}
+
+func lengthAnswer(resp wire.ResponsePayload, err error) (uint64, error) {
+	if err != nil {
+		return 0, err
+	}
+	r, ok := resp.(wire.StreamInfoResponse)
+	if !ok {
+		return 0, unexpected(resp, "StreamInfo")
+	}
+	return r.Length, nil
+}
+
+func infoAnswer(resp wire.ResponsePayload, err error) (ServerInfo, error) {
+	if err != nil {
+		return wire.ServerInfoResponse{}, err
+	}
+	r, ok := resp.(wire.ServerInfoResponse)
+	if !ok {
+		return wire.ServerInfoResponse{}, unexpected(resp, "GetServerInfo")
+	}
+	return r, nil
+}
+
+// pingAnswer: a ping is a GetServerInfo whose answer is not kept.
+func pingAnswer(resp wire.ResponsePayload, err error) error {
+	_, err = infoAnswer(resp, err)
+	return err
 }
 
 func toReadResult(from uint64, r wire.ReadEventsResponse) ReadResult {
@@ -125,16 +166,8 @@ func toReadResult(from uint64, r wire.ReadEventsResponse) ReadResult {
 
 // StreamLength returns the number of events in streamID (its next offset), or a NotFound error.
 func (c *Client) StreamLength(ctx context.Context, streamID uint64) (uint64, error) {
-	body := encodeBody(c.cfg.TenantID, wire.StreamInfoRequest{StreamID: streamID})
-	resp, err := c.run(ctx, opStreamLength, body, toReader)
-	if err != nil {
-		return 0, err
-	}
-	r, ok := resp.(wire.StreamInfoResponse)
-	if !ok {
-		return 0, unexpected(resp, "StreamInfo")
-	}
-	return r.Length, nil
+	resp, err := c.run(ctx, opStreamLength, c.lengthBody(streamID), toReader)
+	return lengthAnswer(resp, err)
 }
 
 // Sync asks the leader to make everything acknowledged so far durable (in a cluster it also
@@ -152,27 +185,12 @@ func (c *Client) Sync(ctx context.Context) error {
 
 // ServerInfo describes the leader (or any node when no leader is known).
 func (c *Client) ServerInfo(ctx context.Context) (ServerInfo, error) {
-	resp, err := c.run(ctx, opServerInfo, c.infoBody, toAnyNode)
-	if err != nil {
-		return wire.ServerInfoResponse{}, err
-	}
-	r, ok := resp.(wire.ServerInfoResponse)
-	if !ok {
-		return wire.ServerInfoResponse{}, unexpected(resp, "GetServerInfo")
-	}
-	return r, nil
+	return infoAnswer(c.run(ctx, opServerInfo, c.infoBody, toAnyNode))
 }
 
 // Ping makes one round trip to the leader (or any node when none is known).
 func (c *Client) Ping(ctx context.Context) error {
-	resp, err := c.run(ctx, opPing, c.infoBody, toAnyNode)
-	if err != nil {
-		return err
-	}
-	if _, ok := resp.(wire.ServerInfoResponse); !ok {
-		return unexpected(resp, "GetServerInfo")
-	}
-	return nil
+	return pingAnswer(c.run(ctx, opPing, c.infoBody, toAnyNode))
 }
 
 // Iterator pages through a stream; see ReadAll.

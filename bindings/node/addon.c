@@ -14,10 +14,11 @@
  *
  * Each file of src/ has one job: state.c (per-environment state), requests.c (requests and their
  * completion on library threads), convert.c (JS <-> C conversions), subscribe.c (subscriptions),
- * loop.c (the library's loop descriptor watched by libuv), settle.c (settling Promises on the JS thread), options.c (connect options), events.c (log
- * records, cluster events and metrics text), calls.c (the exported calls), signals.c (SA_ONSTACK
- * for signal handlers installed later). They are included
- * here, in dependency order, as one translation unit; this file keeps module setup.
+ * loop.c (the library's loop descriptor, watched by libuv), settle.c (settling Promises on the
+ * JS thread), options.c (connect options), events.c (log records, cluster events and metrics
+ * text), calls.c (the exported calls), signals.c (SA_ONSTACK for signal handlers installed
+ * later). They are included here, in dependency order, as one translation unit; this file keeps
+ * module setup.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* SA_ONSTACK (signals.c) */

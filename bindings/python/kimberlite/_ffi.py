@@ -120,7 +120,7 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     ("kmb_client_stats_json", _S, [ClientP, POINTER(c_void_p)]),
     # kimberlite.aio's wait on the loop's thread (event_loop_wait_us).
     ("kmb_client_set_async_patience_us", _S, [ClientP, c_uint32]),
-    # An event loop's descriptor for quick _async calls (the Node addon drives it with libuv).
+    # An event loop's descriptor for quick _async calls (kimberlite.aio drives it with add_reader).
     ("kmb_client_loop_fd", _S, [ClientP, POINTER(c_int)]),
     ("kmb_client_loop_ready", _S, [ClientP]),
     ("kmb_string_free", None, [c_void_p]),
