@@ -163,12 +163,24 @@ _lib_pid: Optional[int] = None
 _lib_path: Optional[str] = None
 
 
+_pid = os.getpid()
+
+
+def pid() -> int:
+    """This process's id, without a system call: every call checks it (a client or the library
+    used in a forked child is refused), and os.getpid() is a system call each time."""
+    return _pid
+
+
 def _after_fork_in_child() -> None:
     # A thread of the parent may have held the lock at fork(); it does not exist in the child.
-    global _lock
+    global _lock, _pid
     _lock = threading.Lock()
+    _pid = os.getpid()
 
 
+# os.fork() (and multiprocessing, and any C extension that forks as the C API asks, calling
+# PyOS_AfterFork_Child) runs this in the child before anything else.
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
@@ -205,7 +217,7 @@ def lib() -> ctypes.CDLL:
     global _lib, _lib_pid, _lib_path
     loaded = _lib
     if loaded is not None:
-        if _lib_pid != os.getpid():
+        if _lib_pid != _pid:
             raise ForkedProcess(
                 "kimberlite: the library was loaded before fork() and cannot be used in the child "
                 "process; connect in the child only (do not connect in a pre-fork master)"
@@ -225,7 +237,7 @@ def lib() -> ctypes.CDLL:
                 tried.append(f"{path} ({exc})")
                 continue
             _declare(handle)
-            _lib, _lib_pid, _lib_path = handle, os.getpid(), str(path)
+            _lib, _lib_pid, _lib_path = handle, _pid, str(path)
             return handle
         raise KimberliteError(
             "kimberlite: cannot load libkimberlite.so; tried: " + "; ".join(tried)
@@ -235,7 +247,7 @@ def lib() -> ctypes.CDLL:
 
 def loaded_path() -> Optional[str]:
     """The path of the loaded library, or None while it is not loaded in this process."""
-    return _lib_path if _lib_pid == os.getpid() else None
+    return _lib_path if _lib_pid == _pid else None
 
 
 def last_error(status: int) -> KimberliteError:

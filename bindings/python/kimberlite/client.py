@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 from ctypes import byref, c_char_p, c_size_t, c_uint64, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -229,7 +228,7 @@ class Client:
         client: Client = object.__new__(cls)
         client._handle = handle
         client._address = ctypes.cast(handle, ctypes.c_void_p).value  # for kimberlite._speedups
-        client._pid = os.getpid()
+        client._pid = _ffi.pid()
         client._addresses = tuple(addrs)
         client._tenant_id = tenant
         client._reconnects = 0
@@ -241,8 +240,8 @@ class Client:
 
     def _h(self) -> Any:
         """The live handle, or the reason there is none (checked before any library call)."""
-        if self._pid != os.getpid():
-            raise ForkedProcess(_FORKED_MESSAGE.format(parent=self._pid, child=os.getpid()))
+        if self._pid != _ffi.pid():
+            raise ForkedProcess(_FORKED_MESSAGE.format(parent=self._pid, child=_ffi.pid()))
         h = self._handle
         if h is None:
             raise ClientClosed("kimberlite: the client is disconnected")
@@ -251,7 +250,7 @@ class Client:
     @property
     def closed(self) -> bool:
         """True once disconnect() was called (or in a forked child, where it is unusable)."""
-        return self._handle is None or self._pid != os.getpid()
+        return self._handle is None or self._pid != _ffi.pid()
 
     @property
     def addresses(self) -> Tuple[str, ...]:
@@ -274,7 +273,7 @@ class Client:
         if h is None:
             return
         self._handle = None  # swap out first: a second disconnect, or __del__, finds nothing
-        if self._pid != os.getpid():
+        if self._pid != _ffi.pid():
             return
         for hook in self._before_close:
             hook()
@@ -298,7 +297,7 @@ class Client:
         # Best effort, and never in a forked child (the handle belongs to the parent).
         try:
             h = self._handle
-            if h is None or self._pid != os.getpid():
+            if h is None or self._pid != _ffi.pid():
                 return
             self._handle = None
             _ffi.lib().kmb_client_close(h)
@@ -307,7 +306,7 @@ class Client:
             pass
 
     def __repr__(self) -> str:
-        if self._pid != os.getpid():
+        if self._pid != _ffi.pid():
             state = "forked"
         elif self._handle is None:
             state = "closed"

@@ -20,7 +20,6 @@ import asyncio
 import atexit
 import ctypes
 import itertools
-import os
 import threading
 import time
 from collections import deque
@@ -121,7 +120,7 @@ class Subscription:
         _ffi.check(_ffi.lib().kmb_subscribe(handle, sid, start, credits, low, more, byref(out)))
         sub: Subscription = object.__new__(cls)
         sub._handle = out
-        sub._pid = os.getpid()
+        sub._pid = _ffi.pid()
         sub._client = client  # keeps the client alive as long as its subscription
         sub._stream_id = sid
         sub._timeout = timeout
@@ -148,10 +147,10 @@ class Subscription:
     # --- state -----------------------------------------------------------------------------
 
     def _h(self) -> Any:
-        if self._pid != os.getpid():
+        if self._pid != _ffi.pid():
             raise ForkedProcess(
                 f"kimberlite: this subscription was made in process {self._pid} and cannot be "
-                f"used in the forked child {os.getpid()}; subscribe again in the child"
+                f"used in the forked child {_ffi.pid()}; subscribe again in the child"
             )
         h = self._handle
         if h is None:
@@ -200,7 +199,7 @@ class Subscription:
         """None while open; once closed, the protocol's name of the cause: ``"ClientCancelled"``
         after :meth:`unsubscribe`, ``"ClientClosed"`` after the client disconnected,
         ``"StreamDeleted"``..."""
-        if self._handle is None or self._pid != os.getpid():
+        if self._handle is None or self._pid != _ffi.pid():
             return _CLIENT_CANCELLED if self._unsubscribed else None
         return self._string("kmb_subscription_close_reason") or None
 
@@ -231,7 +230,7 @@ class Subscription:
             return
         self._unsubscribed = True
         h = self._handle
-        if h is None or self._pid != os.getpid():
+        if h is None or self._pid != _ffi.pid():
             return
         status = _ffi.lib().kmb_subscription_close(h)
         if status not in (_ffi.KMB_OK, _ffi.KMB_ERR_INVALID_HANDLE):
@@ -249,7 +248,7 @@ class Subscription:
     def __del__(self) -> None:
         try:
             h = self._handle
-            if h is None or self._pid != os.getpid():
+            if h is None or self._pid != _ffi.pid():
                 return
             self._handle = None
             _ffi.lib().kmb_subscription_free(h)
@@ -257,7 +256,7 @@ class Subscription:
             pass
 
     def __repr__(self) -> str:
-        if self._pid != os.getpid():
+        if self._pid != _ffi.pid():
             state = "forked"
         elif self._unsubscribed or self._end is not None:
             state = "closed"
@@ -324,7 +323,7 @@ class Subscription:
                 why); every event received before it was returned first.
             ClientClosed: the client was disconnected.
         """
-        if self._pid != os.getpid():
+        if self._pid != _ffi.pid():
             self._h()  # raises ForkedProcess
         wait = self._timeout if timeout is _Unset else timeout
         deadline = None if wait is None else time.monotonic() + _seconds_to_ms("timeout", wait) / 1000
@@ -388,7 +387,7 @@ class Subscription:
         A cancelled or timed-out wait loses nothing: the batch it was waiting for is kept for
         the next call.
         """
-        if self._pid != os.getpid():
+        if self._pid != _ffi.pid():
             self._h()  # raises ForkedProcess
         wait = self._timeout if timeout is _Unset else timeout
         if wait is not None:
@@ -569,7 +568,7 @@ def _close_at_exit() -> None:
     for sub in subs:
         try:
             h = sub._handle
-            if h is not None and sub._pid == os.getpid():
+            if h is not None and sub._pid == _ffi.pid():
                 _ffi.lib().kmb_subscription_close(h)
         except Exception:
             pass
