@@ -2,7 +2,7 @@
 # build-speedups.sh OUT_DIR INCLUDE_DIR [PYTHON]: compile kimberlite/_speedups.c, the optional C
 # accelerator of Client.read, into OUT_DIR/_speedups.abi3.so (next to libkimberlite.so, where
 # kimberlite._native looks for it). INCLUDE_DIR holds kimberlite.h; PYTHON (default python3)
-# gives the headers. It uses Python's limited API, so one build serves CPython 3.9 and later.
+# gives the headers. It uses Python's limited API, so one build serves CPython 3.10 and later.
 # Exits 3, building nothing, when PYTHON has no headers (the binding then uses ctypes alone).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

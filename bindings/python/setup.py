@@ -64,8 +64,8 @@ def built_speedups(build_lib: str) -> bool:
 
 
 class PlatformWheel(bdist_wheel):
-    """cp39-abi3-<platform> with the accelerator (limited API of CPython 3.9), else
-    py3-none-<platform> (ctypes works on every Python 3); the library is per platform."""
+    """cp310-abi3-<platform> with the accelerator (limited API of CPython 3.10), else
+    py3-none-<platform> (ctypes alone); the library is per platform."""
 
     def finalize_options(self) -> None:
         super().finalize_options()
@@ -75,7 +75,7 @@ class PlatformWheel(bdist_wheel):
         plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
         build_lib = self.get_finalized_command("build").build_lib
         if built_speedups(build_lib):
-            return "cp39", "abi3", plat
+            return "cp310", "abi3", plat
         return "py3", "none", plat
 
 

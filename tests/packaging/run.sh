@@ -21,7 +21,7 @@ start_local_server "$BUILD/kimberlite" "$work"
 echo "== python: wheel, fresh venv, guide basic pattern, mypy --strict"
 python3 -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$work/dist" "$repo/bindings/python"
 wheel=$(ls "$work"/dist/kimberlite-*.whl)
-case "$wheel" in *-cp39-abi3-linux_*.whl) ;; *) echo "not an abi3 platform wheel: $wheel" >&2; exit 1 ;; esac
+case "$wheel" in *-cp310-abi3-linux_*.whl) ;; *) echo "not an abi3 platform wheel: $wheel" >&2; exit 1 ;; esac
 unzip -p "$wheel" 'kimberlite-*.dist-info/WHEEL' | grep -qx 'Root-Is-Purelib: false'
 unzip -l "$wheel" >"$work/wheel.txt"
 grep -q 'kimberlite/libkimberlite.so$' "$work/wheel.txt"
@@ -40,7 +40,7 @@ echo "== python: the sdist carries what the library and the accelerator build fr
 "$work/venv/bin/python" -m build --sdist -o "$work/sdist" "$repo/bindings/python" >"$work/sdist.out" 2>&1 ||
   { cat "$work/sdist.out"; exit 1; }
 python3 -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$work/from-sdist" "$work"/sdist/kimberlite-*.tar.gz
-unzip -l "$work"/from-sdist/kimberlite-*-cp39-abi3-linux_*.whl >"$work/sdist-wheel.txt"
+unzip -l "$work"/from-sdist/kimberlite-*-cp310-abi3-linux_*.whl >"$work/sdist-wheel.txt"
 grep -q 'kimberlite/libkimberlite.so$' "$work/sdist-wheel.txt"
 grep -q 'kimberlite/_speedups.abi3.so$' "$work/sdist-wheel.txt"
 [ ! -e "$repo/bindings/python/build" ] && [ ! -e "$repo/bindings/python/kimberlite.egg-info" ] ||

@@ -12,6 +12,19 @@ Client.connect, so a pre-fork server may import the application in its master pr
 
 from __future__ import annotations
 
+import sys as _sys
+
+# Python 3.9 installs its signal handlers without SA_ONSTACK (3.10 added it, bpo-43390). A signal
+# that lands on a thread running Go code then runs its handler on a goroutine's small stack, which
+# crashes the process: refused here, at import, rather than crashing later (tests/test_signals.py).
+if _sys.version_info < (3, 10):
+    raise ImportError(
+        "kimberlite needs Python 3.10 or later (this is Python %d.%d): before 3.10, Python "
+        "installs signal handlers without SA_ONSTACK, and a signal arriving while the library's "
+        "Go code runs would crash the process" % _sys.version_info[:2]
+    )
+del _sys
+
 from . import _ffi, _native, errors
 from ._observe import ClusterEvent
 from .client import Client

@@ -7,12 +7,12 @@
  * The module does not link libkimberlite: init() receives the addresses of the functions in the
  * copy that ctypes loaded (kimberlite._native), so both always use the same library, and so a
  * second Go runtime can never be loaded into the process. It uses only the limited C API of
- * Python 3.9, so one build serves every later CPython (an abi3 wheel).
+ * Python 3.10, so one build serves every later CPython (an abi3 wheel).
  *
  * Errors come back as the library's status (an int), never raised here: the caller builds the
  * exception from this thread's last error as for every other call (kimberlite._ffi.last_error).
  */
-#define Py_LIMITED_API 0x03090000
+#define Py_LIMITED_API 0x030A0000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
