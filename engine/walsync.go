@@ -95,6 +95,9 @@ func (db *DB) syncer(groups <-chan syncedGroup, done chan<- struct{}) {
 			if gerr == nil {
 				db.markSynced(g.seq)
 			}
+			// The group is answered, so the write path may be idle before its writers hear:
+			// a writer's next call can then take WriteNow instead of queueing.
+			db.q.syncing.Add(-1)
 			for i, q := range g.batch {
 				if gerr != nil {
 					q.p.Complete(Result{Err: storageError(gerr)})
@@ -102,7 +105,6 @@ func (db *DB) syncer(groups <-chan syncedGroup, done chan<- struct{}) {
 					q.p.Complete(out.results[i])
 				}
 			}
-			db.q.syncing.Add(-1)
 		}
 		clear(pending)
 	}

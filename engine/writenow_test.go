@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kimberlite/libkimberlite/wire"
 )
@@ -15,6 +16,7 @@ import (
 func TestWriteNowOnlyWhenIdle(t *testing.T) {
 	db := openTest(t)
 	sid := create(t, db, 1, "s")
+	waitIdle(t, db)
 	r, done := db.WriteNow(Op{Kind: OpAppend, Tenant: 1, StreamID: sid, Expected: 0, Events: evs("a", "b")})
 	if !done || r.Err != nil || r.FirstOffset != 0 {
 		t.Fatalf("idle WriteNow: done %v, %+v", done, r)
@@ -60,6 +62,23 @@ func TestWriteNowOnlyWhenIdle(t *testing.T) {
 	}
 }
 
+// waitIdle waits until the write path is idle, as WriteNow needs it: the group that answered
+// a Submit may still be counted as syncing, or its goroutine not yet back at the queue.
+func waitIdle(t *testing.T, db *DB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		db.q.mu.Lock()
+		idle := !db.q.working && !db.q.claimed && len(db.q.queue) == 0 && db.q.syncing.Load() == 0
+		db.q.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the write path did not go idle within 10 s")
+		}
+	}
+}
+
 // A WriteNow answer means the write is in the synced log: with the file as it was before the
 // writes (a lost page cache) and the log as it is after, reopening brings every write back.
 func TestWriteNowIsDurableInTheLog(t *testing.T) {
@@ -70,6 +89,7 @@ func TestWriteNowIsDurableInTheLog(t *testing.T) {
 	}
 	defer db.Close()
 	sid := create(t, db, 2, "s")
+	waitIdle(t, db)
 	old := t.TempDir()
 	copyFile(t, filepath.Join(dir, FileName), filepath.Join(old, FileName))
 	var want []string
