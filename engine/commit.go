@@ -165,7 +165,8 @@ type committer struct {
 	closed bool
 	done   chan struct{}
 	// working: the goroutine is writing a group; claimed: a caller of WriteNow is writing
-	// one; syncing: groups handed to the syncer and not yet answered.
+	// one; syncing: groups written to the log whose sync has not ended (the syncer's, and a
+	// WriteNow caller's).
 	working bool
 	claimed bool
 	syncing atomic.Int32
