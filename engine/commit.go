@@ -204,11 +204,16 @@ func (c *committer) claim() bool {
 func (c *committer) claimFor(due func() bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.claimed || c.working || len(c.queue) > 0 || c.syncing.Load() > 0 || !due() {
+	if c.busyLocked() || !due() {
 		return false
 	}
 	c.claimed = true
 	return true
+}
+
+// busyLocked reports whether the write path is in use or closed (under mu).
+func (c *committer) busyLocked() bool {
+	return c.closed || c.claimed || c.working || len(c.queue) > 0 || c.syncing.Load() > 0
 }
 
 // unclaim gives the write path back, to the goroutine if writes were queued meanwhile.

@@ -95,8 +95,8 @@ func (db *DB) syncer(groups <-chan syncedGroup, done chan<- struct{}) {
 			if gerr == nil {
 				db.markSynced(g.seq)
 			}
-			// The group is answered, so the write path may be idle before its writers hear:
-			// a writer's next call can then take WriteNow instead of queueing.
+			// Synced and applied, the group no longer holds the write path, even before its
+			// writers hear: a writer's next call can then take WriteNow instead of queueing.
 			db.q.syncing.Add(-1)
 			for i, q := range g.batch {
 				if gerr != nil {

@@ -68,9 +68,9 @@ func waitIdle(t *testing.T, db *DB) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		db.q.mu.Lock()
-		idle := !db.q.working && !db.q.claimed && len(db.q.queue) == 0 && db.q.syncing.Load() == 0
+		busy := db.q.busyLocked()
 		db.q.mu.Unlock()
-		if idle {
+		if !busy {
 			return
 		}
 		if time.Now().After(deadline) {
