@@ -62,8 +62,8 @@ func TestWriteNowOnlyWhenIdle(t *testing.T) {
 	}
 }
 
-// waitIdle waits until the write path is idle, as WriteNow needs it: the group that answered
-// a Submit may still be counted as syncing, or its goroutine not yet back at the queue.
+// waitIdle waits until the write path is idle, as WriteNow needs it: after a Submit is
+// answered, the committer may not be back at its queue yet.
 func waitIdle(t *testing.T, db *DB) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
