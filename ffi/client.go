@@ -249,9 +249,9 @@ func kmbgo_client_stats_json(p unsafe.Pointer, out **C.char) (st C.kmb_status_t)
 		return cerr.record()
 	}
 	waits, misses := h.asyncWaits()
-	loopCalls, loopSettled := h.loopCounts()
+	loopCalls, loopSettled, loopSpins := h.loopCounts()
 	s, cerr := newStatsJSON(clientStats{Stats: c.Stats(), AsyncWaits: waits, AsyncWaitMisses: misses,
-		LoopCalls: loopCalls, LoopSettled: loopSettled})
+		LoopCalls: loopCalls, LoopSettled: loopSettled, LoopIdleSpins: loopSpins})
 	if cerr != nil {
 		return cerr.record()
 	}

@@ -117,6 +117,11 @@ kmb_status_t kmb_client_loop_ready(kmb_client_t *client) {
     return kmbgo_client_loop_ready(client);
 }
 
+kmb_status_t kmb_client_loop_idle(kmb_client_t *client, int fd) {
+    GUARD();
+    return kmbgo_client_loop_idle(client, fd);
+}
+
 kmb_status_t kmb_client_stats_json(kmb_client_t *client, char **json_out) {
     GUARD();
     return kmbgo_client_stats_json(client, json_out);

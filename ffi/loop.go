@@ -75,9 +75,28 @@ func (h *clientHandle) loopOf() *pool.Loop {
 }
 
 // loopCounts is what kmb_client_stats_json reports of the event loop.
-func (h *clientHandle) loopCounts() (started, settled int64) {
+func (h *clientHandle) loopCounts() (started, settled, idleSpins int64) {
 	if l := h.loopOf(); l != nil {
-		return l.Counts()
+		started, settled = l.Counts()
+		return started, settled, int64(l.IdleSpins())
 	}
-	return 0, 0
+	return 0, 0, 0
+}
+
+//export kmbgo_client_loop_idle
+func kmbgo_client_loop_idle(p unsafe.Pointer, fd C.int) (st C.kmb_status_t) {
+	defer recoverPanic(&st)
+	if fd < 0 {
+		return fail(C.KMB_ERR_INVALID_ARGUMENT, "kmb_client_loop_idle: fd %d is not a descriptor", int(fd))
+	}
+	h, _, cerr := lookupClient(p)
+	if cerr != nil {
+		return cerr.record()
+	}
+	l := h.loopOf()
+	if l == nil {
+		return fail(C.KMB_ERR_INVALID_ARGUMENT, "kmb_client_loop_idle: the client has no event loop (kmb_client_loop_fd)")
+	}
+	l.Idle(int(fd))
+	return C.KMB_OK
 }

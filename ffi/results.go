@@ -122,6 +122,7 @@ type clientStats struct {
 	AsyncWaitMisses int64 `json:"async_wait_misses"` // of them, those that left for the background
 	LoopCalls       int64 `json:"loop_calls"`        // quick calls made through the event loop (kmb_client_loop_fd)
 	LoopSettled     int64 `json:"loop_settled"`      // of them, those answered in kmb_client_loop_ready
+	LoopIdleSpins   int64 `json:"loop_idle_spins"`   // kmb_client_loop_idle calls that spun
 }
 
 func newStatsJSON(s clientStats) (*C.char, *callError) {

@@ -749,6 +749,20 @@ KMB_EXTERN kmb_status_t kmb_client_loop_fd(kmb_client_t *client, int *fd);
  *         KMB_ERR_FORKED. */
 KMB_EXTERN kmb_status_t kmb_client_loop_ready(kmb_client_t *client);
 
+/* kmb_client_loop_idle: call it on the loop's thread just before the loop waits with nothing
+ * else to do (libuv: from a uv_prepare callback when uv_backend_timeout is not 0), with fd the
+ * descriptor the loop waits on, the one it watches the client's fd through (uv_backend_fd).
+ * While the client's event loop holds a call whose answer is due soon (sent less than 250 us
+ * ago), it polls fd without sleeping and returns as soon as fd is readable, so that the loop's
+ * wait finds the answer at once instead of putting the thread to sleep and paying its wake-up;
+ * otherwise it returns at once. It spins for at most 100 us and never takes the loop's other
+ * work: anything else ready on fd ends it too. It spins only while answers have come within
+ * 250 us on average and fewer threads spin than the process may use CPUs beyond one, the rules
+ * of the blocking calls' own wait. The stats count "loop_idle_spins" (the calls that spun).
+ * errors: KMB_ERR_INVALID_ARGUMENT (fd < 0, or no kmb_client_loop_fd yet),
+ *         KMB_ERR_INVALID_HANDLE, KMB_ERR_FORKED. */
+KMB_EXTERN kmb_status_t kmb_client_loop_idle(kmb_client_t *client, int fd);
+
 /* ---------------------------------------------------------------------------------------------
  * Subscriptions                                                        @object kmb_subscription_t
  * A subscription follows one stream: the server pushes committed events as soon as they commit,

@@ -1,10 +1,11 @@
 'use strict';
-// node bench/node/raw.js ADDR N STREAM_ID: a minimal pure-JS Kimberlite client on one net.Socket,
-// what a user could write with Node alone: the v5 handshake, then N serial one-event ReadEvents
-// requests (from offset i, max 100 bytes), decoding the events out of each answer. Prints
-//   raw_read_rt_ns  ns per read, one awaited at a time
-// bench/node/run.sh compares the binding's read_rt_ns with it. No retries, pooling or failover:
-// a baseline, not a client.
+// A minimal pure-JS Kimberlite client on one net.Socket, what a user could write with Node alone:
+// the v5 handshake, then ReadEvents requests one at a time, decoding the events out of each
+// answer. bench/node/bench.js times the binding's reads against it. No retries, pooling or
+// failover: a baseline, not a client.
+//
+// Run alone, `node bench/node/raw.js ADDR N STREAM_ID` times N serial one-event reads (from
+// offset i, max 100 bytes) and prints `raw_read_rt_ns` (ns per read).
 const net = require('node:net');
 const zlib = require('node:zlib');
 
@@ -124,7 +125,11 @@ async function main() {
   c.sock.destroy();
 }
 
-main().catch((e) => {
-  console.error('bench/node/raw:', e);
-  process.exit(1);
-});
+module.exports = { RawClient };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error('bench/node/raw:', e);
+    process.exit(1);
+  });
+}

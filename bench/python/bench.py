@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
-"""Python binding vs the Go client core: serial round trips on the same server, side by side.
+"""Python binding vs the Go client core and a pure-Python client: serial round trips, side by side.
 
-    python3 bench/python/bench.py [--build BUILD] [--n 2000] [--rounds 6]
+    python3 bench/python/bench.py [--build BUILD] [--n 2000] [--block 200] [--rounds 6]
 
-Starts one `kimberlite server`, then alternates rounds of the same three loops (append one
-100-byte event; read one event; ping) through bench/python/goloop (the Go pool package) and
-through the Python `kimberlite` package (ctypes -> libkimberlite -> the same Go pool code).
-Interleaving spreads drift in disk cost over both. Each round also reads the same events through
-bench/python/rawclient.py, a minimal pure-Python socket client sending the same ReadEvents frame:
-what a user could write instead of using the binding, and the same reads through ctypes alone
-(without the C accelerator kimberlite/_speedups.c). Prints the median over rounds of the mean
-latency per operation, the ratio Python/Go (what the binding: ctypes, argument checks, copies, the
-C ABI adds per call) and Python/pure-Python, and one `RATIO name value goal` line per round and
-ratio for the report (see bench/run.sh).
+Starts one `kimberlite server`, then measures the same serial loops (append one 100-byte event;
+read one event; ping) through several callers:
+
+- python: the Python `kimberlite` package from the main thread (ctypes and the C accelerator
+  kimberlite/_speedups.c -> libkimberlite -> the Go pool code);
+- python-thread: the same from a thread other than the main one, where calls block in the library
+  directly instead of waiting in slices (which keeps Ctrl-C working);
+- python-ctypes: the main-thread read through ctypes alone, without the C accelerator;
+- pure-python: bench/python/rawclient.py, a minimal socket client sending the same ReadEvents frame,
+  what a user could write instead of using the binding;
+- go: the Go client (bench/goblocks, a child process that times blocks of calls on command).
+
+Each round runs n operations per caller in blocks of --block, the callers taking turns block by
+block in a rotating order, so all of them are measured at the same moments and drift in the
+machine (CPU frequency, the disk, other load) hits each alike. A round's ratio is the ratio of the
+callers' total times. Prints the median over rounds of the mean latency per operation and the
+ratios, and one `RATIO name value goal` line per round and ratio for the report (see bench/run.sh).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
@@ -28,61 +35,85 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bindings" / "python"))
 sys.path.insert(0, str(REPO / "bindings" / "python" / "tests"))
+TENANT = 1
 
 
-def python_round(addr: str, n: int, size: int) -> Dict[str, int]:
-    from kimberlite import Client, DataClass
+class GoBlocks:
+    """The Go client in a child process (bench/goblocks): one command line in, its block's ns out."""
 
-    with Client.connect(addresses=[addr], tenant_id=1) as c:
-        sid = c.create_stream("bench-python", DataClass.PUBLIC)
-        ev = b"e" * size
-        base = c.stream_length(sid)
-        for _ in range(20):  # warm the connection and the stream tail
-            c.append(sid, [ev])
-        base += 20
-        t = time.perf_counter_ns()
-        for _ in range(n):
-            c.append(sid, [ev])
-        append_ns = (time.perf_counter_ns() - t) // n
-        for i in range(20):  # warm the read path, as the appends were warmed
-            c.read(sid, base + i, 1)
-        read_ns = _reads_ns(c, sid, base, n)
-        with _ctypes_only():
-            ctypes_read_ns = _reads_ns(c, sid, base, n)
-        t = time.perf_counter_ns()
-        for _ in range(n):
-            c.ping()
-        ping_ns = (time.perf_counter_ns() - t) // n
-        # The same reads from a thread other than the main one, where calls block in the library
-        # directly instead of waiting for a waiter in slices (which keeps Ctrl-C working).
-        out: Dict[str, int] = {}
+    def __init__(self, exe: Path, addr: str) -> None:
+        self.proc = subprocess.Popen([str(exe), "-addr", addr, "-tenant", str(TENANT)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
-        def reads() -> None:
-            t0 = time.perf_counter_ns()
-            for i in range(n):
-                if len(c.read(sid, base + i, 1).events) != 1:
-                    raise SystemExit("python read returned no event")
-            out["ns"] = (time.perf_counter_ns() - t0) // n
+    def run(self, command: str) -> int:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"bench/goblocks failed on {command!r} (exit {self.proc.wait()})")
+        return int(line)
 
-        th = threading.Thread(target=reads)
-        th.start()
-        th.join()
-    return {"append_ns": append_ns, "read_ns": read_ns, "ping_ns": ping_ns, "thread_read_ns": out["ns"],
-            "ctypes_read_ns": ctypes_read_ns, "stream": sid, "base": base}
+    def close(self) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.close()
+        if self.proc.wait(timeout=30) != 0:
+            raise SystemExit(f"bench/goblocks exited {self.proc.returncode}")
 
 
-def _reads_ns(c, sid: int, base: int, n: int) -> int:  # type: ignore[no-untyped-def]
-    """Mean latency of n serial 1-event reads on this thread."""
+class Worker:
+    """A thread that times the blocks it is handed, for the python-thread caller."""
+
+    def __init__(self) -> None:
+        self.todo: "queue.Queue[Callable[[], None] | None]" = queue.Queue()
+        self.done: "queue.Queue[int | BaseException]" = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (fn := self.todo.get()) is not None:
+            try:
+                t = time.perf_counter_ns()
+                fn()
+                self.done.put(time.perf_counter_ns() - t)
+            except BaseException as e:  # handed back to the main thread
+                self.done.put(e)
+
+    def run(self, fn: Callable[[], None]) -> int:
+        self.todo.put(fn)
+        got = self.done.get()
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    def close(self) -> None:
+        self.todo.put(None)
+        self.thread.join()
+
+
+def timed(fn: Callable[[], None]) -> int:
     t = time.perf_counter_ns()
-    for i in range(n):
-        if len(c.read(sid, base + i, 1)) != 1:
-            raise SystemExit("python read returned no event")
-    return (time.perf_counter_ns() - t) // n
+    fn()
+    return time.perf_counter_ns() - t
+
+
+def interleaved(callers: Dict[str, Callable[[int, int], int]], n: int, block: int) -> Dict[str, int]:
+    """Runs n operations per caller in blocks, the callers taking turns in a rotating order.
+    Each caller is called as fn(first, count) and returns the block's nanoseconds. Returns each
+    caller's mean ns per operation."""
+    total = {name: 0 for name in callers}
+    names = list(callers)
+    for b, first in enumerate(range(0, n, block)):
+        count = min(block, n - first)
+        k = b % len(names)
+        for name in names[k:] + names[:k]:
+            total[name] += callers[name](first, count)
+    return {name: ns // n for name, ns in total.items()}
 
 
 @contextlib.contextmanager
@@ -99,28 +130,66 @@ def _ctypes_only() -> Iterator[None]:
         _native._set(*saved)
 
 
-def pure_python_read_ns(addr: str, sid: int, base: int, n: int) -> int:
-    """Mean latency of the same serial 1-event reads through the hand-written socket client."""
+def one_round(addr: str, go: GoBlocks, worker: Worker, n: int, block: int, size: int, rnd: int) -> Dict[str, int]:
+    """One round: appends, then reads, then pings, each interleaved across the callers."""
+    from kimberlite import Client, DataClass
     from rawclient import RawClient
 
     host, port = addr.rsplit(":", 1)
-    raw = RawClient(host, int(port), tenant=1)
-    try:
-        for i in range(20):  # warm up, as the binding's loop does
-            raw.read(sid, base + i, 1)
-        t = time.perf_counter_ns()
-        for i in range(n):
-            if len(raw.read(sid, base + i, 1)) != 1:
-                raise SystemExit("pure-python read returned no event")
-        return (time.perf_counter_ns() - t) // n
-    finally:
-        raw.close()
+    raw = RawClient(host, int(port), tenant=TENANT)
+    with Client.connect(addresses=[addr], tenant_id=TENANT) as c:
+        sid = c.create_stream(f"bench-python-{os.getpid()}-{rnd}", DataClass.PUBLIC)
+        ev = b"e" * size
+        for _ in range(20):  # warm the connection and the stream tail
+            c.append(sid, [ev])
+        go.run(f"append {sid} {size} 20")
+        base = c.stream_length(sid)
+
+        def py_appends(_: int, count: int) -> int:
+            return timed(lambda: [c.append(sid, [ev]) for _ in range(count)])
+
+        appends = interleaved({"python": py_appends,
+                               "go": lambda _, count: go.run(f"append {sid} {size} {count}")}, n, block)
+
+        def reads(first: int, count: int) -> None:
+            for i in range(base + first, base + first + count):
+                if len(c.read(sid, i, 1)) != 1:
+                    raise SystemExit("python read returned no event")
+
+        def ctypes_reads(first: int, count: int) -> int:
+            with _ctypes_only():
+                return timed(lambda: reads(first, count))
+
+        def raw_reads(first: int, count: int) -> None:
+            for i in range(base + first, base + first + count):
+                if len(raw.read(sid, i, 1)) != 1:
+                    raise SystemExit("pure-python read returned no event")
+
+        reads(0, 20)  # warm the read paths, as the appends were warmed
+        raw_reads(0, 20)
+        go.run(f"read {sid} {base} 1 20")
+        read = interleaved({
+            "python": lambda first, count: timed(lambda: reads(first, count)),
+            "python-thread": lambda first, count: worker.run(lambda: reads(first, count)),
+            "python-ctypes": ctypes_reads,
+            "pure-python": lambda first, count: timed(lambda: raw_reads(first, count)),
+            "go": lambda first, count: go.run(f"read {sid} {base + first} 1 {count}"),
+        }, n, block)
+
+        pings = interleaved({"python": lambda _, count: timed(lambda: [c.ping() for _ in range(count)]),
+                             "go": lambda _, count: go.run(f"ping {count}")}, n, block)
+    raw.close()
+    out = {f"append_{k}": v for k, v in appends.items()}
+    out.update({f"read_{k}": v for k, v in read.items()})
+    out.update({f"ping_{k}": v for k, v in pings.items()})
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(REPO / "build"))
-    ap.add_argument("--n", type=int, default=2000, help="operations per loop and round")
+    ap.add_argument("--n", type=int, default=2000, help="operations per caller, loop and round")
+    ap.add_argument("--block", type=int, default=200, help="operations per turn of one caller")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--size", type=int, default=100, help="event size in bytes")
     args = ap.parse_args()
@@ -131,53 +200,51 @@ def main() -> None:
     from procs import Server
 
     with tempfile.TemporaryDirectory() as tmp:
-        goloop = Path(tmp) / "goloop"
-        subprocess.run(["go", "build", "-o", str(goloop), "./bench/python/goloop"], cwd=REPO, check=True)
+        exe = Path(tmp) / "goblocks"
+        subprocess.run(["go", "build", "-o", str(exe), "./bench/goblocks"], cwd=REPO, check=True)
         srv = Server(Path(tmp) / "data")
         try:
-            go: List[Dict[str, int]] = []
-            py: List[Dict[str, int]] = []
-            for _ in range(args.rounds):
-                out = subprocess.run([str(goloop), "-addr", srv.addr, "-n", str(args.n), "-size", str(args.size)],
-                                     check=True, capture_output=True, text=True).stdout
-                go.append(json.loads(out))
-                r = python_round(srv.addr, args.n, args.size)
-                r["pure_read_ns"] = pure_python_read_ns(srv.addr, r["stream"], r["base"], args.n)
-                py.append(r)
+            go = GoBlocks(exe, srv.addr)
+            worker = Worker()
+            rounds = [one_round(srv.addr, go, worker, args.n, args.block, args.size, r) for r in range(args.rounds)]
+            worker.close()
+            go.close()
         finally:
             srv.stop()
 
-    print(f"Python binding vs Go client, serial round trips on one local server "
-          f"({args.rounds} rounds x {args.n} ops, {args.size}-byte events; median of the rounds' mean latency, lower is better):")
-    for key, label in (("append_ns", "append 1 event"), ("read_ns", "read 1 event"), ("ping_ns", "ping")):
-        g = statistics.median(r[key] for r in go)
-        p = statistics.median(r[key] for r in py)
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    print(f"Python binding vs Go client and a pure-Python client, serial round trips on one local server "
+          f"({args.rounds} rounds x {args.n} ops per caller in turns of {args.block}, {args.size}-byte events; "
+          f"median of the rounds' mean latency, lower is better):")
+    for op, label in (("append", "append 1 event"), ("read", "read 1 event"), ("ping", "ping")):
+        p, g = med(f"{op}_python"), med(f"{op}_go")
         print(f"  {label:15s} python {p / 1000:8.1f} us   go {g / 1000:8.1f} us   ratio python/go {p / g:5.2f}x"
               f"   (+{(p - g) / 1000:.1f} us per call)")
-    pure = statistics.median(r["pure_read_ns"] for r in py)
-    p = statistics.median(r["read_ns"] for r in py)
+    p, pure = med("read_python"), med("read_pure-python")
     print(f"  {'read 1 event':15s} python {p / 1000:8.1f} us   pure-python socket client {pure / 1000:8.1f} us"
           f"   ratio python/pure-python {p / pure:5.2f}x")
-    th = statistics.median(r["thread_read_ns"] for r in py)
-    print(f"  {'read, thread':15s} python {th / 1000:8.1f} us   (a thread other than the main one: direct blocking call)")
-    ct = statistics.median(r["ctypes_read_ns"] for r in py)
+    print(f"  {'read, thread':15s} python {med('read_python-thread') / 1000:8.1f} us"
+          "   (a thread other than the main one: direct blocking call)")
     import kimberlite
 
-    print(f"  {'read, ctypes':15s} python {ct / 1000:8.1f} us   (main thread, without the C accelerator "
-          f"{kimberlite.speedups_path() or '(not built)'})")
-    for g, r in zip(go, py):
-        print(f"RATIO python-thread/pure-python.read {r['thread_read_ns'] / r['pure_read_ns']:.3f} <=0.8"
-              " # Python binding read from a non-main thread / pure-Python socket client")
-        print(f"RATIO python-thread/go.read {r['thread_read_ns'] / g['read_ns']:.3f} <=1.25"
-              " # Python binding read from a non-main thread / Go client, serial 1-event read")
-        print(f"RATIO python/pure-python.read {r['read_ns'] / r['pure_read_ns']:.3f} <=0.8"
-              " # Python binding serial 1-event read / pure-Python socket client, same frame")
-        print(f"RATIO python/go.read {r['read_ns'] / g['read_ns']:.3f} <=1.25"
-              " # Python binding / Go client, serial 1-event read")
-        print(f"RATIO python-ctypes/go.read {r['ctypes_read_ns'] / g['read_ns']:.3f}"
-              " # Python binding read without its C accelerator (ctypes alone) / Go client")
-        print(f"RATIO python/go.append {r['append_ns'] / g['append_ns']:.3f}"
-              " # Python binding / Go client, serial 1-event append")
+    print(f"  {'read, ctypes':15s} python {med('read_python-ctypes') / 1000:8.1f} us   (main thread, without the C "
+          f"accelerator {kimberlite.speedups_path() or '(not built)'})")
+    for r in rounds:
+        def ratio(name: str, a: str, b: str, goal: str, what: str) -> None:
+            print(f"RATIO {name} {r[a] / r[b]:.3f}{' ' + goal if goal else ''} # {what}")
+
+        ratio("python-thread/pure-python.read", "read_python-thread", "read_pure-python", "<=0.8",
+              "Python binding read from a non-main thread / pure-Python socket client")
+        ratio("python-thread/go.read", "read_python-thread", "read_go", "<=1.25",
+              "Python binding read from a non-main thread / Go client, serial 1-event read")
+        ratio("python/pure-python.read", "read_python", "read_pure-python", "<=0.8",
+              "Python binding serial 1-event read / pure-Python socket client, same frame")
+        ratio("python/go.read", "read_python", "read_go", "<=1.25", "Python binding / Go client, serial 1-event read")
+        ratio("python-ctypes/go.read", "read_python-ctypes", "read_go", "",
+              "Python binding read without its C accelerator (ctypes alone) / Go client")
+        ratio("python/go.append", "append_python", "append_go", "", "Python binding / Go client, serial 1-event append")
 
 
 if __name__ == "__main__":

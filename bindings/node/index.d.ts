@@ -257,6 +257,11 @@ export interface ClientStats {
   loopCalls: number;
   /** Of them, those answered on the event loop (the others went on in the background). */
   loopSettled: number;
+  /**
+   * Times the event loop, about to sleep with nothing else to do while such a call's answer was
+   * due, polled for it for up to 100 µs instead (the answer, or anything else ready, ends it).
+   */
+  loopIdleSpins: number;
 }
 
 /** A log record of the library ({@link Client} event 'log'). */

@@ -138,3 +138,39 @@ test('by default, lone quick calls answer on the loop without holding it, and a 
   });
   await readsEach(c, id, 31);
 });
+
+test('before the loop sleeps, it polls briefly for a held read, and that never holds its other work', async (t) => {
+  const os = require('node:os');
+  const net = require('node:net');
+  const srv = await startServer(t);
+  const c = await Client.connect({ addresses: [srv.addr], tenantId: 1n });
+  t.after(() => c.disconnect());
+  const id = await streamOf(c, 31);
+  const before = c.stats().loopIdleSpins;
+  await readsEach(c, id, 30);
+  const spun = c.stats().loopIdleSpins - before;
+  // On one CPU nothing spins; otherwise the first lone read at least (answers are quick until
+  // shown otherwise).
+  if (os.availableParallelism() > 1) assert.ok(spun >= 1, 'the loop never polled for an answer before sleeping');
+
+  // A frozen server: while the read is held (and polled for, while it is young), timers fire and
+  // another socket's echoes come back, again and again.
+  const echo = net.createServer((s) => s.pipe(s));
+  await new Promise((r) => echo.listen(0, '127.0.0.1', r));
+  t.after(() => echo.close());
+  await readWhileFrozen(srv, c, id, async (pending) => {
+    let settled = false;
+    pending.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 2));
+    const sock = net.connect(echo.address().port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    for (let i = 0; i < 20; i++) {
+      const got = new Promise((r) => sock.once('data', r));
+      sock.write(`echo-${i}`);
+      assert.equal((await got).toString(), `echo-${i}`);
+    }
+    sock.destroy();
+    assert.equal(settled, false, 'the read settled while the server was frozen');
+  });
+  await readsEach(c, id, 31);
+});

@@ -123,6 +123,7 @@ _SIGNATURES: List[Tuple[str, object, List[object]]] = [
     # An event loop's descriptor for quick _async calls (kimberlite.aio drives it with add_reader).
     ("kmb_client_loop_fd", _S, [ClientP, POINTER(c_int)]),
     ("kmb_client_loop_ready", _S, [ClientP]),
+    ("kmb_client_loop_idle", _S, [ClientP, c_int]),
     ("kmb_string_free", None, [c_void_p]),
     # Subscriptions (kimberlite.subscription).
     ("kmb_subscribe", _S, [ClientP, c_uint64, c_uint64, c_uint32, c_uint32, c_uint32, POINTER(SubscriptionP)]),

@@ -532,7 +532,8 @@ class Client:
         kimberlite.aio that waited on the loop's thread, see event_loop_wait_us) and
         "async_wait_misses" (of them, those that went on in the background), "loop_calls" (calls
         of kimberlite.aio whose answer the event loop read itself, see kimberlite.aio) and
-        "loop_settled" (of them, those answered on the loop).
+        "loop_settled" (of them, those answered on the loop), "loop_idle_spins" (times an event
+        loop polled briefly for an answer instead of sleeping; the Node binding's loop does).
         """
         h = self._h()
         lib = _ffi.lib()

@@ -174,3 +174,4 @@ class ClientStats(TypedDict):
     async_wait_misses: int  #: of them, those that went on in the background
     loop_calls: int  #: kimberlite.aio calls whose answer the event loop read itself
     loop_settled: int  #: of them, those answered on the loop
+    loop_idle_spins: int  #: times the event loop polled briefly for an answer instead of sleeping (Node only)
