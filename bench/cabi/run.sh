@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/cabi/run.sh BUILD: the cost of the C ABI, measured in one run against one local server.
 # Prints the cost of a call that stays in C (kmb_status_name) and of one that enters Go, then the
-# C client's append and read round trips next to the Go client's (bench/cabi/gorounds), as ratios.
+# C client's append and read round trips next to the Go client's (bench/goblocks), as ratios.
 # Then 64 appends in flight: kmb_append_async against 64 goroutines.
 # C and Go rounds alternate, three each, and the medians are compared, so drift hits both sides.
 # ROUND_TRIPS (default 2000) sets the round trips per measurement.
@@ -21,15 +21,36 @@ trap cleanup EXIT
 
 gcc -std=c99 -O2 -Wall -Wextra -Iinclude -o "$work/cabi_bench" bench/cabi/cabi_bench.c \
   -L"$build" -lkimberlite -Wl,-rpath,"$build"
-go build -o "$work/gorounds" ./bench/cabi/gorounds
+go build -o "$work/goblocks" ./bench/goblocks
 
 start_local_server "$bin" "$work" || { echo "bench/cabi: the server did not start"; exit 1; }
 addr=$server_addr
 
+# The Go client: one goblocks process for the run, driven a command at a time (see its doc).
+coproc GOBLOCKS { "$work/goblocks" -addr "$addr"; }
+gocmd() { # gocmd COMMAND: sets reply to goblocks' answer
+  echo "$1" >&"${GOBLOCKS[1]}"
+  read -r reply <&"${GOBLOCKS[0]}" || { echo "bench/cabi: goblocks failed on: $1"; exit 1; }
+}
+go_round() { # go_round ROUND: the loops cabi_bench.c times, through the Go client
+  gocmd "create bench-go-$$-$1"
+  local sid=$reply
+  gocmd "append $sid 100 100" # warm up connections
+  gocmd "append $sid 100 $n"
+  echo "go $1 append_rt_ns $((reply / n))"
+  gocmd "read $sid 0 100 $n"
+  echo "go $1 read_rt_ns $((reply / n))"
+  gocmd "append-window $sid 100 $((4 * n)) 64"
+  echo "go $1 append_async_ns $((reply / (4 * n)))"
+}
+
 for round in 1 2 3; do
   "$work/cabi_bench" "$addr" "$n" | sed "s/^/c $round /" >>"$work/results"
-  "$work/gorounds" -addr "$addr" -n "$n" | sed "s/^/go $round /" >>"$work/results"
+  go_round "$round" >>"$work/results"
 done
+gopid=$GOBLOCKS_PID
+eval "exec ${GOBLOCKS[1]}>&-" # end of commands: goblocks closes its client and exits
+wait "$gopid" || { echo "bench/cabi: goblocks exited $?"; exit 1; }
 
 median() { # median SIDE METRIC
   awk -v s="$1" -v m="$2" '$1 == s && $3 == m {print $4}' "$work/results" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'

@@ -1,10 +1,13 @@
 // Command goblocks is the Go client core (pool) as the reference side of the binding benches: it
 // connects once, then times blocks of serial round trips on command, so bench/python/bench.py and
 // bench/node/bench.js can interleave short blocks of Go calls with their own binding's calls and
-// compare the two at the same moments instead of minutes apart.
+// compare the two at the same moments instead of minutes apart (bench/cabi/run.sh runs whole
+// rounds of it beside the C client's).
 //
-// Commands, one per line on stdin; each answers one line on stdout, the block's total nanoseconds:
+// Commands, one per line on stdin; each answers one line on stdout: create the new stream's id,
+// the others the block's total nanoseconds.
 //
+//	create NAME                    a new public stream
 //	read STREAM FROM MAX_BYTES N   N serial reads, the i-th from offset FROM+i (one event each)
 //	append STREAM SIZE N           N serial 1-event appends of SIZE bytes
 //	ping N                         N serial pings
@@ -28,6 +31,7 @@ import (
 	"time"
 
 	"github.com/kimberlite/libkimberlite/pool"
+	"github.com/kimberlite/libkimberlite/wire"
 )
 
 func main() {
@@ -61,11 +65,19 @@ func run(addr string, tenant uint64) error {
 		if len(f) == 0 {
 			continue
 		}
-		ns, err := block(ctx, c, f[0], f[1:])
+		var v uint64
+		var err error
+		if f[0] == "create" && len(f) == 2 {
+			v, err = c.CreateStream(ctx, f[1], wire.DataClassPublic, wire.PlacementGlobal)
+		} else {
+			var ns int64
+			ns, err = block(ctx, c, f[0], f[1:])
+			v = uint64(ns)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.Text(), err)
 		}
-		fmt.Fprintln(out, ns)
+		fmt.Fprintln(out, v)
 		if err := out.Flush(); err != nil {
 			return err
 		}
