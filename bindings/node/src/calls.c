@@ -267,8 +267,10 @@ static napi_value js_append(napi_env env, napi_callback_info info) {
  * of this environment has an unsettled Promise, else none: a call started while earlier ones
  * are pending, as in Promise.all, must not wait for its answer before the next one is sent
  * (an earlier call that ended on the loop is still pending until its Promise settles). The
- * library is told only when that changes. */
+ * library is told only when that changes. It also arms the loop's next idle poll (loop.c), which
+ * only such a call can use. */
 static void loop_wait(client_handle *h) {
+    h->idle_armed = 1;
     uint32_t want = h->st->pending == 0 ? h->patience_us : 0;
     if (want != h->lib_patience && kmb_client_set_async_patience_us(h->client, want) == KMB_OK)
         h->lib_patience = want;

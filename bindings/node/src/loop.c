@@ -118,12 +118,15 @@ static void on_loop_ready(uv_poll_t *poll, int status, int events) {
 }
 
 /* on_loop_idle: the loop is about to wait for I/O. Only when it would sleep (no timer due, no
- * immediate, nothing pending: uv_backend_timeout is not 0) and a call is pending does the
- * library look: it returns at once unless its loop holds a call whose answer is due soon. */
+ * immediate, nothing pending: uv_backend_timeout is not 0) and a quick call was started since
+ * the last look (idle_armed) does the library look, once per such start: it returns at once
+ * unless its loop holds a call whose answer is due soon. So a turn of the loop costs a client
+ * nothing unless it just sent a read, however many clients the process has. */
 static void on_loop_idle(uv_prepare_t *prepare) {
     loop_poll *lp = uv_handle_get_data((uv_handle_t *)prepare);
     client_handle *h = lp->h;
-    if (h == NULL || h->closed || h->st->pending == 0 || uv_backend_timeout(lp->loop) == 0) return;
+    if (h == NULL || h->closed || !h->idle_armed || uv_backend_timeout(lp->loop) == 0) return;
+    h->idle_armed = 0;
     kmb_client_loop_idle(h->client, uv_backend_fd(lp->loop));
 }
 

@@ -27,6 +27,7 @@ struct client_handle {
     uint32_t patience_us;  /* eventLoopWaitMicros */
     uint32_t lib_patience; /* JS thread only: what the library has now (loop_wait in calls.c) */
     loop_poll *loop;       /* JS thread only: the watch of the library's loop descriptor (loop.c) */
+    int idle_armed;        /* JS thread only: a quick call started since the last idle poll (loop.c) */
     client_handle *prev, *next;
 };
 
