@@ -35,8 +35,12 @@ type scriptedNode struct {
 	readErr    func() error                              // fails reads when it returns an error
 }
 
+// notLeader is the NotLeader answer of b's current view (a script may change it meanwhile).
 func (b *scriptedNode) notLeader() error {
-	return engine.Errorf(wire.ErrNotLeader, "not the leader (view: %d, leader hint: %s)", b.view, b.hint)
+	b.mu.Lock()
+	view, hint := b.view, b.hint
+	b.mu.Unlock()
+	return engine.Errorf(wire.ErrNotLeader, "not the leader (view: %d, leader hint: %s)", view, hint)
 }
 
 func (b *scriptedNode) Submit(op engine.Op) *engine.Pending {
