@@ -17,7 +17,8 @@ import (
 // within spinWorth on average, for up to spinBudget, and only while fewer threads spin than
 // the process may use CPUs beyond one.
 
-// noteAnswer folds one call's time to its answer into the Loop's average (1/8 per answer).
+// noteAnswer folds one call's time to its answer into the Loop's average (1/8 per answer). Only
+// Ready calls it, on the event loop's one thread, so the load and store need not be one step.
 func (l *Loop) noteAnswer(d time.Duration) {
 	avg := l.answerAvg.Load()
 	l.answerAvg.Store(avg + (int64(d)-avg)/8)

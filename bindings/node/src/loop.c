@@ -5,10 +5,10 @@
  * once (dispatch sees ready_st). A call then costs one wake-up of the loop, as a net.Socket's
  * answer would, and nothing ever holds the loop. Calls the library cannot take this way go on
  * in the background as before.
- * A uv_prepare runs just before the loop would sleep: while a call of this environment is
- * pending and the loop has no earlier deadline, kmb_client_loop_idle polls the loop's own
- * descriptor for a moment, so that an answer due in microseconds is read without the thread's
- * sleep and wake-up; anything else ready for the loop ends that poll too.
+ * A uv_prepare runs just before the loop would sleep: after a quick call was started, when the
+ * loop has no earlier deadline, kmb_client_loop_idle polls the loop's own descriptor for a
+ * moment, so that an answer due in microseconds is read without the thread's sleep and
+ * wake-up; anything else ready for the loop ends that poll too.
  * Part of addon.c, which includes every file of src/ in order (one translation unit, so
  * everything stays static). */
 /* ------------------------------------------------------------------------------------------ */
