@@ -20,8 +20,7 @@ import (
 // noteAnswer folds one call's time to its answer into the Loop's average (1/8 per answer). Only
 // Ready calls it, on the event loop's one thread, so the load and store need not be one step.
 func (l *Loop) noteAnswer(d time.Duration) {
-	avg := l.answerAvg.Load()
-	l.answerAvg.Store(avg + (int64(d)-avg)/8)
+	l.answerAvg.Store(int64(movingAvg(time.Duration(l.answerAvg.Load()), d)))
 }
 
 // IdleSpins is how many Idle calls spun.
@@ -49,15 +48,13 @@ func (l *Loop) Idle(fd int) {
 	if !due {
 		return
 	}
-	if spinners.Add(1) > maxSpinners {
-		spinners.Add(-1)
+	if !takeSpinner() {
 		return
 	}
 	defer spinners.Add(-1)
 	l.idleSpins.Add(1)
-	start := now
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for time.Since(start) < spinBudget {
+	for time.Since(now) < spinBudget {
 		if n, err := unix.Poll(fds[:], 0); n != 0 || (err != nil && err != unix.EINTR) {
 			return // ready, or not a descriptor to wait on: the loop's own wait says which
 		}

@@ -3,7 +3,6 @@ package pool_test
 import (
 	"context"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -42,17 +41,15 @@ func driveRead(t *testing.T, c *pool.Client, l *pool.Loop, id, off uint64) {
 	}
 }
 
-func needSpinners(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("one CPU: nothing spins (spin.go)")
-	}
-}
+// canSpin: the process may spin a thread (it has more than one CPU). On one CPU the tests below
+// check that Idle never spins instead.
+var canSpin = pool.SpinnersAllowed() > 0
 
-// Idle spins only while the loop holds a young call: with none it returns without spinning,
-// even on a descriptor that never becomes readable; with one, it spins, and the call still gets
-// its own answer once.
+// Idle spins only while the loop holds a young call and a thread may spin: with no call it
+// returns without spinning, even on a descriptor that never becomes readable; with the
+// process's spinning threads taken, neither; with both, it spins, and the call still gets its
+// own answer once.
 func TestLoopIdleSpinsOnlyForAHeldCall(t *testing.T) {
-	needSpinners(t)
 	_, _, id, l := loopSetup(t, 3, nil)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -69,10 +66,16 @@ func TestLoopIdleSpinsOnlyForAHeldCall(t *testing.T) {
 	if !ok {
 		t.Fatal("not taken")
 	}
+	restore := pool.FillSpinners()
+	l.Idle(int(r.Fd()))
+	restore()
+	if n := l.IdleSpins(); n != 0 {
+		t.Fatalf("Idle spun %d times while other threads took every spin", n)
+	}
 	l.Idle(int(r.Fd()))                                 // never readable: the spin ends at its budget
 	young := time.Since(started) < 250*time.Microsecond // spinWorth: the call was due soon
-	if n := l.IdleSpins(); n > 1 || (young && n != 1) {
-		t.Fatalf("Idle spun %d times with a call held %v", n, time.Since(started))
+	if n := l.IdleSpins(); n > 1 || (young && canSpin && n != 1) || (!canSpin && n != 0) {
+		t.Fatalf("Idle spun %d times with a call held %v (may spin: %v)", n, time.Since(started), canSpin)
 	}
 	spins := l.IdleSpins()
 	runLoop(t, l)
@@ -83,17 +86,20 @@ func TestLoopIdleSpinsOnlyForAHeldCall(t *testing.T) {
 	}
 }
 
-// Serial reads driven as an event loop drives them spin while answers come quickly, and stop
-// spinning once answers are slow (here a path that delays every chunk by 2 ms).
+// Serial reads driven as an event loop drives them spin while answers come quickly (on more
+// than one CPU; on one, never), and stop spinning once answers are slow (here a path that
+// delays every chunk by 2 ms).
 func TestLoopIdleStopsSpinningForSlowAnswers(t *testing.T) {
-	needSpinners(t)
 	p, c, id, l := loopSetup(t, 30, nil)
 	for i := 0; i < 10; i++ {
 		driveRead(t, c, l, id, uint64(i))
 	}
 	quick := l.IdleSpins()
-	if quick == 0 {
+	if canSpin && quick == 0 {
 		t.Fatal("no spin for 10 quick serial reads")
+	}
+	if !canSpin && quick != 0 {
+		t.Fatalf("%d spins on one CPU", quick)
 	}
 	p.Delay(2 * time.Millisecond)
 	for i := 10; i < 20; i++ {

@@ -44,17 +44,26 @@ type soloWaits struct {
 	caught atomic.Uint64 // of those, the ones whose data came while spinning
 }
 
-func (w *soloWaits) add(d time.Duration) { w.avg += (d - w.avg) / 8 }
+func (w *soloWaits) add(d time.Duration) { w.avg = movingAvg(w.avg, d) }
+
+// movingAvg folds one wait d into avg, 1/8 per wait: the average both spins go by.
+func movingAvg(avg, d time.Duration) time.Duration { return avg + (d-avg)/8 }
+
+// takeSpinner claims one of the threads the process may spin (maxSpinners); false: enough
+// spin already. A true claim is given back with spinners.Add(-1).
+func takeSpinner() bool {
+	if spinners.Add(1) > maxSpinners {
+		spinners.Add(-1)
+		return false
+	}
+	return true
+}
 
 // spin polls fd with non-blocking reads into c.ioBuf for up to spinBudget, when worth it (see
 // above). It reports whether it ended the wait: data, end of file or an error are in c.ioN and
 // c.ioErr; false means nothing came (or it did not spin), and the caller sleeps in ppoll.
 func (c *conn) spin(fd uintptr, start time.Time) bool {
-	if c.waits.avg >= spinWorth {
-		return false
-	}
-	if spinners.Add(1) > maxSpinners {
-		spinners.Add(-1)
+	if c.waits.avg >= spinWorth || !takeSpinner() {
 		return false
 	}
 	defer spinners.Add(-1)

@@ -81,3 +81,13 @@ func TestSoloReadersSpinOnlyForQuickAnswers(t *testing.T) {
 		t.Errorf("%d of 40 reads answered after 2ms spun (average wait %v)", spun, conn.waits.avg)
 	}
 }
+
+// SpinnersAllowed is maxSpinners, for the external tests of Loop.Idle (loop_idle_test.go).
+func SpinnersAllowed() int32 { return maxSpinners }
+
+// FillSpinners takes every thread the process may spin, as other spinning threads would, until
+// the returned function gives them back.
+func FillSpinners() (restore func()) {
+	spinners.Add(maxSpinners)
+	return sync.OnceFunc(func() { spinners.Add(-maxSpinners) })
+}

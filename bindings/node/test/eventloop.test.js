@@ -2,6 +2,8 @@
 // eventLoopWaitMicros: a lone quick call waits for its answer on the event-loop thread, and one
 // that takes longer goes on in the background with the right answer.
 
+const net = require('node:net');
+const os = require('node:os');
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { Client, DataClass } = require('..');
@@ -140,8 +142,6 @@ test('by default, lone quick calls answer on the loop without holding it, and a 
 });
 
 test('before the loop sleeps, it polls briefly for a held read, and that never holds its other work', async (t) => {
-  const os = require('node:os');
-  const net = require('node:net');
   const srv = await startServer(t);
   const c = await Client.connect({ addresses: [srv.addr], tenantId: 1n });
   t.after(() => c.disconnect());
